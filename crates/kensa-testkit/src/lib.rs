@@ -1,0 +1,84 @@
+//! Test support for Kensa: where the real data lives, version corpora
+//! harvested from it, and oracles (independent implementations run as one
+//! batched child process).
+//!
+//! Panics are this crate's error reporting: it only runs inside tests and
+//! benchmarks, where a missing file or a failed oracle must stop the run
+//! with a message that says what to install or set.
+#![allow(clippy::unwrap_used)]
+
+pub mod corpus;
+pub mod oracle;
+
+use std::path::{Path, PathBuf};
+
+/// The real-data folder: `$KENSA_TEST_DATA`, else `../shared/data` beside
+/// the repository. Never written to (it is read-only in CI).
+pub fn data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KENSA_TEST_DATA") {
+        return PathBuf::from(dir);
+    }
+    repo_root().join("../shared/data")
+}
+
+/// The repository's root (the workspace directory).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A path inside the real-data folder, which must exist: a test that needs
+/// real data fails loudly rather than passing on nothing.
+pub fn data_path(rel: &str) -> PathBuf {
+    let p = data_dir().join(rel);
+    assert!(
+        p.exists(),
+        "real test data {} is missing: set KENSA_TEST_DATA to the shared data folder (default ../shared/data)",
+        p.display()
+    );
+    p
+}
+
+/// Deterministic pairs from a version list: every version with itself, each
+/// version with its neighbours in input order (where near-equal versions of
+/// one package sit together), then pseudo-random pairs until `target` pairs
+/// exist (or every pair is used). Duplicates are removed from the input first.
+pub fn pairs(versions: &[String], target: usize) -> Vec<(String, String)> {
+    let mut uniq: Vec<&String> = Vec::with_capacity(versions.len());
+    let mut seen = std::collections::HashSet::new();
+    for v in versions {
+        if seen.insert(v.as_str()) {
+            uniq.push(v);
+        }
+    }
+    let n = uniq.len();
+    let mut out = Vec::with_capacity(target);
+    let mut used = std::collections::HashSet::new();
+    let mut push = |i: usize, j: usize, out: &mut Vec<(String, String)>| {
+        if used.insert((i, j)) {
+            out.push((uniq[i].clone(), uniq[j].clone()));
+        }
+    };
+    for i in 0..n.min(target / 10 + 1) {
+        push(i, i, &mut out);
+    }
+    for i in 0..n.saturating_sub(1) {
+        if out.len() >= target / 2 {
+            break;
+        }
+        push(i, i + 1, &mut out);
+    }
+    let total = n * n;
+    // A fixed-seed xorshift keeps runs reproducible without a rand dependency.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut tries = 0usize;
+    while out.len() < target && out.len() < total && tries < target * 20 {
+        tries += 1;
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let i = (state % n as u64) as usize;
+        let j = ((state >> 32) % n as u64) as usize;
+        push(i, j, &mut out);
+    }
+    out
+}

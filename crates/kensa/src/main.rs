@@ -1,0 +1,158 @@
+//! `kensa`: the one binary. Subcommands grow with the product (inventory,
+//! db, scan, server, agent); today it offers the version tools.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kensa_version::Ecosystem;
+
+#[derive(Parser)]
+#[command(
+    name = "kensa",
+    version,
+    about = "Kensa (検査): self-hosted vulnerability management"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Version ordering tools, for debugging a match.
+    #[command(subcommand)]
+    Version(VersionCommand),
+}
+
+#[derive(Subcommand)]
+enum VersionCommand {
+    /// Compare two versions as the ecosystem's own tool does; prints `<`,
+    /// `=` or `>`. Exit status 2 on an invalid version.
+    ///
+    /// Ecosystems: dpkg (deb), rpm, apk, npm, cargo, pypi, maven, go,
+    /// rubygems, nuget; OSV names such as `Debian:12` are accepted too.
+    Compare {
+        /// The ordering scheme.
+        ecosystem: Ecosystem,
+        /// First version (omit with --batch).
+        #[arg(required_unless_present = "batch", allow_hyphen_values = true)]
+        a: Option<String>,
+        /// Second version (omit with --batch).
+        #[arg(required_unless_present = "batch", allow_hyphen_values = true)]
+        b: Option<String>,
+        /// Read one pair per line on standard input (separated by a tab or
+        /// by spaces) and print one answer per line; an invalid pair prints
+        /// `!` and its error goes to standard error, naming the line.
+        #[arg(long, conflicts_with_all = ["a", "b"])]
+        batch: bool,
+    },
+    /// Check whether a version is affected by an OSV-style range.
+    ///
+    /// Events are `introduced=V`, `fixed=V`, `last_affected=V` or
+    /// `limit=V`, in any order (they are sorted as OSV requires).
+    Affected {
+        ecosystem: Ecosystem,
+        version: String,
+        #[arg(required = true)]
+        events: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version(VersionCommand::Compare {
+            ecosystem,
+            a,
+            b,
+            batch,
+        }) => {
+            if batch {
+                batch_compare(ecosystem)
+            } else {
+                let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+                match ecosystem.compare(&a, &b) {
+                    Ok(o) => {
+                        println!("{}", symbol(o));
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("kensa: {e}");
+                        ExitCode::from(2)
+                    }
+                }
+            }
+        }
+        Command::Version(VersionCommand::Affected {
+            ecosystem,
+            version,
+            events,
+        }) => affected(ecosystem, &version, &events),
+    }
+}
+
+fn symbol(o: std::cmp::Ordering) -> char {
+    match o {
+        std::cmp::Ordering::Less => '<',
+        std::cmp::Ordering::Equal => '=',
+        std::cmp::Ordering::Greater => '>',
+    }
+}
+
+/// One answer per input line; a bad line does not stop the batch, but the
+/// exit status says that one was seen.
+fn batch_compare(ecosystem: Ecosystem) -> ExitCode {
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut failed = false;
+    for (n, line) in stdin.lines().enumerate() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("kensa: standard input line {}: {e}", n + 1);
+                return ExitCode::from(2);
+            }
+        };
+        let mut parts = if line.contains('\t') {
+            line.split('\t').collect::<Vec<_>>()
+        } else {
+            line.split_whitespace().collect::<Vec<_>>()
+        };
+        parts.retain(|p| !p.is_empty());
+        let answer = match parts.as_slice() {
+            [a, b] => match ecosystem.compare(a, b) {
+                Ok(o) => symbol(o),
+                Err(e) => {
+                    eprintln!("kensa: line {}: {e}", n + 1);
+                    '!'
+                }
+            },
+            _ => {
+                eprintln!(
+                    "kensa: line {}: expected two versions, found {}",
+                    n + 1,
+                    parts.len()
+                );
+                '!'
+            }
+        };
+        if answer == '!' {
+            failed = true;
+        }
+        if writeln!(out, "{answer}").is_err() {
+            return ExitCode::from(2);
+        }
+    }
+    if out.flush().is_err() || failed {
+        return ExitCode::from(2);
+    }
+    ExitCode::SUCCESS
+}
+
+fn affected(ecosystem: Ecosystem, version: &str, events: &[String]) -> ExitCode {
+    let _ = (ecosystem, version, events);
+    eprintln!("kensa: not built yet");
+    ExitCode::from(2)
+}
