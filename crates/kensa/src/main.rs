@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kensa_version::Ecosystem;
+use kensa_version::range::{Event, is_affected};
 
 #[derive(Parser)]
 #[command(
@@ -47,7 +48,8 @@ enum VersionCommand {
         #[arg(long, conflicts_with_all = ["a", "b"])]
         batch: bool,
     },
-    /// Check whether a version is affected by an OSV-style range.
+    /// Check whether a version is affected by an OSV-style range: prints
+    /// `affected` (exit 0) or `not affected` (exit 1); exit 2 on bad input.
     ///
     /// Events are `introduced=V`, `fixed=V`, `last_affected=V` or
     /// `limit=V`, in any order (they are sorted as OSV requires).
@@ -151,8 +153,33 @@ fn batch_compare(ecosystem: Ecosystem) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Prints `affected` or `not affected`; exit status 0 for affected, 1 for
+/// not affected (so that shell scripts can branch on it), 2 on bad input.
 fn affected(ecosystem: Ecosystem, version: &str, events: &[String]) -> ExitCode {
-    let _ = (ecosystem, version, events);
-    eprintln!("kensa: not built yet");
-    ExitCode::from(2)
+    let mut parsed = Vec::with_capacity(events.len());
+    for e in events {
+        match Event::parse_pair(e) {
+            Some(ev) => parsed.push(ev),
+            None => {
+                eprintln!(
+                    "kensa: bad event {e:?}: expected introduced=V, fixed=V, last_affected=V or limit=V"
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match is_affected(ecosystem, version, &parsed) {
+        Ok(true) => {
+            println!("affected");
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            println!("not affected");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("kensa: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

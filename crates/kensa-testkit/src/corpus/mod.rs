@@ -51,10 +51,11 @@ pub fn osv_versions(dir: &str, ecosystem_prefix: &str) -> Vec<String> {
             for r in a["ranges"].as_array().into_iter().flatten() {
                 for e in r["events"].as_array().into_iter().flatten() {
                     for key in ["introduced", "fixed", "last_affected", "limit"] {
-                        if let Some(v) = e[key].as_str() {
-                            if v != "0" && v != "*" {
-                                out.push(v.to_owned());
-                            }
+                        if let Some(v) = e[key].as_str()
+                            && v != "0"
+                            && v != "*"
+                        {
+                            out.push(v.to_owned());
                         }
                     }
                 }
