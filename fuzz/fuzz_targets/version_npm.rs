@@ -1,0 +1,7 @@
+#![no_main]
+//! The npm version parser and comparator: never panics, and on valid input
+//! the comparison is reflexive and antisymmetric.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| kensa_fuzz::check_compare("npm", data));
