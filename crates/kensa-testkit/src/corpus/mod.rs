@@ -86,3 +86,21 @@ pub fn control_field_values(text: &str, field: &str) -> Vec<String> {
         .filter(|v| !v.is_empty())
         .collect()
 }
+
+/// The real corpus for an ecosystem, by its short name (`dpkg`, `rpm`,
+/// `apk`, `npm`, `cargo`, `pypi`, `maven`, `go`, `rubygems`, `nuget`).
+/// npm, Cargo and NuGet share the semver corpus: no npm, crates.io or
+/// NuGet feed is mirrored, and SemVer strings are valid in all three.
+pub fn for_ecosystem(name: &str) -> Vec<String> {
+    match name {
+        "dpkg" => dpkg::versions(),
+        "rpm" => rpm::versions(),
+        "apk" => apk::versions(),
+        "npm" | "cargo" | "nuget" => semver::versions(),
+        "go" => semver::go_versions(),
+        "pypi" => pypi::versions(),
+        "maven" => maven::versions(),
+        "rubygems" => rubygems::versions(),
+        other => panic!("no corpus for ecosystem {other:?}"),
+    }
+}
