@@ -13,8 +13,12 @@
 //! negatives and empty ranges alike:
 //! - `introduced: "0"` is below every version; `fixed`/`last_affected`/
 //!   `limit` never take `0`, and `limit: "*"` means no limit.
-//! - When an opening and a closing event name the same version, the closing
-//!   one wins (`introduced: 1.0, fixed: 1.0` affects nothing).
+//! - When an opening and a closing event name the same version, the opening
+//!   one wins. Real records write adjacent intervals that way
+//!   (`introduced: 0, fixed: 3.1.1, introduced: 3.1.1, fixed: 3.1.3` in
+//!   PYSEC-2022-236 means 3.1.1 and 3.1.2 are affected); the cost is that a
+//!   degenerate `introduced: 1.0, fixed: 1.0` marks 1.0 affected, a false
+//!   positive rather than a missed vulnerability.
 //! - `limit` events bound the range: a version at or above every limit is
 //!   outside it.
 
@@ -68,8 +72,8 @@ pub fn is_affected(
     let cmp = |a: &str, b: &str| ecosystem.compare(a, b);
 
     let mut under_some_limit = None::<bool>;
-    // The greatest event the version has passed: (event version, closes?).
-    let mut last: Option<(&str, bool)> = None;
+    // The greatest event the version has passed: (version, rank, closes?).
+    let mut last: Option<(&str, u8, bool)> = None;
     for &event in events {
         let passed = match event {
             Event::Introduced("0") => true,
@@ -89,21 +93,24 @@ pub fn is_affected(
             continue;
         }
         let closes = !matches!(event, Event::Introduced(_));
+        // `last_affected: X` closes just after X, so at an equal version it
+        // ranks after `introduced: X`.
+        let rank = u8::from(matches!(event, Event::LastAffected(_)));
         let ev = event.version();
         last = match last {
-            None => Some((ev, closes)),
-            Some((cur, cur_closes)) => {
+            None => Some((ev, rank, closes)),
+            Some((cur, cur_rank, cur_closes)) => {
                 let order = if matches!(event, Event::Introduced("0")) {
                     Ordering::Less
                 } else if cur == "0" && !cur_closes {
                     Ordering::Greater
                 } else {
-                    cmp(ev, cur)?
+                    cmp(ev, cur)?.then(rank.cmp(&cur_rank))
                 };
                 match order {
-                    Ordering::Greater => Some((ev, closes)),
-                    Ordering::Equal => Some((cur, cur_closes || closes)),
-                    Ordering::Less => Some((cur, cur_closes)),
+                    Ordering::Greater => Some((ev, rank, closes)),
+                    Ordering::Equal => Some((cur, cur_rank, cur_closes && closes)),
+                    Ordering::Less => Some((cur, cur_rank, cur_closes)),
                 }
             }
         };
@@ -111,7 +118,7 @@ pub fn is_affected(
     if under_some_limit == Some(false) {
         return Ok(false);
     }
-    Ok(matches!(last, Some((_, false))))
+    Ok(matches!(last, Some((_, _, false))))
 }
 
 #[cfg(test)]
@@ -172,12 +179,40 @@ mod tests {
     }
 
     #[test]
-    fn closing_event_wins_a_tie() {
-        let ev = [Introduced("1.0"), Fixed("1.0")];
-        assert!(!aff(Ecosystem::Dpkg, "1.0", &ev));
+    fn opening_event_wins_a_tie() {
+        // Adjacent intervals [0, 3.1.1) and [3.1.1, 3.1.3), in either order.
+        for ev in [
+            [
+                Introduced("0"),
+                Fixed("3.1.1"),
+                Introduced("3.1.1"),
+                Fixed("3.1.3"),
+            ],
+            [
+                Introduced("3.1.1"),
+                Fixed("3.1.3"),
+                Introduced("0"),
+                Fixed("3.1.1"),
+            ],
+        ] {
+            for (v, want) in [
+                ("3.1.0", true),
+                ("3.1.1", true),
+                ("3.1.2", true),
+                ("3.1.3", false),
+            ] {
+                assert_eq!(aff(Ecosystem::Dpkg, v, &ev), want, "{v} {ev:?}");
+            }
+        }
         let ev = [Introduced("1.0"), LastAffected("1.0")];
         assert!(aff(Ecosystem::Dpkg, "1.0", &ev));
         assert!(!aff(Ecosystem::Dpkg, "1.0.1", &ev));
+        // The degenerate range is a false positive by choice.
+        assert!(aff(
+            Ecosystem::Dpkg,
+            "1.0",
+            &[Introduced("1.0"), Fixed("1.0")]
+        ));
     }
 
     #[test]
