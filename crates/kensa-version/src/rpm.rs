@@ -48,14 +48,31 @@ impl<'a> Evr<'a> {
     /// epoch 0, `1-` an empty release); those strings are malformed in any
     /// feed, and rejecting them says so instead of ordering them somewhere.
     pub fn parse(input: &'a str) -> Result<Self, VersionError> {
-        check_text(input)?;
-        let (epoch, rest) = match input.split_once(':') {
-            Some((digits, rest)) => (Some(parse_epoch(input, digits)?), rest),
-            None => (None, input),
+        // One pass finds the separators and anything unusual; only unusual
+        // text pays for the exact (Unicode-aware) checks.
+        let (mut colon, mut hyphen, mut unusual) = (None, None, input.is_empty());
+        for (i, &b) in input.as_bytes().iter().enumerate() {
+            match b {
+                b':' if colon.is_none() => colon = Some(i),
+                b'-' => hyphen = Some(i),
+                0..=0x20 | 0x7f.. => unusual = true,
+                _ => {}
+            }
+        }
+        if unusual {
+            check_text(input)?;
+        }
+        let (epoch, rest, offset) = match colon {
+            Some(c) => (
+                Some(parse_epoch(input, &input[..c])?),
+                &input[c + 1..],
+                c + 1,
+            ),
+            None => (None, input, 0),
         };
-        let (version, release) = match rest.rsplit_once('-') {
-            Some((version, release)) => (version, Some(release)),
-            None => (rest, None),
+        let (version, release) = match hyphen {
+            Some(h) if h >= offset => (&input[offset..h], Some(&input[h + 1..])),
+            _ => (rest, None),
         };
         Evr::from_parts(input, epoch, version, release)
     }
@@ -229,11 +246,25 @@ fn check_text(input: &str) -> Result<(), VersionError> {
     if input.is_empty() {
         return Err(err("version string is empty"));
     }
-    if input.chars().any(char::is_whitespace) {
+    // Nearly every EVR is ASCII: a byte scan keeps validation off the
+    // profile; other text takes the Unicode-aware path.
+    let bytes = input.as_bytes();
+    let (whitespace, control) = if bytes.is_ascii() {
+        (
+            bytes.iter().any(u8::is_ascii_whitespace) || bytes.contains(&0x0b),
+            bytes.iter().any(u8::is_ascii_control),
+        )
+    } else {
+        (
+            input.chars().any(char::is_whitespace),
+            input.chars().any(char::is_control),
+        )
+    };
+    if whitespace {
         return Err(err("version string contains whitespace"));
     }
     // rpm works on C strings: a NUL would silently cut the version short.
-    if input.chars().any(char::is_control) {
+    if control {
         return Err(err("version string contains a control character"));
     }
     Ok(())
@@ -260,7 +291,15 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
     if a == b {
         return Ordering::Equal;
     }
-    let (mut i, mut j) = (0, 0);
+    // Versions of one package share long prefixes. Identical bytes compare
+    // equal segment by segment, so the walk may start right after the last
+    // separator of the common prefix: segments never span a separator.
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let start = a
+        .get(..common)
+        .and_then(|p| p.iter().rposition(|&c| is_separator(c)))
+        .map_or(0, |k| k + 1);
+    let (mut i, mut j) = (start, start);
     loop {
         i += run(a, i, is_separator).len();
         j += run(b, j, is_separator).len();
