@@ -21,9 +21,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Record what is installed: on this host (default), a mounted root
+    /// filesystem (--root) or a container image archive (--image). Read-only.
+    Inventory {
+        /// A root filesystem to read instead of this host.
+        #[arg(long, conflicts_with = "image")]
+        root: Option<std::path::PathBuf>,
+        /// A `docker save` tarball or OCI image layout (directory or tar).
+        #[arg(long)]
+        image: Option<std::path::PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
     /// Version ordering tools, for debugging a match.
     #[command(subcommand)]
     Version(VersionCommand),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    /// The inventory document (docs/inventory-schema.md).
+    Json,
+    /// A summary and a package table, for people.
+    Table,
 }
 
 #[derive(Subcommand)]
@@ -64,6 +85,11 @@ enum VersionCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Inventory {
+            root,
+            image,
+            format,
+        } => inventory::run(root, image, format),
         Command::Version(VersionCommand::Compare {
             ecosystem,
             a,
@@ -93,6 +119,8 @@ fn main() -> ExitCode {
         }) => affected(ecosystem, &version, &events),
     }
 }
+
+mod inventory;
 
 fn symbol(o: std::cmp::Ordering) -> char {
     match o {

@@ -1,0 +1,101 @@
+//! `kensa inventory`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kensa_inventory::{Inventory, Target};
+
+use crate::Format;
+
+pub fn run(root: Option<PathBuf>, image: Option<PathBuf>, format: Format) -> ExitCode {
+    let result = match (root, image) {
+        (_, Some(image)) => kensa_inventory::collect(&Target::Image(image)),
+        (Some(root), None) => kensa_inventory::collect(&Target::Root(root)),
+        (None, None) => kensa_inventory::collect(&Target::Host),
+    };
+    let inv = match result {
+        Ok(inv) => inv,
+        Err(e) => {
+            eprintln!("kensa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for p in &inv.problems {
+        eprintln!("kensa: warning: {}: {}", p.path, p.message);
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match format {
+        Format::Json => serde_json::to_writer_pretty(&mut out, &inv)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out)),
+        Format::Table => table(&inv, &mut out),
+    };
+    if written.and_then(|()| out.flush()).is_err() {
+        return ExitCode::from(2);
+    }
+    ExitCode::SUCCESS
+}
+
+fn table(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
+    match &inv.os {
+        Some(os) => writeln!(
+            out,
+            "OS        {} {} ({})",
+            os.id,
+            os.release,
+            os.pretty_name.as_deref().unwrap_or("")
+        )?,
+        None => writeln!(out, "OS        unknown")?,
+    }
+    writeln!(
+        out,
+        "Host      {}",
+        inv.host.hostname.as_deref().unwrap_or("-")
+    )?;
+    writeln!(out, "Packages  {}", inv.packages.len())?;
+    if let Some(k) = &inv.kernels.running {
+        writeln!(out, "Kernel    {k} (running)")?;
+    }
+    writeln!(out, "Listeners {}", inv.listeners.len())?;
+    writeln!(out)?;
+    let w = inv
+        .packages
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let vw = inv
+        .packages
+        .iter()
+        .map(|p| p.version.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    writeln!(
+        out,
+        "{:<8} {:<w$} {:<vw$} {:<8} SOURCE",
+        "KIND", "NAME", "VERSION", "ARCH"
+    )?;
+    for p in &inv.packages {
+        let kind = p
+            .kind
+            .map(|k| format!("{k:?}").to_lowercase())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:<8} {:<w$} {:<vw$} {:<8} {}",
+            kind,
+            p.name,
+            p.version,
+            p.arch.as_deref().unwrap_or("-"),
+            p.source_name
+                .as_deref()
+                .filter(|s| *s != p.name)
+                .unwrap_or("")
+        )?;
+    }
+    Ok(())
+}
