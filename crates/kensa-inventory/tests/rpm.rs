@@ -860,3 +860,136 @@ fn rpm_damaged_ndb_is_a_problem_naming_the_file() {
         found.problems
     );
 }
+
+/// The same rpm-built database as Syft and Trivy read it (a root with an
+/// AlmaLinux os-release, so that Trivy's OS analyzers accept it).
+#[test]
+fn rpm_database_written_by_rpm_matches_syft_and_trivy() {
+    use std::collections::BTreeSet;
+    let work = tempfile::tempdir().expect("temp dir");
+    let root_dir = build_rpm_root(work.path());
+    std::fs::create_dir_all(root_dir.join("etc")).expect("mkdir etc");
+    std::fs::write(
+        root_dir.join("etc/os-release"),
+        "NAME=\"AlmaLinux\"\nVERSION=\"9.4 (Seafoam Ocelot)\"\nID=\"almalinux\"\nVERSION_ID=\"9.4\"\n",
+    )
+    .expect("os-release");
+    let found = collect(&DirRoot::new(&root_dir).expect("root"));
+    let ours: BTreeSet<(String, String, String)> = found
+        .packages
+        .iter()
+        .map(|p| {
+            let epoch = p.epoch.map(|e| format!("{e}:")).unwrap_or_default();
+            (
+                p.name.clone(),
+                format!("{epoch}{}", p.version),
+                p.arch.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(ours.len(), 4);
+
+    let syft = Command::new(kensa_testkit::oracle::tool("syft"))
+        .args([
+            "scan",
+            &format!("dir:{}", root_dir.display()),
+            "-o",
+            "syft-json",
+            "-q",
+        ])
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .output()
+        .expect("syft runs");
+    assert!(
+        syft.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syft.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&syft.stdout).expect("syft json");
+    let theirs: BTreeSet<(String, String, String)> = doc["artifacts"]
+        .as_array()
+        .expect("artifacts")
+        .iter()
+        .filter(|a| a["type"] == "rpm")
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap_or_default().to_owned(),
+                a["version"].as_str().unwrap_or_default().to_owned(),
+                a["metadata"]["architecture"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    // Syft also lists the imported signing key as a package `gpg-pubkey`;
+    // it is not installed software, and Kensa leaves it out.
+    let theirs: BTreeSet<_> = theirs
+        .into_iter()
+        .filter(|(n, _, _)| n != "gpg-pubkey")
+        .collect();
+    assert_eq!(ours, theirs, "kensa vs syft");
+
+    let cache = tempfile::tempdir().expect("trivy cache");
+    let trivy = Command::new(kensa_testkit::oracle::tool("trivy"))
+        .args([
+            "rootfs",
+            "--offline-scan",
+            "--scanners",
+            "license",
+            "-f",
+            "json",
+            "--list-all-pkgs",
+            "-q",
+            "--cache-dir",
+        ])
+        .arg(cache.path())
+        .arg(&root_dir)
+        .output()
+        .expect("trivy runs");
+    assert!(
+        trivy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trivy.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&trivy.stdout).expect("trivy json");
+    let theirs: BTreeSet<(String, String, String)> = doc["Results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["Packages"].as_array().cloned().unwrap_or_default())
+        .map(|p| {
+            let epoch = p["Epoch"]
+                .as_u64()
+                .filter(|e| *e > 0)
+                .map(|e| format!("{e}:"))
+                .unwrap_or_default();
+            (
+                p["Name"].as_str().unwrap_or_default().to_owned(),
+                format!(
+                    "{epoch}{}-{}",
+                    p["Version"].as_str().unwrap_or_default(),
+                    p["Release"].as_str().unwrap_or_default()
+                ),
+                p["Arch"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    // Trivy lists the signing key too, and keeps the epoch as a number, so
+    // an explicit `Epoch: 0` and no epoch look the same to it.
+    let theirs: BTreeSet<_> = theirs
+        .into_iter()
+        .filter(|(n, _, _)| n != "gpg-pubkey")
+        .collect();
+    let ours_no_zero: BTreeSet<_> = ours
+        .iter()
+        .map(|(n, v, a)| {
+            (
+                n.clone(),
+                v.strip_prefix("0:").unwrap_or(v).to_owned(),
+                a.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(ours_no_zero, theirs, "kensa vs trivy");
+}
