@@ -6,10 +6,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use kensa_inventory::{PackageKind, Target, collect};
-use kensa_testkit::{debian_root, oracle::tool};
+use kensa_testkit::debian_root;
+use kensa_testkit::peers::syft_packages;
 use sha2::{Digest, Sha256};
 
 fn layer(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
@@ -123,35 +123,11 @@ fn docker_save_image_packages_and_layers() {
     assert!(debs.iter().all(|p| p.layer.is_some()));
 
     // Syft reads the same archive: the same Debian packages.
-    let out = Command::new(tool("syft"))
-        .args([
-            "scan",
-            &format!("docker-archive:{}", archive.display()),
-            "-o",
-            "syft-json",
-            "-q",
-        ])
-        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
-        .output()
-        .expect("syft runs");
-    assert!(
-        out.status.success(),
-        "syft: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("syft json");
-    let syft: BTreeSet<(String, String)> = doc["artifacts"]
-        .as_array()
-        .expect("artifacts")
-        .iter()
-        .filter(|a| a["type"] == "deb")
-        .map(|a| {
-            (
-                a["name"].as_str().unwrap_or_default().to_owned(),
-                a["version"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    let syft: BTreeSet<(String, String)> =
+        syft_packages(&format!("docker-archive:{}", archive.display()), "deb")
+            .into_iter()
+            .map(|(name, version, _)| (name, version))
+            .collect();
     let ours: BTreeSet<(String, String)> = debs
         .iter()
         .map(|p| (p.name.clone(), p.version.clone()))

@@ -9,6 +9,7 @@ use std::path::Path;
 use kensa_inventory::fs::DirRoot;
 use kensa_inventory::{Found, PackageKind, apk, dpkg};
 use kensa_testkit::data_path;
+use kensa_testkit::peers::dpkg_query;
 use serde_json::Value;
 
 /// A temporary root holding one fixture file at `rel` (copied into the
@@ -49,32 +50,6 @@ fn ours(found: &Found) -> BTreeSet<(String, String, String)> {
                 p.version.clone(),
                 p.arch.clone().unwrap_or_default(),
             )
-        })
-        .collect()
-}
-
-/// What dpkg itself says is installed in an admin directory.
-fn dpkg_query(admindir: &Path) -> BTreeSet<(String, String, String)> {
-    let out = std::process::Command::new("dpkg-query")
-        .arg(format!("--admindir={}", admindir.display()))
-        .args([
-            "-W",
-            "-f",
-            "${db:Status-Status}\t${Package}\t${Version}\t${Architecture}\n",
-        ])
-        .output()
-        .expect("dpkg-query runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f.first() == Some(&"installed"))
-                .then(|| (f[1].to_owned(), f[2].to_owned(), f[3].to_owned()))
         })
         .collect()
 }

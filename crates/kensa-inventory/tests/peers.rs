@@ -5,11 +5,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use kensa_inventory::{PackageKind, Target, collect};
-use kensa_testkit::{debian_root, oracle::tool};
-use serde_json::Value;
+use kensa_testkit::debian_root;
+use kensa_testkit::peers::{dpkg_query, syft_packages, trivy_rootfs};
 
 type Pkgs = BTreeSet<(String, String, String)>;
 
@@ -31,90 +30,10 @@ fn kensa(root: &Path) -> (kensa_inventory::Inventory, Pkgs) {
     (inv, pkgs)
 }
 
-fn dpkg_query(admindir: &Path) -> Pkgs {
-    let out = Command::new("dpkg-query")
-        .arg(format!("--admindir={}", admindir.display()))
-        .args([
-            "-W",
-            "-f",
-            "${db:Status-Status}\\t${Package}\\t${Version}\\t${Architecture}\\n",
-        ])
-        .output()
-        .expect("dpkg-query runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f.len() == 4 && f[0] == "installed")
-                .then(|| (f[1].to_owned(), f[2].to_owned(), f[3].to_owned()))
-        })
-        .collect()
-}
-
-fn syft(root: &Path) -> Pkgs {
-    let out = Command::new(tool("syft"))
-        .args([
-            "scan",
-            &format!("dir:{}", root.display()),
-            "-o",
-            "syft-json",
-            "-q",
-        ])
-        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
-        .output()
-        .expect("syft runs");
-    assert!(
-        out.status.success(),
-        "syft: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("syft json");
-    doc["artifacts"]
-        .as_array()
-        .expect("artifacts")
-        .iter()
-        .filter(|a| a["type"] == "deb")
-        .map(|a| {
-            let arch = a["metadata"]["architecture"].as_str().unwrap_or_default();
-            (
-                a["name"].as_str().unwrap_or_default().to_owned(),
-                a["version"].as_str().unwrap_or_default().to_owned(),
-                arch.to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Trivy lists packages without a vulnerability database when only the
 /// license scanner runs; its CycloneDX purls carry name, version and arch.
 fn trivy(root: &Path) -> Pkgs {
-    let cache = tempfile::tempdir().expect("trivy cache dir");
-    let out = Command::new(tool("trivy"))
-        .args([
-            "rootfs",
-            "--offline-scan",
-            "--scanners",
-            "license",
-            "-f",
-            "cyclonedx",
-            "-q",
-            "--cache-dir",
-        ])
-        .arg(cache.path())
-        .arg(root)
-        .output()
-        .expect("trivy runs");
-    assert!(
-        out.status.success(),
-        "trivy: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("trivy json");
+    let doc = trivy_rootfs(root, "cyclonedx");
     doc["components"]
         .as_array()
         .expect("components")
@@ -166,7 +85,11 @@ fn check_suite(suite: &str, release: &str) {
         dpkg_query(&root.join("var/lib/dpkg")),
         "{suite}: kensa vs dpkg-query"
     );
-    assert_eq!(ours, syft(&root), "{suite}: kensa vs syft");
+    assert_eq!(
+        ours,
+        syft_packages(&format!("dir:{}", root.display()), "deb"),
+        "{suite}: kensa vs syft"
+    );
     assert_eq!(ours, trivy(&root), "{suite}: kensa vs trivy");
 }
 

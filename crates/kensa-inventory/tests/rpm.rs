@@ -889,39 +889,7 @@ fn rpm_database_written_by_rpm_matches_syft_and_trivy() {
         .collect();
     assert_eq!(ours.len(), 4);
 
-    let syft = Command::new(kensa_testkit::oracle::tool("syft"))
-        .args([
-            "scan",
-            &format!("dir:{}", root_dir.display()),
-            "-o",
-            "syft-json",
-            "-q",
-        ])
-        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
-        .output()
-        .expect("syft runs");
-    assert!(
-        syft.status.success(),
-        "{}",
-        String::from_utf8_lossy(&syft.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&syft.stdout).expect("syft json");
-    let theirs: BTreeSet<(String, String, String)> = doc["artifacts"]
-        .as_array()
-        .expect("artifacts")
-        .iter()
-        .filter(|a| a["type"] == "rpm")
-        .map(|a| {
-            (
-                a["name"].as_str().unwrap_or_default().to_owned(),
-                a["version"].as_str().unwrap_or_default().to_owned(),
-                a["metadata"]["architecture"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        })
-        .collect();
+    let theirs = kensa_testkit::peers::syft_packages(&format!("dir:{}", root_dir.display()), "rpm");
     // Syft also lists the imported signing key as a package `gpg-pubkey`;
     // it is not installed software, and Kensa leaves it out.
     let theirs: BTreeSet<_> = theirs
@@ -930,29 +898,7 @@ fn rpm_database_written_by_rpm_matches_syft_and_trivy() {
         .collect();
     assert_eq!(ours, theirs, "kensa vs syft");
 
-    let cache = tempfile::tempdir().expect("trivy cache");
-    let trivy = Command::new(kensa_testkit::oracle::tool("trivy"))
-        .args([
-            "rootfs",
-            "--offline-scan",
-            "--scanners",
-            "license",
-            "-f",
-            "json",
-            "--list-all-pkgs",
-            "-q",
-            "--cache-dir",
-        ])
-        .arg(cache.path())
-        .arg(&root_dir)
-        .output()
-        .expect("trivy runs");
-    assert!(
-        trivy.status.success(),
-        "{}",
-        String::from_utf8_lossy(&trivy.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&trivy.stdout).expect("trivy json");
+    let doc = kensa_testkit::peers::trivy_rootfs(&root_dir, "json");
     let theirs: BTreeSet<(String, String, String)> = doc["Results"]
         .as_array()
         .into_iter()

@@ -9,6 +9,7 @@
 
 pub mod corpus;
 pub mod oracle;
+pub mod peers;
 
 use std::path::{Path, PathBuf};
 
