@@ -51,9 +51,11 @@ impl<'a> Evr<'a> {
         // One pass finds the separators and anything unusual; only unusual
         // text pays for the exact (Unicode-aware) checks.
         let (mut colon, mut hyphen, mut unusual) = (None, None, input.is_empty());
+        let mut second_colon = false;
         for (i, &b) in input.as_bytes().iter().enumerate() {
             match b {
                 b':' if colon.is_none() => colon = Some(i),
+                b':' => second_colon = true,
                 b'-' => hyphen = Some(i),
                 0..=0x20 | 0x7f.. => unusual = true,
                 _ => {}
@@ -74,11 +76,26 @@ impl<'a> Evr<'a> {
             Some(h) if h >= offset => (&input[offset..h], Some(&input[h + 1..])),
             _ => (rest, None),
         };
-        Evr::from_parts(input, epoch, version, release)
+        // The scan saw every colon: skip `from_parts`' search for a second.
+        let err = |reason| VersionError::new(Ecosystem::Rpm, input, reason);
+        if second_colon {
+            return Err(err("':' may appear only once, after the epoch"));
+        }
+        if version.is_empty() {
+            return Err(err("version is empty"));
+        }
+        if release == Some("") {
+            return Err(err("release after '-' is empty"));
+        }
+        Ok(Evr {
+            epoch,
+            version,
+            release,
+        })
     }
 
-    /// The checks shared by [`Evr::parse`] and [`Nevra::parse`] once the
-    /// text is split.
+    /// The checks of [`Nevra::parse`] once the text is split ([`Evr::parse`]
+    /// makes the same checks during its single scan).
     fn from_parts(
         input: &str,
         epoch: Option<u32>,
