@@ -75,7 +75,7 @@ pub fn collect_root(root: &dyn fs::Root, live: bool) -> Inventory {
     for p in &mut found.packages {
         p.purl = os_purl(p, os.as_ref());
     }
-    let kernels = match kernel::collect(root, live) {
+    let kernels = match kernel::collect(root, &found.packages, live) {
         Ok(k) => k,
         Err(e) => {
             found.problem(e);

@@ -39,20 +39,39 @@ pub fn installed(root: &dyn Root) -> crate::Result<Vec<String>> {
     Ok(out)
 }
 
-/// Whether a package is a kernel image package, by distribution naming.
-pub fn is_kernel_package(p: &Package) -> bool {
-    match p.kind {
-        Some(PackageKind::Deb) => p.name.starts_with("linux-image-") && !p.name.contains("-dbg"),
-        Some(PackageKind::Rpm) => matches!(
-            p.name.as_str(),
-            "kernel" | "kernel-core" | "kernel-default" | "kernel-uek" | "kernel-rt"
-        ),
-        Some(PackageKind::Apk) => {
-            p.name.starts_with("linux-")
-                && !p.name.contains("firmware")
-                && !p.name.contains("headers")
+/// The kernel release (as `uname -r` prints it) that a kernel image
+/// package installs, by each distribution's naming; `None` for any other
+/// package, including meta-packages such as Debian's `linux-image-amd64`.
+pub fn release_of_package(p: &Package) -> Option<String> {
+    match p.kind? {
+        // linux-image-6.1.0-18-amd64, linux-image-5.15.0-91-generic
+        PackageKind::Deb => {
+            let release = p.name.strip_prefix("linux-image-")?;
+            let unsigned = release.strip_suffix("-unsigned").unwrap_or(release);
+            (unsigned.starts_with(|c: char| c.is_ascii_digit()) && !unsigned.ends_with("-dbg"))
+                .then(|| unsigned.to_owned())
         }
-        _ => false,
+        // kernel-core 5.14.0-362.8.1.el9_3 x86_64 → 5.14.0-362.8.1.el9_3.x86_64
+        PackageKind::Rpm => {
+            let flavour = match p.name.as_str() {
+                "kernel" | "kernel-core" | "kernel-uek" | "kernel-uek-core" => "",
+                "kernel-rt" | "kernel-rt-core" => "+rt",
+                "kernel-64k" | "kernel-64k-core" => "+64k",
+                _ => return None,
+            };
+            let arch = p.arch.as_deref()?;
+            Some(format!("{}.{arch}{flavour}", p.version))
+        }
+        // linux-lts 6.6.31-r0 → 6.6.31-0-lts; linux-virt → -virt
+        PackageKind::Apk => {
+            let flavour = p.name.strip_prefix("linux-")?;
+            if !matches!(flavour, "lts" | "virt" | "edge" | "rpi" | "stable") {
+                return None;
+            }
+            let (version, rev) = p.version.rsplit_once("-r")?;
+            Some(format!("{version}-{rev}-{flavour}"))
+        }
+        _ => None,
     }
 }
 
@@ -64,9 +83,105 @@ pub fn running() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-pub fn collect(root: &dyn Root, live: bool) -> crate::Result<Kernels> {
+/// Installed kernels from the module trees and from the kernel packages
+/// already collected, and the running one on a live host.
+pub fn collect(root: &dyn Root, packages: &[Package], live: bool) -> crate::Result<Kernels> {
+    let mut installed = installed(root)?;
+    installed.extend(packages.iter().filter_map(release_of_package));
+    installed.sort();
+    installed.dedup();
     Ok(Kernels {
-        installed: installed(root)?,
+        installed,
         running: if live { running() } else { None },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(kind: PackageKind, name: &str, version: &str, arch: &str) -> Package {
+        Package {
+            kind: Some(kind),
+            name: name.into(),
+            version: version.into(),
+            arch: Some(arch.into()),
+            ..Package::default()
+        }
+    }
+
+    #[test]
+    fn kernel_packages_name_their_uname_release() {
+        let cases = [
+            (
+                pkg(
+                    PackageKind::Deb,
+                    "linux-image-6.1.0-18-amd64",
+                    "6.1.76-1",
+                    "amd64",
+                ),
+                Some("6.1.0-18-amd64"),
+            ),
+            (
+                pkg(
+                    PackageKind::Deb,
+                    "linux-image-5.15.0-91-generic",
+                    "5.15.0-91.101",
+                    "amd64",
+                ),
+                Some("5.15.0-91-generic"),
+            ),
+            (
+                pkg(PackageKind::Deb, "linux-image-amd64", "6.1.76-1", "amd64"),
+                None,
+            ),
+            (
+                pkg(
+                    PackageKind::Deb,
+                    "linux-image-6.1.0-18-amd64-dbg",
+                    "6.1.76-1",
+                    "amd64",
+                ),
+                None,
+            ),
+            (
+                pkg(
+                    PackageKind::Rpm,
+                    "kernel-core",
+                    "5.14.0-362.8.1.el9_3",
+                    "x86_64",
+                ),
+                Some("5.14.0-362.8.1.el9_3.x86_64"),
+            ),
+            (
+                pkg(
+                    PackageKind::Rpm,
+                    "kernel",
+                    "4.14.336-257.562.amzn2",
+                    "x86_64",
+                ),
+                Some("4.14.336-257.562.amzn2.x86_64"),
+            ),
+            (
+                pkg(
+                    PackageKind::Rpm,
+                    "kernel-headers",
+                    "5.14.0-362.8.1.el9_3",
+                    "x86_64",
+                ),
+                None,
+            ),
+            (
+                pkg(PackageKind::Apk, "linux-lts", "6.6.31-r0", "x86_64"),
+                Some("6.6.31-0-lts"),
+            ),
+            (
+                pkg(PackageKind::Apk, "linux-firmware", "20240513-r0", "noarch"),
+                None,
+            ),
+        ];
+        for (p, want) in cases {
+            assert_eq!(release_of_package(&p).as_deref(), want, "{}", p.name);
+        }
+    }
 }
