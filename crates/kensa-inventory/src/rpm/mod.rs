@@ -204,24 +204,12 @@ pub fn split_source_rpm(file: &str) -> Option<(&str, &str)> {
 /// The canonical package of a header.
 pub fn package(info: header::RpmInfo, path: &str) -> Package {
     let version = format!("{}-{}", info.version, info.release);
-    let epoch = info.epoch.map(|e| e.to_string());
     let (source_name, source_version) = match info.source_rpm.as_deref().and_then(split_source_rpm)
     {
         Some((n, v)) => (Some(n.to_owned()), Some(v.to_owned())),
         None => (None, None),
     };
-    let purl = crate::purl::purl(
-        "rpm",
-        None,
-        &info.name,
-        &version,
-        &[
-            ("arch", info.arch.as_deref().unwrap_or_default()),
-            ("epoch", epoch.as_deref().unwrap_or_default()),
-            ("upstream", info.source_rpm.as_deref().unwrap_or_default()),
-        ],
-    );
-    Package {
+    let mut package = Package {
         kind: Some(PackageKind::Rpm),
         name: info.name,
         version,
@@ -234,10 +222,13 @@ pub fn package(info: header::RpmInfo, path: &str) -> Package {
         maintainer: None,
         modularity_label: info.modularity_label,
         install_time: info.install_time.map(i64::from),
-        purl,
+        purl: String::new(),
         path: path.to_owned(),
         layer: None,
-    }
+    };
+    // Without the OS (the caller adds it): `pkg:rpm/name@v-r?arch=…`.
+    package.purl = crate::os_purl(&package, None);
+    package
 }
 
 #[cfg(test)]
