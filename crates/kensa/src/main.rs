@@ -2,6 +2,7 @@
 //! db, scan, server, agent); today it offers the version tools.
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -34,9 +35,44 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
+    /// The vulnerability knowledge base.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Version ordering tools, for debugging a match.
     #[command(subcommand)]
     Version(VersionCommand),
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Build a new knowledge base from an offline feed mirror and switch to
+    /// it atomically (the previous one stays in use if anything fails).
+    ///
+    /// The mirror layout: osv/<Ecosystem>/all.zip, rustsec/, debian/,
+    /// alpine-secdb/, amazon/*.xml.gz, oval/*.xml, nvd/*.json, cve5/,
+    /// kev/known_exploited_vulnerabilities.json, epss/*.csv.gz,
+    /// eol/products/ (see the README).
+    Import {
+        /// The mirror directory.
+        #[arg(long)]
+        mirror: PathBuf,
+        /// The store directory (default: $KENSA_KB, else
+        /// $XDG_DATA_HOME/kensa/kb, else ~/.local/share/kensa/kb).
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Each feed's record count and errors, and when the store was built.
+    Status {
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Everything known about one id: an advisory id, a CVE id (its
+    /// advisories, CVE record, KEV entry, EPSS score), or eol:<product>.
+    Show {
+        id: String,
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -90,6 +126,11 @@ fn main() -> ExitCode {
             image,
             format,
         } => inventory::run(root, image, format),
+        Command::Db(DbCommand::Import { mirror, store }) => {
+            db::import(&mirror, &db::store_dir(store))
+        }
+        Command::Db(DbCommand::Status { store }) => db::status(&db::store_dir(store)),
+        Command::Db(DbCommand::Show { id, store }) => db::show(&db::store_dir(store), &id),
         Command::Version(VersionCommand::Compare {
             ecosystem,
             a,
@@ -120,6 +161,7 @@ fn main() -> ExitCode {
     }
 }
 
+mod db;
 mod inventory;
 
 fn symbol(o: std::cmp::Ordering) -> char {

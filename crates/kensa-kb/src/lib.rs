@@ -1,0 +1,13 @@
+//! Kensa's vulnerability knowledge base: importers that read each real
+//! feed as upstream publishes it into one normalised model
+//! ([`model::Record`]), streaming into a [`model::Sink`]. Bad records are
+//! counted and reported per feed ([`model::FeedReport`]), never silently
+//! dropped and never fatal for the rest of the feed.
+
+pub mod error;
+pub mod feeds;
+pub mod mirror;
+pub mod model;
+pub mod store;
+
+pub use error::{KbError, Result};

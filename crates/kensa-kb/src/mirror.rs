@@ -1,0 +1,209 @@
+//! Importing an offline mirror: a directory laid out as below, one feed per
+//! entry, each read with its own importer in the upstream format. Sites
+//! without internet copy the upstream files into this layout; Kensa's own
+//! data folder (`../shared/data` in development) is such a mirror, with the
+//! small format samples under `samples/` found at their alternative paths.
+//!
+//! | feed | path (first that exists) |
+//! |---|---|
+//! | `osv:<Ecosystem>` | `osv/<Ecosystem>/all.zip` (or a folder of OSV JSON) |
+//! | `rustsec` | `rustsec/` (the advisory-db checkout) |
+//! | `debian` | `debian/` (security-tracker checkout: `data/`, `static/`), `samples/debian-tracker-source/` |
+//! | `alpine` | `alpine-secdb/` (`<release>/<repo>.json` or `.yaml`) |
+//! | `amazon` | `amazon/*.xml.gz` (`updateinfo`), `samples/amazon-updateinfo/` |
+//! | `oval` | `oval/*.xml`, `samples/mariner-oval/` |
+//! | `nvd` | `nvd/*.json` (API 2.0 pages), `samples/nvd-api-2.0/` |
+//! | `cve5` | `cve5/` (cvelistV5 records) |
+//! | `kev` | `kev/known_exploited_vulnerabilities.json` |
+//! | `epss` | `epss/*.csv.gz` |
+//! | `eol` | `eol/products/` (endoflife.date pages) |
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{KbError, Result};
+use crate::feeds;
+use crate::model::{FeedReport, Sink};
+
+/// What one feed of a mirror gave.
+#[derive(Debug)]
+pub struct Imported {
+    pub feed: String,
+    pub path: PathBuf,
+    pub report: FeedReport,
+    pub seconds: f64,
+}
+
+fn first(mirror: &Path, candidates: &[&str]) -> Option<PathBuf> {
+    candidates
+        .iter()
+        .map(|c| mirror.join(c))
+        .find(|p| p.exists())
+}
+
+/// Files of a directory with one of `extensions`, sorted; a single file is
+/// itself.
+fn files(path: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut out: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|source| KbError::Io {
+            path: path.display().to_string(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            p.is_file() && extensions.iter().any(|e| name.ends_with(e))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Import every feed the mirror holds into `sink`. A feed that cannot be
+/// read at all is reported as one error and the others go on.
+pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
+    if !mirror.is_dir() {
+        return Err(KbError::Format {
+            path: mirror.display().to_string(),
+            message: "not a directory: expected a feed mirror (see `kensa db import --help`)"
+                .into(),
+        });
+    }
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(mirror.join("osv")) {
+        let mut ecosystems: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        ecosystems.sort();
+        for dir in ecosystems {
+            let name = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let zip = dir.join("all.zip");
+            let path = if zip.exists() { zip } else { dir };
+            run(
+                &mut out,
+                sink,
+                format!("osv:{name}"),
+                path,
+                feeds::osv::import,
+            );
+        }
+    }
+    if let Some(p) = first(mirror, &["rustsec"]) {
+        run(&mut out, sink, "rustsec".into(), p, feeds::rustsec::import);
+    }
+    if let Some(p) = first(mirror, &["debian", "samples/debian-tracker-source"]) {
+        run(&mut out, sink, "debian".into(), p, feeds::debian::import);
+    }
+    if let Some(p) = first(mirror, &["alpine-secdb"]) {
+        run(
+            &mut out,
+            sink,
+            "alpine".into(),
+            p,
+            feeds::alpine::import_dir,
+        );
+    }
+    let multi: [Files<'_>; 5] = [
+        (
+            "amazon",
+            &["amazon", "samples/amazon-updateinfo"],
+            &[".xml.gz", "updateinfo.xml"],
+            |p, s| feeds::amazon::import(p, s),
+        ),
+        (
+            "oval",
+            &["oval", "samples/mariner-oval"],
+            &[".xml"],
+            |p, s| feeds::oval::import(p, s),
+        ),
+        (
+            "nvd",
+            &["nvd", "samples/nvd-api-2.0"],
+            &[".json"],
+            |p, s| feeds::nvd::import(p, s),
+        ),
+        ("epss", &["epss"], &[".csv.gz", ".csv"], |p, s| {
+            feeds::epss::import(p, s)
+        }),
+        (
+            "kev",
+            &["kev/known_exploited_vulnerabilities.json"],
+            &[".json"],
+            |p, s| feeds::kev::import(p, s),
+        ),
+    ];
+    for (feed, candidates, extensions, importer) in multi {
+        let Some(dir) = first(mirror, candidates) else {
+            continue;
+        };
+        let mut merged = FeedReport::default();
+        let clock = std::time::Instant::now();
+        for file in files(&dir, extensions)? {
+            match importer(&file, sink) {
+                Ok(r) => {
+                    merged.records += r.records;
+                    for (reason, n) in r.skipped {
+                        for _ in 0..n {
+                            merged.skip(&reason);
+                        }
+                    }
+                    merged.errors.extend(r.errors);
+                }
+                Err(e) => merged.error(file.display().to_string(), None, e.to_string()),
+            }
+        }
+        out.push(Imported {
+            feed: feed.into(),
+            path: dir,
+            report: merged,
+            seconds: clock.elapsed().as_secs_f64(),
+        });
+    }
+    if let Some(p) = first(mirror, &["cve5"]) {
+        run(&mut out, sink, "cve5".into(), p, |p, s| {
+            feeds::nvd::import_cve5(p, s)
+        });
+    }
+    if let Some(p) = first(mirror, &["eol/products"]) {
+        run(&mut out, sink, "eol".into(), p, |p, s| {
+            feeds::eol::import(p, s)
+        });
+    }
+    Ok(out)
+}
+
+type Importer = fn(&Path, &mut dyn Sink) -> Result<FeedReport>;
+
+/// A feed read file by file: (name, candidate paths, file name endings,
+/// importer).
+type Files<'a> = (&'a str, &'a [&'a str], &'a [&'a str], Importer);
+
+/// Run one importer on one path; a feed that cannot be read at all becomes
+/// one error in its report.
+fn run(
+    out: &mut Vec<Imported>,
+    sink: &mut dyn Sink,
+    feed: String,
+    path: PathBuf,
+    importer: Importer,
+) {
+    let clock = std::time::Instant::now();
+    let report = importer(&path, sink).unwrap_or_else(|e| {
+        let mut r = FeedReport::default();
+        r.error(path.display().to_string(), None, e.to_string());
+        r
+    });
+    out.push(Imported {
+        feed,
+        path,
+        report,
+        seconds: clock.elapsed().as_secs_f64(),
+    });
+}

@@ -1,0 +1,268 @@
+//! The Amazon Linux ALAS importer against real repository metadata
+//! (`samples/amazon-updateinfo`: updateinfo for AL2, AL2022, AL2023, valid
+//! and invalid, and repomd.xml) and a hand-made updateinfo in the same
+//! upstream format for the cases the samples lack (`testdata/amazon`).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use kensa_kb::feeds::amazon;
+use kensa_kb::model::{Advisory, Affected, FeedReport, FixStatus, Record};
+
+fn sample(name: &str) -> PathBuf {
+    kensa_testkit::data_path("samples/amazon-updateinfo").join(name)
+}
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/amazon")
+        .join(name)
+}
+
+fn advisories(records: Vec<Record>) -> Vec<Advisory> {
+    records
+        .into_iter()
+        .map(|r| match r {
+            Record::Advisory(a) => a,
+            other => panic!("unexpected record {other:?}"),
+        })
+        .collect()
+}
+
+fn run(path: &Path) -> (FeedReport, Vec<Advisory>) {
+    let mut records = Vec::new();
+    let t = Instant::now();
+    let report = amazon::import(path, &mut records).expect("import");
+    eprintln!("{}: {:?}", path.display(), t.elapsed());
+    assert_eq!(records.len(), report.records);
+    (report, advisories(records))
+}
+
+fn gunzip(path: &Path) -> String {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).expect("open"))
+        .read_to_string(&mut text)
+        .expect("gunzip");
+    text
+}
+
+fn pkg<'a>(a: &'a Advisory, name: &str) -> &'a Affected {
+    a.affected
+        .iter()
+        .find(|x| x.package == name)
+        .unwrap_or_else(|| panic!("{} has no {name}", a.id))
+}
+
+#[test]
+fn amazon_updateinfo_samples_counts() {
+    for (file, namespace) in [
+        ("updateinfo_1_item.xml.gz", "amzn:2"),
+        ("updateinfo_2_items.xml.gz", "amzn:2"),
+        ("updateinfo_AL2022.xml.gz", "amzn:2022"),
+        ("updateinfo_AL2023.xml.gz", "amzn:2023"),
+    ] {
+        let path = sample(file);
+        let (report, advs) = run(&path);
+        // Independent count from the raw text.
+        let text = gunzip(&path);
+        let updates = text.matches("<update ").count();
+        let packages = text.matches("<package ").count();
+        assert_eq!(report.records, updates, "{file}");
+        assert!(report.errors.is_empty(), "{file}: {:?}", report.errors);
+        // Every <package> is one (name, EVR, arch): none lost, none doubled.
+        let listed: usize = advs
+            .iter()
+            .flat_map(|a| &a.affected)
+            .map(|x| x.arches.len())
+            .sum();
+        assert_eq!(listed, packages, "{file}");
+        let cves = text.matches("type=\"cve\"").count();
+        assert_eq!(advs.iter().map(|a| a.aliases.len()).sum::<usize>(), cves);
+        assert!(
+            advs.iter()
+                .flat_map(|a| &a.affected)
+                .all(|x| x.namespace == namespace && x.status == FixStatus::Fixed),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn amazon_updateinfo_spot_checks() {
+    let (_, advs) = run(&sample("updateinfo_2_items.xml.gz"));
+    let a = advs
+        .iter()
+        .find(|a| a.id == "ALAS2-2018-942")
+        .expect("ALAS2-2018-942");
+    assert_eq!(a.aliases, ["CVE-2017-5715"]);
+    assert_eq!(a.published.as_deref(), Some("2018-02-07 18:49"));
+    assert_eq!(a.modified.as_deref(), Some("2018-02-08 21:46"));
+    let sev = a.severity.as_ref().expect("severity");
+    assert_eq!(
+        (sev.source.as_str(), sev.value.as_str()),
+        ("alas", "important")
+    );
+    let q = pkg(a, "qemu-kvm");
+    assert_eq!(q.fixed.as_deref(), Some("10:1.5.3-141.amzn2.5.3"));
+    assert_eq!(q.arches, ["x86_64"]);
+    assert_eq!(q.namespace, "amzn:2");
+    assert_eq!(a.affected.len(), 5);
+
+    let (_, advs) = run(&sample("updateinfo_1_item.xml.gz"));
+    let a = &advs[0];
+    assert_eq!(a.id, "ALAS2-2018-939");
+    // Epoch 0 is not written.
+    assert_eq!(
+        pkg(a, "kernel").fixed.as_deref(),
+        Some("4.9.76-38.79.amzn2")
+    );
+    assert_eq!(pkg(a, "kernel-doc").arches, ["noarch"]);
+    assert_eq!(a.aliases, ["CVE-2017-5754", "CVE-2017-5715"]);
+
+    let (_, advs) = run(&sample("updateinfo_AL2022.xml.gz"));
+    let vim = pkg(&advs[0], "vim-common");
+    assert_eq!(vim.fixed.as_deref(), Some("2:8.2.3512-1.amzn2022"));
+    assert_eq!(vim.arches, ["aarch64", "i686", "x86_64"]);
+
+    let (_, advs) = run(&sample("updateinfo_AL2023.xml.gz"));
+    assert_eq!(advs[0].id, "ALAS2023-2023-001");
+    assert_eq!(
+        advs[0].severity.as_ref().map(|s| s.value.as_str()),
+        Some("Important")
+    );
+    assert_eq!(pkg(&advs[0], "rsyslog").namespace, "amzn:2023");
+}
+
+#[test]
+fn amazon_invalid_updateinfo_and_truncated_gzip() {
+    // The sample's XML breaks off after its only complete update.
+    let path = sample("updateinfo_invalid.xml.gz");
+    let (report, advs) = run(&path);
+    assert_eq!(report.records, 1);
+    assert_eq!(advs[0].id, "ALAS2-2018-939");
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    let e = &report.errors[0];
+    assert!(e.file.ends_with("updateinfo_invalid.xml.gz"), "{e:?}");
+    assert_eq!(e.record.as_deref(), Some("after ALAS2-2018-939"));
+
+    // A gzip stream cut in the middle (made at run time from the sample).
+    let bytes = std::fs::read(sample("updateinfo_2_items.xml.gz")).expect("read");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cut = dir.path().join("updateinfo_cut.xml.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() * 3 / 4]).expect("write");
+    let (report, _) = run(&cut);
+    assert!(report.records <= 1);
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert!(report.errors[0].file.ends_with("updateinfo_cut.xml.gz"));
+
+    // Not updateinfo at all: a feed error naming the file.
+    let mut records = Vec::new();
+    let err = amazon::import(&testdata("not_updateinfo.xml"), &mut records).expect_err("wrong XML");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("not_updateinfo.xml") && msg.contains("<html>"),
+        "{msg}"
+    );
+    let err = amazon::import(&sample("repomd_valid.xml"), &mut records).expect_err("repomd");
+    assert!(err.to_string().contains("repomd_valid.xml"), "{err}");
+    assert!(records.is_empty());
+}
+
+/// Hand-made updateinfo in the upstream format (`testdata/amazon`): the old
+/// AMI's `ALAS-` ids, one package on several arches, an update without an
+/// id, a package without a version, an id that names no release.
+#[test]
+fn amazon_handmade_updateinfo() {
+    let path = testdata("updateinfo_handmade.xml");
+    let (report, advs) = run(&path);
+    assert_eq!(report.records, 2);
+    let errs: Vec<_> = report
+        .errors
+        .iter()
+        .map(|e| e.record.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        errs,
+        [
+            "Hand-made: an update without an id",
+            "ALAS2023-2024-900",
+            "KLP-2024-001"
+        ]
+    );
+    assert!(
+        report
+            .errors
+            .iter()
+            .all(|e| e.file.ends_with("updateinfo_handmade.xml"))
+    );
+    let a = &advs[0];
+    assert_eq!(a.id, "ALAS-2018-1111");
+    assert_eq!(a.aliases, ["CVE-2018-0734"]);
+    let o = pkg(a, "openssl");
+    assert_eq!(o.namespace, "amzn:1");
+    assert_eq!(o.fixed.as_deref(), Some("1:1.0.2k-16.86.amzn1"));
+    assert_eq!(o.arches, ["i686", "src", "x86_64"]);
+    assert_eq!(a.affected.len(), 1);
+    let a = &advs[1];
+    assert_eq!(a.affected.len(), 1);
+    assert_eq!(pkg(a, "libcurl").namespace, "amzn:2023");
+
+    // The caller can tell the release.
+    let mut records = Vec::new();
+    let report = amazon::import_as(&path, "amzn:2", &mut records).expect("import_as");
+    assert_eq!((report.records, report.errors.len()), (3, 2));
+    let advs = advisories(records);
+    assert!(
+        advs.iter()
+            .flat_map(|a| &a.affected)
+            .all(|x| x.namespace == "amzn:2")
+    );
+}
+
+#[test]
+fn amazon_repomd_updateinfo_location() {
+    let d = amazon::updateinfo_location(&sample("repomd_valid.xml")).expect("location");
+    assert_eq!(d.href, "repodata/updateinfo.xml.gz");
+    assert_eq!(
+        d.checksum,
+        Some((
+            "sha256".to_owned(),
+            "e6f569f8ed2246a6b06c0fef7cfd71560df02781327e31c38396ed358d591d48".to_owned()
+        ))
+    );
+    assert_eq!(d.size, Some(146324));
+    let all = amazon::read_repomd(&sample("repomd_valid.xml")).expect("repomd");
+    let raw = std::fs::read_to_string(sample("repomd_valid.xml")).expect("read");
+    assert_eq!(all.len(), raw.matches("<data ").count());
+
+    let err = amazon::updateinfo_location(&sample("repomd_invalid.xml")).expect_err("invalid");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("repomd_invalid.xml") && msg.contains("updateinfo"),
+        "{msg}"
+    );
+    let err = amazon::updateinfo_location(&testdata("not_updateinfo.xml")).expect_err("html");
+    assert!(err.to_string().contains("not_updateinfo.xml"), "{err}");
+}
+
+#[test]
+fn amazon_namespace_from_id() {
+    for (id, collection, ns) in [
+        ("ALAS-2018-1111", None, Some("amzn:1")),
+        ("ALAS2-2018-939", None, Some("amzn:2")),
+        ("ALAS2KERNEL-5.10-2022-003", None, Some("amzn:2")),
+        ("ALAS2DOCKER-2023-001", None, Some("amzn:2")),
+        ("ALAS2022-2021-001", None, Some("amzn:2022")),
+        ("ALAS2023-2023-001", None, Some("amzn:2023")),
+        ("KLP-2024-001", Some("amazon-linux-2023"), Some("amzn:2023")),
+        ("KLP-2024-001", Some("kernel-livepatch"), None),
+        ("ALASx-2024-001", None, None),
+    ] {
+        assert_eq!(
+            amazon::namespace_of(id, collection).as_deref(),
+            ns,
+            "{id} {collection:?}"
+        );
+    }
+}

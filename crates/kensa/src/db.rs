@@ -1,0 +1,159 @@
+//! `kensa db`: the knowledge base.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use kensa_kb::model::Record;
+use kensa_kb::store::{Store, StoreBuilder};
+
+/// The store directory: `--store`, else `$KENSA_KB`, else
+/// `$XDG_DATA_HOME/kensa/kb`, else `~/.local/share/kensa/kb`.
+pub fn store_dir(explicit: Option<PathBuf>) -> PathBuf {
+    if let Some(p) = explicit.or_else(|| std::env::var_os("KENSA_KB").map(PathBuf::from)) {
+        return p;
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("/var/lib"));
+    data.join("kensa/kb")
+}
+
+/// Import an offline mirror into a new generation and switch to it.
+pub fn import(mirror: &Path, store: &Path) -> ExitCode {
+    let clock = std::time::Instant::now();
+    let mut builder = match StoreBuilder::create(store) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("kensa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let imported = match kensa_kb::mirror::import(mirror, &mut builder) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("kensa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "{:<16} {:>9} {:>8} {:>8} {:>8}",
+        "FEED", "RECORDS", "SKIPPED", "ERRORS", "SECONDS"
+    );
+    for i in &imported {
+        let skipped: usize = i.report.skipped.iter().map(|(_, n)| n).sum();
+        println!(
+            "{:<16} {:>9} {:>8} {:>8} {:>8.2}",
+            i.feed,
+            i.report.records,
+            skipped,
+            i.report.errors.len(),
+            i.seconds
+        );
+        for e in i.report.errors.iter().take(3) {
+            eprintln!(
+                "kensa: {}: {}{}",
+                i.feed,
+                e.file,
+                e.record
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
+            eprintln!("       {}", e.message);
+        }
+        if i.report.errors.len() > 3 {
+            eprintln!(
+                "kensa: {}: {} more errors",
+                i.feed,
+                i.report.errors.len() - 3
+            );
+        }
+    }
+    for i in imported {
+        builder.report(&i.feed, i.report);
+    }
+    match builder.finish() {
+        Ok(meta) => {
+            println!(
+                "store {}: {} affected rows under {} (namespace, package) keys, built in {:.1} s",
+                store.display(),
+                meta.affected_rows,
+                meta.affected_keys,
+                clock.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kensa: {e} (the previous knowledge base, if any, is still in use)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub fn status(store: &Path) -> ExitCode {
+    let s = match Store::open(store) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kensa: no knowledge base: {e} (run `kensa db import --mirror DIR`)");
+            return ExitCode::from(2);
+        }
+    };
+    let meta = s.meta();
+    println!("store      {}", s.generation().display());
+    println!("built      {}", meta.built_at);
+    println!(
+        "affected   {} rows, {} keys",
+        meta.affected_rows, meta.affected_keys
+    );
+    for (kind, n) in &meta.counts {
+        println!("{kind:<10} {n}");
+    }
+    println!();
+    println!(
+        "{:<16} {:>9} {:>8} {:>8}",
+        "FEED", "RECORDS", "SKIPPED", "ERRORS"
+    );
+    for (feed, r) in &meta.feeds {
+        let skipped: usize = r.skipped.iter().map(|(_, n)| n).sum();
+        println!(
+            "{feed:<16} {:>9} {skipped:>8} {:>8}",
+            r.records,
+            r.errors.len()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn show(store: &Path, id: &str) -> ExitCode {
+    let s = match Store::open(store) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kensa: no knowledge base: {e} (run `kensa db import --mirror DIR`)");
+            return ExitCode::from(2);
+        }
+    };
+    match s.get(id) {
+        Ok(records) if records.is_empty() => {
+            eprintln!("kensa: nothing is known about {id}");
+            ExitCode::from(1)
+        }
+        Ok(records) => {
+            let out: Vec<&Record> = records.iter().collect();
+            match serde_json::to_string_pretty(&out) {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("kensa: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("kensa: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
