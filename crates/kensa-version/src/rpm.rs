@@ -48,19 +48,16 @@ impl<'a> Evr<'a> {
     /// epoch 0, `1-` an empty release); those strings are malformed in any
     /// feed, and rejecting them says so instead of ordering them somewhere.
     pub fn parse(input: &'a str) -> Result<Self, VersionError> {
-        // One pass finds the separators and anything unusual; only unusual
-        // text pays for the exact (Unicode-aware) checks.
-        let (mut colon, mut hyphen, mut unusual) = (None, None, input.is_empty());
-        let mut second_colon = false;
-        for (i, &b) in input.as_bytes().iter().enumerate() {
-            match b {
-                b':' if colon.is_none() => colon = Some(i),
-                b':' => second_colon = true,
-                b'-' => hyphen = Some(i),
-                0..=0x20 | 0x7f.. => unusual = true,
-                _ => {}
-            }
-        }
+        // Vectorisable scans find the separators and anything unusual; only
+        // unusual text pays for the exact (Unicode-aware) checks.
+        let bytes = input.as_bytes();
+        let unusual = bytes.is_empty()
+            || bytes
+                .iter()
+                .fold(false, |acc, &b| acc | (b <= 0x20) | (b >= 0x7f));
+        let colon = memchr::memchr(b':', bytes);
+        let second_colon = colon.is_some_and(|c| memchr::memchr(b':', &bytes[c + 1..]).is_some());
+        let hyphen = memchr::memrchr(b'-', bytes);
         if unusual {
             check_text(input)?;
         }
@@ -305,13 +302,13 @@ fn parse_epoch(input: &str, digits: &str) -> Result<u32, VersionError> {
 /// comparison described in the module documentation. Total on all input.
 pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a == b {
-        return Ordering::Equal;
-    }
     // Versions of one package share long prefixes. Identical bytes compare
     // equal segment by segment, so the walk may start right after the last
     // separator of the common prefix: segments never span a separator.
     let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if common == a.len() && common == b.len() {
+        return Ordering::Equal;
+    }
     let start = a
         .get(..common)
         .and_then(|p| p.iter().rposition(|&c| is_separator(c)))
