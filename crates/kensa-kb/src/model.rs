@@ -226,6 +226,9 @@ pub struct FeedReport {
     /// with the reason and count.
     pub skipped: Vec<(String, usize)>,
     pub errors: Vec<RecordError>,
+    /// The date (`YYYY-MM-DD`) of the newest record: how fresh the feed is.
+    #[serde(default)]
+    pub newest: Option<String>,
 }
 
 impl FeedReport {
@@ -258,5 +261,35 @@ pub trait Sink {
 impl Sink for Vec<Record> {
     fn record(&mut self, record: Record) {
         self.push(record);
+    }
+}
+
+/// The day a record was last changed or published, as `YYYY-MM-DD`, when
+/// the record says: the later of the two, because some feeds write a zero
+/// time as `modified` (Go's vulndb exports `0001-01-01`).
+pub fn record_day(record: &Record) -> Option<&str> {
+    fn day(date: Option<&str>) -> Option<&str> {
+        let day = date?.get(..10)?;
+        let shaped = day.bytes().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+        shaped.then_some(day)
+    }
+    fn later<'a>(a: Option<&'a str>, b: Option<&'a str>) -> Option<&'a str> {
+        match (day(a), day(b)) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
+        }
+    }
+    match record {
+        Record::Advisory(a) => later(a.modified.as_deref(), a.published.as_deref()),
+        Record::Vulnerability(v) => later(v.modified.as_deref(), v.published.as_deref()),
+        Record::Kev(k) => day(Some(&k.date_added)),
+        Record::Epss(e) => day(Some(&e.date)),
+        Record::Eol(e) => day(e.release_date.as_deref()),
     }
 }

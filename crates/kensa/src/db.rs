@@ -111,13 +111,21 @@ pub fn status(store: &Path) -> ExitCode {
     }
     println!();
     println!(
-        "{:<16} {:>9} {:>8} {:>8}",
-        "FEED", "RECORDS", "SKIPPED", "ERRORS"
+        "{:<16} {:>9} {:>8} {:>8}  {:<10} {:>8}",
+        "FEED", "RECORDS", "SKIPPED", "ERRORS", "NEWEST", "AGE"
     );
+    let today = days_since_epoch_now();
     for (feed, r) in &meta.feeds {
         let skipped: usize = r.skipped.iter().map(|(_, n)| n).sum();
+        let newest = r.newest.as_deref().unwrap_or("-");
+        let age = r
+            .newest
+            .as_deref()
+            .and_then(days_from_date)
+            .map(|d| format!("{} d", today - d))
+            .unwrap_or_else(|| "-".into());
         println!(
-            "{feed:<16} {:>9} {skipped:>8} {:>8}",
+            "{feed:<16} {:>9} {skipped:>8} {:>8}  {newest:<10} {age:>8}",
             r.records,
             r.errors.len()
         );
@@ -155,5 +163,38 @@ pub fn show(store: &Path, id: &str) -> ExitCode {
             eprintln!("kensa: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn days_since_epoch_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_secs() / 86_400) as i64)
+        .unwrap_or_default()
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (the proleptic Gregorian
+/// day count, as in Howard Hinnant's `days_from_civil`).
+fn days_from_date(day: &str) -> Option<i64> {
+    let y: i64 = day.get(..4)?.parse().ok()?;
+    let m: i64 = day.get(5..7)?.parse().ok()?;
+    let d: i64 = day.get(8..10)?.parse().ok()?;
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn day_counts() {
+        assert_eq!(super::days_from_date("1970-01-01"), Some(0));
+        assert_eq!(super::days_from_date("2000-03-01"), Some(11_017));
+        assert_eq!(super::days_from_date("2026-11-30"), Some(20_787));
+        assert_eq!(super::days_from_date("bad"), None);
     }
 }
