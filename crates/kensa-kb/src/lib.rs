@@ -9,5 +9,6 @@ pub mod feeds;
 pub mod mirror;
 pub mod model;
 pub mod store;
+pub mod update;
 
 pub use error::{KbError, Result};

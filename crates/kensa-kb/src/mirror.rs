@@ -12,6 +12,7 @@
 //! | `alpine` | `alpine-secdb/` (`<release>/<repo>.json` or `.yaml`) |
 //! | `amazon` | `amazon/*.xml.gz` (`updateinfo`), `samples/amazon-updateinfo/` |
 //! | `oval` | `oval/*.xml`, `samples/mariner-oval/` |
+//! | `redhat` | `redhat/*.json` (Red Hat CSAF VEX, one file per CVE) |
 //! | `nvd` | `nvd/*.json` (API 2.0 pages), `samples/nvd-api-2.0/` |
 //! | `cve5` | `cve5/` (cvelistV5 records) |
 //! | `kev` | `kev/known_exploited_vulnerabilities.json` |
@@ -110,7 +111,7 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
             feeds::alpine::import_dir,
         );
     }
-    let multi: [Files<'_>; 5] = [
+    let multi: [Files<'_>; 6] = [
         (
             "amazon",
             &["amazon", "samples/amazon-updateinfo"],
@@ -123,6 +124,9 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
             &[".xml"],
             |p, s| feeds::oval::import(p, s),
         ),
+        ("redhat", &["redhat"], &[".json"], |p, s| {
+            feeds::redhat::import(p, s)
+        }),
         (
             "nvd",
             &["nvd", "samples/nvd-api-2.0"],
@@ -145,8 +149,12 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
         };
         let mut merged = FeedReport::default();
         let clock = std::time::Instant::now();
+        let mut newest = Newest {
+            inner: sink,
+            day: None,
+        };
         for file in files(&dir, extensions)? {
-            match importer(&file, sink) {
+            match importer(&file, &mut newest) {
                 Ok(r) => {
                     merged.records += r.records;
                     for (reason, n) in r.skipped {
@@ -159,6 +167,7 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
                 Err(e) => merged.error(file.display().to_string(), None, e.to_string()),
             }
         }
+        merged.newest = newest.day;
         out.push(Imported {
             feed: feed.into(),
             path: dir,
@@ -187,6 +196,23 @@ type Files<'a> = (&'a str, &'a [&'a str], &'a [&'a str], Importer);
 
 /// Run one importer on one path; a feed that cannot be read at all becomes
 /// one error in its report.
+/// Passes records on, noting the newest record's day.
+struct Newest<'a> {
+    inner: &'a mut dyn Sink,
+    day: Option<String>,
+}
+
+impl Sink for Newest<'_> {
+    fn record(&mut self, record: crate::model::Record) {
+        if let Some(day) = crate::model::record_day(&record)
+            && self.day.as_deref().is_none_or(|d| day > d)
+        {
+            self.day = Some(day.to_owned());
+        }
+        self.inner.record(record);
+    }
+}
+
 fn run(
     out: &mut Vec<Imported>,
     sink: &mut dyn Sink,
@@ -195,11 +221,16 @@ fn run(
     importer: Importer,
 ) {
     let clock = std::time::Instant::now();
-    let report = importer(&path, sink).unwrap_or_else(|e| {
+    let mut newest = Newest {
+        inner: sink,
+        day: None,
+    };
+    let mut report = importer(&path, &mut newest).unwrap_or_else(|e| {
         let mut r = FeedReport::default();
         r.error(path.display().to_string(), None, e.to_string());
         r
     });
+    report.newest = newest.day;
     out.push(Imported {
         feed,
         path,

@@ -188,6 +188,99 @@ fn days_from_date(day: &str) -> Option<i64> {
     Some(era * 146_097 + doe - 719_468)
 }
 
+/// `kensa db update`: download into the cache, then build and switch. Exit
+/// 0 when everything was fetched and switched in, 1 when some download
+/// failed (its previous cached copy, if any, was imported), 2 when no new
+/// store was switched in (the previous one stays in use).
+pub fn update(mirror: Option<&str>, store: &Path, cache: Option<PathBuf>) -> ExitCode {
+    use kensa_kb::update::{self, Options, Source};
+    let source = Source::parse(mirror);
+    if let Source::Dir(dir) = &source {
+        return import(dir, store);
+    }
+    let cache = cache.unwrap_or_else(update::default_cache_dir);
+    let downloads = match update::download(&source, &cache, &Options::default()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("kensa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "{:<16} {:>6} {:>10} {:>10} {:>7} {:>9}",
+        "DOWNLOAD", "FILES", "FETCHED", "UNCHANGED", "FAILED", "MB"
+    );
+    let mut failed = false;
+    for d in &downloads {
+        println!(
+            "{:<16} {:>6} {:>10} {:>10} {:>7} {:>9.1}",
+            d.feed,
+            d.files,
+            d.downloaded,
+            d.not_modified,
+            d.failed.len(),
+            d.bytes as f64 / 1e6
+        );
+        for f in &d.failed {
+            failed = true;
+            let kept = if f.stale {
+                "the previous copy is imported, stale"
+            } else {
+                "no copy: not imported"
+            };
+            eprintln!("kensa: {}: {}: {} ({kept})", d.feed, f.path, f.reason);
+        }
+    }
+    let clock = std::time::Instant::now();
+    let built = match update::build(&cache, store) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("kensa: {e} (the previous knowledge base, if any, is still in use)");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "{:<16} {:>9} {:>8} {:>8}",
+        "FEED", "RECORDS", "SKIPPED", "ERRORS"
+    );
+    for i in &built.imported {
+        let skipped: usize = i.report.skipped.iter().map(|(_, n)| n).sum();
+        println!(
+            "{:<16} {:>9} {:>8} {:>8}",
+            i.feed,
+            i.report.records,
+            skipped,
+            i.report.errors.len()
+        );
+        if let Some(e) = i.report.errors.first() {
+            eprintln!("kensa: {}: {}: {}", i.feed, e.file, e.message);
+        }
+    }
+    match built.meta {
+        Some(meta) => {
+            println!(
+                "store {}: {} affected rows under {} (namespace, package) keys, built in {:.1} s",
+                store.display(),
+                meta.affected_rows,
+                meta.affected_keys,
+                clock.elapsed().as_secs_f64()
+            );
+            if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        None => {
+            eprintln!(
+                "kensa: could not read {} at all: no new store (the previous knowledge base, if any, is still in use; the next update downloads it again)",
+                built.unreadable.join(", ")
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -61,6 +61,24 @@ enum DbCommand {
         #[arg(long)]
         store: Option<PathBuf>,
     },
+    /// Download the feeds into a cache laid out as a mirror (conditional
+    /// requests, retries), then build a new knowledge base from it and
+    /// switch to it atomically. Exit 1 when a download failed (its previous
+    /// copy is imported, stale), 2 when no new store was switched in.
+    Update {
+        /// Where from: nothing for the upstream feeds, an http(s):// mirror
+        /// with an index.txt at its root, or a mirror directory (imported in
+        /// place, as `db import`).
+        #[arg(long)]
+        mirror: Option<String>,
+        /// The store directory (default: as for `db import`).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// The download cache (default: $XDG_CACHE_HOME/kensa/feeds, else
+        /// ~/.cache/kensa/feeds).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
     /// Each feed's record count and errors, and when the store was built.
     Status {
         #[arg(long)]
@@ -129,6 +147,11 @@ fn main() -> ExitCode {
         Command::Db(DbCommand::Import { mirror, store }) => {
             db::import(&mirror, &db::store_dir(store))
         }
+        Command::Db(DbCommand::Update {
+            mirror,
+            store,
+            cache,
+        }) => db::update(mirror.as_deref(), &db::store_dir(store), cache),
         Command::Db(DbCommand::Status { store }) => db::status(&db::store_dir(store)),
         Command::Db(DbCommand::Show { id, store }) => db::show(&db::store_dir(store), &id),
         Command::Version(VersionCommand::Compare {

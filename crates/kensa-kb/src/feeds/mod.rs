@@ -9,4 +9,5 @@ pub mod kev;
 pub mod nvd;
 pub mod osv;
 pub mod oval;
+pub mod redhat;
 pub mod rustsec;
