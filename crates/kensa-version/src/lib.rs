@@ -194,3 +194,36 @@ impl VersionError {
         }
     }
 }
+
+/// Shared by the comparators' unit tests: 2,000 strings built from an
+/// ecosystem's significant pieces (fixed seed), checking that nothing
+/// panics, that swapping operands reverses the answer, that a comparison
+/// fails exactly when a side is invalid, and that a valid version equals
+/// itself.
+#[cfg(test)]
+pub(crate) fn random_pieces_check(
+    pieces: &[&str],
+    compare: fn(&str, &str) -> Result<Ordering, VersionError>,
+    validate: fn(&str) -> Result<(), VersionError>,
+) {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let versions: Vec<String> = (0..2_000)
+        .map(|_| (0..next(8)).map(|_| pieces[next(pieces.len())]).collect())
+        .collect();
+    for pair in versions.windows(2) {
+        let (a, b) = (pair[0].as_str(), pair[1].as_str());
+        let ab = compare(a, b).ok();
+        let ba = compare(b, a).ok();
+        assert_eq!(ab, ba.map(Ordering::reverse), "{a:?} vs {b:?}");
+        assert_eq!(ab.is_some(), validate(a).is_ok() && validate(b).is_ok());
+        if validate(a).is_ok() {
+            assert_eq!(compare(a, a).ok(), Some(Ordering::Equal), "{a:?}");
+        }
+    }
+}

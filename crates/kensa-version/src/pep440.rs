@@ -638,25 +638,6 @@ mod tests {
             " ",
             "\u{3000}",
         ];
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
-        let versions: Vec<String> = (0..2_000)
-            .map(|_| (0..next(8)).map(|_| PIECES[next(PIECES.len())]).collect())
-            .collect();
-        for pair in versions.windows(2) {
-            let (a, b) = (pair[0].as_str(), pair[1].as_str());
-            let ab = compare(a, b).ok();
-            let ba = compare(b, a).ok();
-            assert_eq!(ab, ba.map(Ordering::reverse), "{a:?} vs {b:?}");
-            assert_eq!(ab.is_some(), validate(a).is_ok() && validate(b).is_ok());
-            if validate(a).is_ok() {
-                assert_eq!(compare(a, a).ok(), Some(Ordering::Equal), "{a:?}");
-            }
-        }
+        crate::random_pieces_check(PIECES, compare, validate);
     }
 }
