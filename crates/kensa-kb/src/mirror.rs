@@ -9,6 +9,7 @@
 //! | `osv:<Ecosystem>` | `osv/<Ecosystem>/all.zip` (or a folder of OSV JSON) |
 //! | `rustsec` | `rustsec/` (the advisory-db checkout) |
 //! | `debian` | `debian/` (security-tracker checkout: `data/`, `static/`), `samples/debian-tracker-source/` |
+//! | `debian-json` | `debian-tracker.json` (the tracker's JSON export) |
 //! | `alpine` | `alpine-secdb/` (`<release>/<repo>.json` or `.yaml`) |
 //! | `amazon` | `amazon/*.xml.gz` (`updateinfo`), `samples/amazon-updateinfo/` |
 //! | `oval` | `oval/*.xml`, `samples/mariner-oval/` |
@@ -101,6 +102,15 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
     }
     if let Some(p) = first(mirror, &["debian", "samples/debian-tracker-source"]) {
         run(&mut out, sink, "debian".into(), p, feeds::debian::import);
+    }
+    if let Some(p) = first(mirror, &["debian-tracker.json"]) {
+        run(
+            &mut out,
+            sink,
+            "debian-json".into(),
+            p,
+            feeds::debian::import_json,
+        );
     }
     if let Some(p) = first(mirror, &["alpine-secdb"]) {
         run(

@@ -10,10 +10,10 @@
 //!   `main`, `community`), and Amazon Linux `updateinfo` per repository
 //!   ([`AMAZON_REPOSITORIES`]: its `mirror.list`, then the repository's
 //!   `repodata/repomd.xml`, then the file it names; the first two are
-//!   small and fetched every time, the last conditionally). Not downloaded,
-//!   because the importers read a form that has no single-file upstream
-//!   download: the Debian tracker (the importer reads the tracker's source
-//!   checkout, not its JSON export), RustSec (a git checkout),
+//!   small and fetched every time, the last conditionally), and the Debian
+//!   security tracker's JSON export (`debian-tracker.json`). Not
+//!   downloaded, because the importers read a form that has no single-file
+//!   upstream download: RustSec (a git checkout),
 //!   endoflife.date (the product pages of its repository), NVD (a
 //!   paginated, rate-limited API), CVE JSON 5 (a git repository) and OVAL.
 //!   Those come from a mirror.
@@ -91,6 +91,7 @@ const KEV_URL: &str =
     "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
 const EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz";
 const ALPINE_BASE: &str = "https://secdb.alpinelinux.org";
+const DEBIAN_TRACKER_JSON: &str = "https://security-tracker.debian.org/tracker/data/json";
 
 /// One file to fetch: where it goes in the cache, where it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +174,7 @@ pub fn upstream(osv_ecosystems: &[&str], alpine_releases: &[&str]) -> Vec<Remote
         KEV_URL,
     ));
     out.push(Remote::direct("epss/epss_scores-current.csv.gz", EPSS_URL));
+    out.push(Remote::direct("debian-tracker.json", DEBIAN_TRACKER_JSON));
     for rel in alpine_releases {
         for repo in ["main", "community"] {
             out.push(Remote::direct(
