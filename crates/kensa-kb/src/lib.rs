@@ -8,6 +8,7 @@ pub mod error;
 pub mod feeds;
 pub mod mirror;
 pub mod model;
+pub mod nvd_api;
 pub mod store;
 pub mod update;
 

@@ -7,7 +7,7 @@
 //! | feed | path (first that exists) |
 //! |---|---|
 //! | `osv:<Ecosystem>` | `osv/<Ecosystem>/all.zip` (or a folder of OSV JSON) |
-//! | `rustsec` | `rustsec/` (the advisory-db checkout) |
+//! | `rustsec` | `rustsec/advisory-db.zip` (GitHub's zip of the repository), `rustsec/` (the advisory-db checkout) |
 //! | `debian` | `debian/` (security-tracker checkout: `data/`, `static/`), `samples/debian-tracker-source/` |
 //! | `debian-json` | `debian-tracker.json` (the tracker's JSON export) |
 //! | `alpine` | `alpine-secdb/` (`<release>/<repo>.json` or `.yaml`) |
@@ -18,7 +18,7 @@
 //! | `cve5` | `cve5/` (cvelistV5 records) |
 //! | `kev` | `kev/known_exploited_vulnerabilities.json` |
 //! | `epss` | `epss/*.csv.gz` |
-//! | `eol` | `eol/products/` (endoflife.date pages) |
+//! | `eol` | `eol/endoflife.date.zip` (GitHub's zip of the repository), `eol/products/` (endoflife.date pages) |
 
 use std::path::{Path, PathBuf};
 
@@ -97,7 +97,7 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
             );
         }
     }
-    if let Some(p) = first(mirror, &["rustsec"]) {
+    if let Some(p) = first(mirror, &["rustsec/advisory-db.zip", "rustsec"]) {
         run(&mut out, sink, "rustsec".into(), p, feeds::rustsec::import);
     }
     if let Some(p) = first(mirror, &["debian", "samples/debian-tracker-source"]) {
@@ -190,7 +190,7 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
             feeds::nvd::import_cve5(p, s)
         });
     }
-    if let Some(p) = first(mirror, &["eol/products"]) {
+    if let Some(p) = first(mirror, &["eol/endoflife.date.zip", "eol/products"]) {
         run(&mut out, sink, "eol".into(), p, |p, s| {
             feeds::eol::import(p, s)
         });

@@ -10,13 +10,18 @@
 //!   `main`, `community`), and Amazon Linux `updateinfo` per repository
 //!   ([`AMAZON_REPOSITORIES`]: its `mirror.list`, then the repository's
 //!   `repodata/repomd.xml`, then the file it names; the first two are
-//!   small and fetched every time, the last conditionally), and the Debian
-//!   security tracker's JSON export (`debian-tracker.json`). Not
+//!   small and fetched every time, the last conditionally), the Debian
+//!   security tracker's JSON export (`debian-tracker.json`), and GitHub's
+//!   zip of the default branch of the RustSec advisory-db
+//!   ([`RUSTSEC_ZIP`] into `rustsec/advisory-db.zip`) and of
+//!   endoflife.date ([`EOL_ZIP`] into `eol/endoflife.date.zip`), which
+//!   their importers read like the checkouts, and NVD's CVE API 2.0 (the
+//!   table's [`Via::NvdApi`] entry): paged and rate-limited into
+//!   `nvd/page-*.json`, then only the changes into `nvd/delta-*.json` (see
+//!   [`crate::nvd_api`]; `KENSA_NVD_API_KEY` raises the rate limit). Not
 //!   downloaded, because the importers read a form that has no single-file
-//!   upstream download: RustSec (a git checkout),
-//!   endoflife.date (the product pages of its repository), NVD (a
-//!   paginated, rate-limited API), CVE JSON 5 (a git repository) and OVAL.
-//!   Those come from a mirror.
+//!   upstream download: CVE JSON 5 (a git repository too large to fetch
+//!   whole on every update) and OVAL. Those come from a mirror.
 //! - **HTTP mirror** ([`Source::Mirror`]): a base URL serving the offline
 //!   layout, with an index file `index.txt` at its root: one relative path
 //!   per line (UTF-8, `/`-separated, no `..`, no component starting with
@@ -92,6 +97,11 @@ const KEV_URL: &str =
 const EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz";
 const ALPINE_BASE: &str = "https://secdb.alpinelinux.org";
 const DEBIAN_TRACKER_JSON: &str = "https://security-tracker.debian.org/tracker/data/json";
+/// The RustSec advisory-db as GitHub's zip of its `main` branch.
+pub const RUSTSEC_ZIP: &str = "https://github.com/rustsec/advisory-db/archive/refs/heads/main.zip";
+/// endoflife.date as GitHub's zip of its `master` branch.
+pub const EOL_ZIP: &str =
+    "https://github.com/endoflife-date/endoflife.date/archive/refs/heads/master.zip";
 
 /// One file to fetch: where it goes in the cache, where it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +120,12 @@ pub enum Via {
     /// repository's base URL, whose `repodata/repomd.xml` names the
     /// `updateinfo` file (Amazon Linux).
     YumMirrorList,
+    /// The URL is the base of NVD's CVE API 2.0 (normally
+    /// [`crate::nvd_api::BASE`]; another for a test or a proxy): its pages
+    /// are fetched into `nvd/` by [`crate::nvd_api::fetch`] with
+    /// [`crate::nvd_api::Options`]' defaults and this run's attempts,
+    /// backoff and timeouts.
+    NvdApi,
 }
 
 impl Remote {
@@ -175,6 +191,8 @@ pub fn upstream(osv_ecosystems: &[&str], alpine_releases: &[&str]) -> Vec<Remote
     ));
     out.push(Remote::direct("epss/epss_scores-current.csv.gz", EPSS_URL));
     out.push(Remote::direct("debian-tracker.json", DEBIAN_TRACKER_JSON));
+    out.push(Remote::direct("rustsec/advisory-db.zip", RUSTSEC_ZIP));
+    out.push(Remote::direct("eol/endoflife.date.zip", EOL_ZIP));
     for rel in alpine_releases {
         for repo in ["main", "community"] {
             out.push(Remote::direct(
@@ -183,6 +201,11 @@ pub fn upstream(osv_ecosystems: &[&str], alpine_releases: &[&str]) -> Vec<Remote
             ));
         }
     }
+    out.push(Remote {
+        path: crate::nvd_api::DIR.into(),
+        url: crate::nvd_api::BASE.into(),
+        via: Via::NvdApi,
+    });
     for (path, list) in AMAZON_REPOSITORIES {
         out.push(Remote {
             path: (*path).into(),
@@ -494,6 +517,32 @@ pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<Fee
     let mut last_save = Instant::now();
     for (i, remote) in remotes.iter().enumerate() {
         progress.file(i + 1, total, &remote.path);
+        if remote.via == Via::NvdApi {
+            let nvd = crate::nvd_api::Options {
+                attempts: opts.attempts,
+                backoff: opts.backoff,
+                max_backoff: opts.max_backoff,
+                max_retry_after: opts.max_retry_after,
+                connect_timeout: opts.connect_timeout,
+                read_timeout: opts.read_timeout,
+                ..crate::nvd_api::Options::default()
+            };
+            let got = match crate::nvd_api::fetch(&remote.url, cache, &nvd) {
+                Ok(got) => got.download,
+                Err(e) => FeedDownload {
+                    feed: "nvd".into(),
+                    files: 1,
+                    failed: vec![Failure {
+                        path: remote.path.clone(),
+                        reason: e.to_string(),
+                        stale: cache.join(&remote.path).is_dir(),
+                    }],
+                    ..FeedDownload::default()
+                },
+            };
+            feeds.insert(got.feed.clone(), got);
+            continue;
+        }
         let feed = feed_of(&remote.path);
         let entry = feeds.entry(feed.clone()).or_insert_with(|| FeedDownload {
             feed,
@@ -528,7 +577,8 @@ fn fetch_into(
     let dest = cache.join(&remote.path);
     let resolved;
     let remote = match remote.via {
-        Via::Direct => remote,
+        // `NvdApi` is fetched by `download` itself (a paged API).
+        Via::Direct | Via::NvdApi => remote,
         Via::YumMirrorList => match resolve_yum(agent, &remote.url, cache, opts, progress, dead) {
             Ok(url) => {
                 resolved = Remote::direct(remote.path.clone(), url);

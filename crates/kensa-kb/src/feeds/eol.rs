@@ -16,6 +16,13 @@
 //! A page whose front matter is not valid YAML is an error of that file; a
 //! release without a usable `releaseCycle` or with an `eol` that is neither
 //! a date nor a boolean is an error of that release; the rest go on.
+//!
+//! The repository as GitHub serves it, a zip of the branch
+//! (`endoflife.date-master/products/<product>.md`), is read too: a path
+//! ending in `.zip` is walked entry by entry (see
+//! `rustsec::source_archive`) for its `products/*.md`, with the
+//! same records and errors as the folder; errors name the entry
+//! (`endoflife.date.zip!/endoflife.date-master/products/<product>.md`).
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +34,9 @@ use crate::{KbError, Result};
 /// Imports one product page, or every `*.md` page of a `products/` folder.
 pub fn import(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<FeedReport> {
     let path = path.as_ref();
+    if super::rustsec::is_zip(path) {
+        return import_zip(path, sink);
+    }
     let io = |p: &Path, e| KbError::Io {
         path: p.display().to_string(),
         source: e,
@@ -65,6 +75,37 @@ pub fn import(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<FeedReport>
             .unwrap_or_default()
             .to_owned();
         import_page(&name, &product, &text, sink, &mut report);
+    }
+    Ok(report)
+}
+
+fn import_zip(path: &Path, sink: &mut dyn Sink) -> Result<FeedReport> {
+    let mut report = FeedReport::default();
+    let mut found = false;
+    super::rustsec::source_archive(
+        path,
+        &["products"],
+        &mut report,
+        &mut |name, rel, read, report| {
+            let Some(page) = rel.strip_prefix("products/").filter(|p| !p.contains('/')) else {
+                return;
+            };
+            let Some(product) = page.strip_suffix(".md") else {
+                return;
+            };
+            found = true;
+            match read().map(String::from_utf8) {
+                Ok(Ok(text)) => import_page(name, product, &text, sink, report),
+                Ok(Err(_)) => report.error(name, None, "not UTF-8"),
+                Err(e) => report.error(name, None, e),
+            }
+        },
+    )?;
+    if !found && report.errors.is_empty() {
+        return Err(KbError::Format {
+            path: path.display().to_string(),
+            message: "no products/*.md in the archive: not an endoflife.date repository".to_owned(),
+        });
     }
     Ok(report)
 }

@@ -53,8 +53,21 @@
 //! affected). Interval ends built from partial versions are release
 //! versions (`^0.8.3` ends at `0.9.0`, so `0.9.0-rc.1` is inside it). The
 //! differential test holds for release versions only, on purpose.
+//!
+//! # Source archives
+//!
+//! [`import`] also reads the repository as GitHub serves it, a zip of the
+//! branch (`advisory-db-main/crates/<name>/RUSTSEC-*.md`): a path ending in
+//! `.zip` is read entry by entry, without its single top-level folder, with
+//! the same records and per-record errors as the checkout; errors name the
+//! entry (`advisory-db.zip!/advisory-db-main/crates/...`). Entries over
+//! [`MAX_ARCHIVE_ENTRY`] are refused. A zip whose central directory cannot
+//! be read (a truncated download) is read from its local headers up to the
+//! damage. `source_archive` does the same walk for the endoflife.date
+//! importer.
 
 use std::cmp::Ordering;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use kensa_version::Ecosystem;
@@ -68,6 +81,39 @@ use crate::model::{Advisory, Affected, Event, Feed, FeedReport, FixStatus, Recor
 /// and `rust/` folders.
 pub fn import(dir: &Path, sink: &mut dyn Sink) -> Result<FeedReport> {
     let mut report = FeedReport::default();
+    if is_zip(dir) {
+        let mut found = false;
+        source_archive(
+            dir,
+            &["crates", "rust"],
+            &mut report,
+            &mut |name, rel, read, report| {
+                if !rel.ends_with(".md") {
+                    return;
+                }
+                if rel.starts_with("rust/") {
+                    report.skip("rust toolchain advisory");
+                    return;
+                }
+                if !rel.starts_with("crates/") {
+                    return;
+                }
+                found = true;
+                match read().map(String::from_utf8) {
+                    Ok(Ok(text)) => import_text(name, &text, sink, report),
+                    Ok(Err(_)) => report.error(name, None, "stream did not contain valid UTF-8"),
+                    Err(e) => report.error(name, None, e),
+                }
+            },
+        )?;
+        if !found && report.errors.is_empty() {
+            return Err(KbError::Format {
+                path: dir.display().to_string(),
+                message: "no crates/ folder in the archive: not a RustSec advisory-db".to_owned(),
+            });
+        }
+        return Ok(report);
+    }
     let crates = dir.join("crates");
     if !crates.is_dir() {
         return Err(KbError::Format {
@@ -89,6 +135,160 @@ pub fn import(dir: &Path, sink: &mut dyn Sink) -> Result<FeedReport> {
         }
     }
     Ok(report)
+}
+
+/// Largest entry read from a source archive (a decompression bomb, or not
+/// an advisory or page: the real ones are a few kilobytes).
+pub const MAX_ARCHIVE_ENTRY: u64 = 8 << 20;
+
+/// Whether `path` names a zip archive (by its extension).
+pub(crate) fn is_zip(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("zip"))
+}
+
+/// What [`source_archive`] hands over per file entry: its name for errors
+/// (`archive.zip!/entry`), its path without the top-level folder, a reader
+/// of its data (at most once; capped at [`MAX_ARCHIVE_ENTRY`]) and the
+/// report.
+pub(crate) type Visit<'v> = dyn FnMut(&str, &str, &mut dyn FnMut() -> std::result::Result<Vec<u8>, String>, &mut FeedReport)
+    + 'v;
+
+/// Walk the file entries of a repository source archive (a GitHub
+/// `archive/refs/heads/<branch>.zip`) one at a time, in path order, with
+/// their single top-level folder stripped: the folder all entries share,
+/// unless it is one of `roots` (an archive of the checkout's contents).
+/// Entries outside that folder are ignored. A zip without a readable
+/// central directory is read from its local headers in stored order (the
+/// top-level folder being the first entry's), up to the first damaged
+/// entry. Only an archive that cannot be opened is an `Err`.
+pub(crate) fn source_archive(
+    path: &Path,
+    roots: &[&str],
+    report: &mut FeedReport,
+    visit: &mut Visit<'_>,
+) -> Result<()> {
+    let io = |source| KbError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let prefix = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(io)?;
+    let top = |name: &str| {
+        name.split_once('/')
+            .map(|(t, _)| t)
+            .filter(|t| !roots.contains(t))
+            .map(str::to_owned)
+    };
+    let strip = |top: &Option<String>, name: &str| -> Option<String> {
+        match top {
+            Some(t) => name
+                .strip_prefix(t.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+                .map(str::to_owned),
+            None => Some(name.to_owned()),
+        }
+    };
+    let read = |entry: &mut dyn Read, size: u64| -> std::result::Result<Vec<u8>, String> {
+        if size > MAX_ARCHIVE_ENTRY {
+            return Err(format!("entry of {size} bytes is too large"));
+        }
+        let mut data = Vec::new();
+        entry
+            .take(MAX_ARCHIVE_ENTRY + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| format!("cannot read entry: {e}"))?;
+        if data.len() as u64 > MAX_ARCHIVE_ENTRY {
+            return Err(format!(
+                "entry larger than {MAX_ARCHIVE_ENTRY} bytes is too large"
+            ));
+        }
+        Ok(data)
+    };
+    let mut archive = match zip::ZipArchive::new(file) {
+        Ok(a) => a,
+        Err(e) => {
+            report.error(
+                prefix.clone(),
+                None,
+                format!(
+                    "zip central directory unreadable ({e}): reading entries from local headers"
+                ),
+            );
+            let file = std::fs::File::open(path).map_err(io)?;
+            let mut reader = std::io::BufReader::new(file);
+            let mut folder: Option<Option<String>> = None;
+            loop {
+                match zip::read::read_zipfile_from_stream(&mut reader) {
+                    Ok(Some(mut entry)) => {
+                        let folder = folder.get_or_insert_with(|| top(entry.name()));
+                        let name = format!("{prefix}!/{}", entry.name());
+                        let Some(rel) = strip(folder, entry.name()) else {
+                            continue;
+                        };
+                        if entry.is_dir() {
+                            continue;
+                        }
+                        let size = entry.size();
+                        let mut failed = false;
+                        visit(
+                            &name,
+                            &rel,
+                            &mut || {
+                                let r = read(&mut entry, size);
+                                failed = r.is_err();
+                                r
+                            },
+                            report,
+                        );
+                        if failed {
+                            // The stream is out of step after a damaged entry.
+                            return Ok(());
+                        }
+                    }
+                    Ok(None) => return Ok(()),
+                    Err(e) => {
+                        report.error(prefix, None, format!("zip stream ends: {e}"));
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    };
+    let names: Vec<&str> = archive.file_names().collect();
+    let folder = match names.first().and_then(|n| top(n)) {
+        Some(t) if names.iter().all(|n| top(n).as_ref() == Some(&t)) => Some(t),
+        _ => None,
+    };
+    let mut order: Vec<(String, usize)> = Vec::new();
+    for i in 0..archive.len() {
+        let Some(name) = archive.name_for_index(i) else {
+            continue;
+        };
+        if let Some(rel) = strip(&folder, name)
+            && !rel.is_empty()
+            && !rel.ends_with('/')
+        {
+            order.push((rel, i));
+        }
+    }
+    order.sort_by(|a, b| Path::new(&a.0).cmp(Path::new(&b.0)).then(a.1.cmp(&b.1)));
+    for (rel, i) in order {
+        let mut entry = match archive.by_index(i) {
+            Ok(e) => e,
+            Err(e) => {
+                report.error(format!("{prefix}!/#{i}"), None, e.to_string());
+                continue;
+            }
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        let name = format!("{prefix}!/{}", entry.name());
+        let size = entry.size();
+        visit(&name, &rel, &mut || read(&mut entry, size), report);
+    }
+    Ok(())
 }
 
 /// `*.md` files under `root`, recursively, sorted by path.
