@@ -18,12 +18,11 @@
 //! removes the delta files it wrote, so the next run asks again from the
 //! same time.
 //!
-//! **Duplicates (not resolved).** A CVE changed since the full fetch is in
-//! a `page-*` file and in one or more `delta-*` files. The importer reads
-//! every file and the store keeps every record ([`crate::store`] records
-//! duplicate ids as they come; `kensa db show` returns them all), so the
-//! newer and older versions of such a CVE are both present: a delta does
-//! not replace the older page's entry. A new full fetch (remove
+//! **Duplicates.** A CVE changed since the full fetch is in a `page-*`
+//! file and in one or more `delta-*` files. The importer reads every file;
+//! the store keeps, per CVE id, only the record with the latest
+//! `lastModified` ([`crate::store::StoreBuilder`]), so the newest state
+//! wins whatever order the files are read in. A new full fetch (remove
 //! [`STATE`]'s file, or the `nvd/` folder) folds the deltas back into pages.
 //!
 //! HTTP: every page is written to a temporary file beside its destination,

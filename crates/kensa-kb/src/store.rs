@@ -100,6 +100,9 @@ pub struct StoreBuilder {
     records_len: u64,
     affected: Vec<(Vec<u8>, Vec<u8>)>,
     ids: Vec<(String, u64, u32)>,
+    /// The newest CVE record per id: incremental NVD fetches deliver the
+    /// same CVE again as it changes, and only its latest state is kept.
+    vulnerabilities: std::collections::HashMap<String, (String, u64, u32)>,
     meta: Meta,
     failed: Option<KbError>,
     finished: bool,
@@ -126,6 +129,7 @@ impl StoreBuilder {
             records_len: 0,
             affected: Vec::new(),
             ids: Vec::new(),
+            vulnerabilities: std::collections::HashMap::new(),
             meta: Meta {
                 format_version: FORMAT_VERSION,
                 ..Meta::default()
@@ -169,7 +173,15 @@ impl StoreBuilder {
                 "advisory"
             }
             Record::Vulnerability(v) => {
-                self.ids.push((v.id.clone(), offset, len));
+                // Later modification wins; on a tie, the later record.
+                let modified = v.modified.clone().unwrap_or_default();
+                match self.vulnerabilities.get(&v.id) {
+                    Some((seen, _, _)) if *seen > modified => return Ok(()),
+                    _ => {
+                        self.vulnerabilities
+                            .insert(v.id.clone(), (modified, offset, len));
+                    }
+                }
                 "vulnerability"
             }
             Record::Kev(k) => {
@@ -185,7 +197,10 @@ impl StoreBuilder {
                 "eol"
             }
         };
-        *self.meta.counts.entry(kind.to_owned()).or_default() += 1;
+        // CVE records are counted once each, at the end.
+        if kind != "vulnerability" {
+            *self.meta.counts.entry(kind.to_owned()).or_default() += 1;
+        }
         Ok(())
     }
 
@@ -231,6 +246,16 @@ impl StoreBuilder {
 
         // Ids to record locations.
         let mut ids = std::mem::take(&mut self.ids);
+        if !self.vulnerabilities.is_empty() {
+            self.meta
+                .counts
+                .insert("vulnerability".into(), self.vulnerabilities.len());
+        }
+        ids.extend(
+            std::mem::take(&mut self.vulnerabilities)
+                .into_iter()
+                .map(|(id, (_, offset, len))| (id, offset, len)),
+        );
         ids.sort();
         ids.dedup();
         let mut postings = Vec::new();

@@ -207,3 +207,37 @@ fn a_store_that_is_not_there_or_not_ours_is_a_clear_error() {
     let e = Store::open(dir.path()).err().expect("foreign link");
     assert!(e.to_string().contains("does not name a generation"), "{e}");
 }
+
+/// An incremental NVD fetch delivers a CVE again as it changes: the store
+/// keeps its latest state only, whatever order the pages came in.
+#[test]
+fn the_newest_cve_record_wins() {
+    use kensa_kb::model::Vulnerability;
+    let cve = |modified: &str, description: &str| {
+        Record::Vulnerability(Vulnerability {
+            id: "CVE-2024-9999".into(),
+            description: Some(description.into()),
+            published: Some("2024-01-01T00:00:00.000".into()),
+            modified: Some(modified.into()),
+            cwes: vec![],
+            references: vec![],
+            cvss: vec![],
+        })
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    build(
+        dir.path(),
+        vec![
+            cve("2024-03-01T00:00:00.000", "newest"),
+            cve("2024-01-01T00:00:00.000", "oldest"),
+            cve("2024-02-01T00:00:00.000", "middle"),
+        ],
+    );
+    let store = Store::open(dir.path()).expect("open");
+    let got = store.get("CVE-2024-9999").expect("get");
+    assert_eq!(got.len(), 1);
+    assert!(
+        matches!(&got[0], Record::Vulnerability(v) if v.description.as_deref() == Some("newest"))
+    );
+    assert_eq!(store.meta().counts.get("vulnerability"), Some(&1));
+}
