@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod mirror;
 pub mod model;
 pub mod nvd_api;
+pub mod redhat_csaf;
 pub mod store;
 pub mod update;
 

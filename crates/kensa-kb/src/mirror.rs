@@ -13,7 +13,7 @@
 //! | `alpine` | `alpine-secdb/` (`<release>/<repo>.json` or `.yaml`) |
 //! | `amazon` | `amazon/*.xml.gz` (`updateinfo`), `samples/amazon-updateinfo/` |
 //! | `oval` | `oval/*.xml`, `samples/mariner-oval/` |
-//! | `redhat` | `redhat/*.json` (Red Hat CSAF VEX, one file per CVE) |
+//! | `redhat` | `redhat/` (Red Hat CSAF VEX, one file per CVE: `<year>/cve-*.json` as published, or flat `*.json`; read recursively) |
 //! | `nvd` | `nvd/*.json` (API 2.0 pages), `samples/nvd-api-2.0/` |
 //! | `cve5` | `cve5/` (cvelistV5 records) |
 //! | `kev` | `kev/known_exploited_vulnerabilities.json` |
@@ -121,7 +121,7 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
             feeds::alpine::import_dir,
         );
     }
-    let multi: [Files<'_>; 6] = [
+    let multi: [Files<'_>; 5] = [
         (
             "amazon",
             &["amazon", "samples/amazon-updateinfo"],
@@ -134,9 +134,6 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
             &[".xml"],
             |p, s| feeds::oval::import(p, s),
         ),
-        ("redhat", &["redhat"], &[".json"], |p, s| {
-            feeds::redhat::import(p, s)
-        }),
         (
             "nvd",
             &["nvd", "samples/nvd-api-2.0"],
@@ -184,6 +181,15 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
             report: merged,
             seconds: clock.elapsed().as_secs_f64(),
         });
+    }
+    if let Some(p) = first(mirror, &["redhat"]) {
+        run(
+            &mut out,
+            sink,
+            "redhat".into(),
+            p,
+            feeds::redhat::import_dir,
+        );
     }
     if let Some(p) = first(mirror, &["cve5"]) {
         run(&mut out, sink, "cve5".into(), p, |p, s| {

@@ -18,8 +18,11 @@
 //!   their importers read like the checkouts, and NVD's CVE API 2.0 (the
 //!   table's [`Via::NvdApi`] entry): paged and rate-limited into
 //!   `nvd/page-*.json`, then only the changes into `nvd/delta-*.json` (see
-//!   [`crate::nvd_api`]; `KENSA_NVD_API_KEY` raises the rate limit). Not
-//!   downloaded, because the importers read a form that has no single-file
+//!   [`crate::nvd_api`]; `KENSA_NVD_API_KEY` raises the rate limit), and
+//!   Red Hat's CSAF VEX (the table's [`Via::RedhatCsaf`] entry): its latest
+//!   full archive unpacked into `redhat/<year>/cve-*.json`, then only the
+//!   files `changes.csv` and `deletions.csv` list (see
+//!   [`crate::redhat_csaf`]). Not downloaded, because the importers read a form that has no single-file
 //!   upstream download: CVE JSON 5 (a git repository too large to fetch
 //!   whole on every update) and OVAL. Those come from a mirror.
 //! - **HTTP mirror** ([`Source::Mirror`]): a base URL serving the offline
@@ -126,6 +129,11 @@ pub enum Via {
     /// [`crate::nvd_api::Options`]' defaults and this run's attempts,
     /// backoff and timeouts.
     NvdApi,
+    /// The URL is the base of Red Hat's CSAF VEX publication (normally
+    /// [`crate::redhat_csaf::BASE`]): fetched into `redhat/` by
+    /// [`crate::redhat_csaf::fetch`] with [`crate::redhat_csaf::Options`]'
+    /// defaults and this run's attempts, backoff and timeouts.
+    RedhatCsaf,
 }
 
 impl Remote {
@@ -205,6 +213,11 @@ pub fn upstream(osv_ecosystems: &[&str], alpine_releases: &[&str]) -> Vec<Remote
         path: crate::nvd_api::DIR.into(),
         url: crate::nvd_api::BASE.into(),
         via: Via::NvdApi,
+    });
+    out.push(Remote {
+        path: crate::redhat_csaf::DIR.into(),
+        url: crate::redhat_csaf::BASE.into(),
+        via: Via::RedhatCsaf,
     });
     for (path, list) in AMAZON_REPOSITORIES {
         out.push(Remote {
@@ -543,6 +556,32 @@ pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<Fee
             feeds.insert(got.feed.clone(), got);
             continue;
         }
+        if remote.via == Via::RedhatCsaf {
+            let csaf = crate::redhat_csaf::Options {
+                attempts: opts.attempts,
+                backoff: opts.backoff,
+                max_backoff: opts.max_backoff,
+                max_retry_after: opts.max_retry_after,
+                connect_timeout: opts.connect_timeout,
+                read_timeout: opts.read_timeout,
+                ..crate::redhat_csaf::Options::default()
+            };
+            let got = match crate::redhat_csaf::fetch(&remote.url, cache, &csaf) {
+                Ok(got) => got.download,
+                Err(e) => FeedDownload {
+                    feed: "redhat".into(),
+                    files: 1,
+                    failed: vec![Failure {
+                        path: remote.path.clone(),
+                        reason: e.to_string(),
+                        stale: cache.join(&remote.path).is_dir(),
+                    }],
+                    ..FeedDownload::default()
+                },
+            };
+            feeds.insert(got.feed.clone(), got);
+            continue;
+        }
         let feed = feed_of(&remote.path);
         let entry = feeds.entry(feed.clone()).or_insert_with(|| FeedDownload {
             feed,
@@ -577,8 +616,8 @@ fn fetch_into(
     let dest = cache.join(&remote.path);
     let resolved;
     let remote = match remote.via {
-        // `NvdApi` is fetched by `download` itself (a paged API).
-        Via::Direct | Via::NvdApi => remote,
+        // `NvdApi` and `RedhatCsaf` are fetched by `download` itself.
+        Via::Direct | Via::NvdApi | Via::RedhatCsaf => remote,
         Via::YumMirrorList => match resolve_yum(agent, &remote.url, cache, opts, progress, dead) {
             Ok(url) => {
                 resolved = Remote::direct(remote.path.clone(), url);
