@@ -4,6 +4,7 @@
 //! counted and reported per feed ([`model::FeedReport`]), never silently
 //! dropped and never fatal for the rest of the feed.
 
+mod cache;
 pub mod error;
 pub mod feeds;
 pub mod mirror;

@@ -44,12 +44,12 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{KbError, Result};
+use crate::cache::{PART, io_err};
+use crate::error::Result;
 use crate::update::{Failure, FeedDownload};
 
 /// NVD's API host.
@@ -66,7 +66,6 @@ pub const MAX_RESULTS_PER_PAGE: u32 = 2000;
 pub const MAX_WINDOW: Duration = Duration::from_secs(120 * 24 * 3600);
 /// The cache folder the pages go to.
 pub const DIR: &str = "nvd";
-const PART: &str = ".kensa-part-";
 
 /// An NVD API key; its `Debug` form does not show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -178,31 +177,6 @@ struct State {
     last_fetch: Option<String>,
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KbError + '_ {
-    move |source| KbError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
-fn load_state(cache: &Path) -> State {
-    std::fs::read(cache.join(STATE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
-fn save_state(cache: &Path, state: &State) -> Result<()> {
-    let path = cache.join(STATE);
-    let tmp = cache.join(format!("{STATE}{PART}{}", std::process::id()));
-    let text = serde_json::to_vec_pretty(state).map_err(|e| KbError::Format {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    std::fs::write(&tmp, text).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io_err(&path))
-}
-
 /// The API's date form, UTC: `2026-11-30T05:51:06.000%2B00:00` (the `+`
 /// percent-encoded for the query).
 fn api_date(t: SystemTime) -> String {
@@ -225,7 +199,7 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
     let dir = cache.join(DIR);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     remove_parts(&dir);
-    let state = load_state(cache);
+    let state = crate::cache::load_json::<State>(&cache.join(STATE));
     let started = SystemTime::now();
     let since = state
         .last_fetch
@@ -299,7 +273,7 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
             },
             last_fetch: Some(now),
         };
-        save_state(cache, &new)?;
+        crate::cache::save_json(&cache.join(STATE), &new)?;
     } else if mode != Mode::Full {
         for p in &run.written {
             let _ = std::fs::remove_file(p);
@@ -472,7 +446,7 @@ impl Run<'_> {
                             ));
                         }
                         Some(d) => d,
-                        None => backoff(self.opts, n),
+                        None => crate::cache::backoff(self.opts.backoff, self.opts.max_backoff, n),
                     };
                     self.download.retries += 1;
                     std::thread::sleep(delay);
@@ -600,34 +574,6 @@ fn write_checked(
         )));
     }
     Ok((bytes, head))
-}
-
-/// `backoff * 2^(n-1)`, capped, then a random point in its upper half.
-fn backoff(opts: &Options, n: u32) -> Duration {
-    let full = opts
-        .backoff
-        .saturating_mul(1u32 << (n - 1).min(16))
-        .min(opts.max_backoff);
-    let nanos = full.as_nanos() as u64;
-    Duration::from_nanos(nanos / 2 + random() % (nanos / 2 + 1))
-}
-
-/// A small xorshift generator seeded from the clock: jitter needs no more.
-fn random() -> u64 {
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    let mut x = STATE.load(Ordering::Relaxed);
-    if x == 0 {
-        x = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-            | 1;
-    }
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    STATE.store(x, Ordering::Relaxed);
-    x
 }
 
 #[cfg(test)]

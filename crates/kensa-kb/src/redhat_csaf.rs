@@ -46,6 +46,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::{PART, io_err};
 use crate::error::{KbError, Result};
 use crate::update::{Failure, FeedDownload};
 
@@ -55,7 +56,6 @@ pub const BASE: &str = "https://security.access.redhat.com/data/csaf/v2/vex";
 pub const DIR: &str = "redhat";
 /// The state file in the cache: the archive unpacked and the time reached.
 pub const STATE: &str = ".kensa-redhat.json";
-const PART: &str = ".kensa-part-";
 const FEED: &str = "redhat";
 
 /// How the publication is fetched.
@@ -130,34 +130,11 @@ struct State {
     since: Option<i64>,
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KbError + '_ {
-    move |source| KbError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
 fn format_err(path: impl Into<String>, message: impl Into<String>) -> KbError {
     KbError::Format {
         path: path.into(),
         message: message.into(),
     }
-}
-
-fn load_state(cache: &Path) -> State {
-    std::fs::read(cache.join(STATE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
-fn save_state(cache: &Path, state: &State) -> Result<()> {
-    let path = cache.join(STATE);
-    let tmp = cache.join(format!("{STATE}{PART}{}", std::process::id()));
-    let text = serde_json::to_vec_pretty(state)
-        .map_err(|e| format_err(path.display().to_string(), e.to_string()))?;
-    std::fs::write(&tmp, text).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io_err(&path))
 }
 
 /// Remove what a killed run left: partial files in `redhat/` and staging
@@ -445,7 +422,7 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
         opts,
     };
     let dir = cache.join(DIR);
-    let mut state = load_state(cache);
+    let mut state = crate::cache::load_json::<State>(&cache.join(STATE));
     let latest_url = format!("{base}/archive_latest.txt");
     let latest = client
         .text(cache, &latest_url, 4096)
@@ -510,7 +487,7 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
                 archive: Some(archive.clone()),
                 since: Some(archive_time),
             };
-            save_state(cache, &state)?;
+            crate::cache::save_json(&cache.join(STATE), &state)?;
         }
         let since = state.since.unwrap_or(archive_time);
         let changes_url = format!("{base}/changes.csv");
@@ -599,7 +576,7 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
         }
         if complete {
             state.since = Some(newest);
-            save_state(cache, &state)?;
+            crate::cache::save_json(&cache.join(STATE), &state)?;
         }
         break;
     }

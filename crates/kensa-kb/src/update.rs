@@ -58,11 +58,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::{PART, io_err};
 use crate::error::{KbError, Result};
 use crate::mirror::Imported;
 use crate::store::{Meta, StoreBuilder};
@@ -72,7 +72,6 @@ pub const INDEX: &str = "index.txt";
 /// The state file in the cache: validators per cached path.
 pub const STATE: &str = ".kensa-update.json";
 const LOCK: &str = ".kensa-update.lock";
-const PART: &str = ".kensa-part-";
 
 /// OSV ecosystems downloaded from upstream by default.
 pub const OSV_ECOSYSTEMS: &[&str] = &[
@@ -306,31 +305,6 @@ struct Validators {
     length: u64,
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KbError + '_ {
-    move |source| KbError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
-fn load_state(cache: &Path) -> State {
-    std::fs::read(cache.join(STATE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
-fn save_state(cache: &Path, state: &State) -> Result<()> {
-    let path = cache.join(STATE);
-    let tmp = cache.join(format!("{STATE}{PART}{}", std::process::id()));
-    let text = serde_json::to_vec_pretty(state).map_err(|e| KbError::Format {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    std::fs::write(&tmp, text).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io_err(&path))
-}
-
 /// Hold the cache for this process: two updates never share a cache.
 fn lock(cache: &Path) -> Result<File> {
     std::fs::create_dir_all(cache).map_err(io_err(cache))?;
@@ -460,7 +434,7 @@ pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<Fee
     };
     let _lock = lock(cache)?;
     remove_parts(cache, 0);
-    let mut state = load_state(cache);
+    let mut state = crate::cache::load_json::<State>(&cache.join(STATE));
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(opts.connect_timeout)
         .timeout_read(opts.read_timeout)
@@ -505,7 +479,7 @@ pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<Fee
                 // as it is gets imported, and the summary says why.
                 _ => {
                     progress.done();
-                    save_state(cache, &state)?;
+                    crate::cache::save_json(&cache.join(STATE), &state)?;
                     return Ok(feeds.into_values().collect());
                 }
             }
@@ -591,12 +565,12 @@ pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<Fee
             &agent, remote, cache, &mut state, opts, &progress, &dead, entry,
         );
         if last_save.elapsed() > Duration::from_secs(5) {
-            save_state(cache, &state)?;
+            crate::cache::save_json(&cache.join(STATE), &state)?;
             last_save = Instant::now();
         }
     }
     progress.done();
-    save_state(cache, &state)?;
+    crate::cache::save_json(&cache.join(STATE), &state)?;
     Ok(feeds.into_values().collect())
 }
 
@@ -807,7 +781,7 @@ fn fetch(
                         );
                     }
                     Some(d) => d,
-                    None => backoff(opts, n),
+                    None => crate::cache::backoff(opts.backoff, opts.max_backoff, n),
                 };
                 retries += 1;
                 std::thread::sleep(delay);
@@ -815,36 +789,6 @@ fn fetch(
         }
     }
     (Err("no attempt made".into()), retries)
-}
-
-/// `backoff * 2^(n-1)`, capped, then a random point in its upper half.
-fn backoff(opts: &Options, n: u32) -> Duration {
-    let full = opts
-        .backoff
-        .saturating_mul(1u32 << (n - 1).min(16))
-        .min(opts.max_backoff);
-    let nanos = full.as_nanos() as u64;
-    Duration::from_nanos(nanos / 2 + random() % (nanos / 2 + 1))
-}
-
-/// A small xorshift generator, seeded from the clock and the process id:
-/// jitter needs no more.
-fn random() -> u64 {
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    let mut x = STATE.load(Ordering::Relaxed);
-    if x == 0 {
-        x = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-            ^ (u64::from(std::process::id()) << 32)
-            | 1;
-    }
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    STATE.store(x, Ordering::Relaxed);
-    x
 }
 
 fn retry_after(resp: &ureq::Response) -> Option<Duration> {
@@ -1079,13 +1023,13 @@ pub fn build(cache: &Path, store: &Path) -> Result<Built> {
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
         if let Ok(_lock) = lock(cache) {
-            let mut state = load_state(cache);
+            let mut state = crate::cache::load_json::<State>(&cache.join(STATE));
             state.files.retain(|k, _| {
                 !prefixes
                     .iter()
                     .any(|p| k == p || k.starts_with(&format!("{p}/")))
             });
-            save_state(cache, &state)?;
+            crate::cache::save_json(&cache.join(STATE), &state)?;
         }
         return Ok(Built {
             imported,
@@ -1137,7 +1081,7 @@ mod tests {
         );
         let opts = Options::default();
         for n in 1..10 {
-            let d = backoff(&opts, n);
+            let d = crate::cache::backoff(opts.backoff, opts.max_backoff, n);
             assert!(d <= opts.max_backoff && d >= opts.backoff / 2);
         }
     }
