@@ -504,55 +504,56 @@ pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<Fee
     let mut last_save = Instant::now();
     for (i, remote) in remotes.iter().enumerate() {
         progress.file(i + 1, total, &remote.path);
-        if remote.via == Via::NvdApi {
-            let nvd = crate::nvd_api::Options {
-                attempts: opts.attempts,
-                backoff: opts.backoff,
-                max_backoff: opts.max_backoff,
-                max_retry_after: opts.max_retry_after,
-                connect_timeout: opts.connect_timeout,
-                read_timeout: opts.read_timeout,
-                ..crate::nvd_api::Options::default()
-            };
-            let got = match crate::nvd_api::fetch(&remote.url, cache, &nvd) {
-                Ok(got) => got.download,
-                Err(e) => FeedDownload {
-                    feed: "nvd".into(),
-                    files: 1,
-                    failed: vec![Failure {
-                        path: remote.path.clone(),
-                        reason: e.to_string(),
-                        stale: cache.join(&remote.path).is_dir(),
-                    }],
-                    ..FeedDownload::default()
-                },
-            };
-            feeds.insert(got.feed.clone(), got);
-            continue;
-        }
-        if remote.via == Via::RedhatCsaf {
-            let csaf = crate::redhat_csaf::Options {
-                attempts: opts.attempts,
-                backoff: opts.backoff,
-                max_backoff: opts.max_backoff,
-                max_retry_after: opts.max_retry_after,
-                connect_timeout: opts.connect_timeout,
-                read_timeout: opts.read_timeout,
-                ..crate::redhat_csaf::Options::default()
-            };
-            let got = match crate::redhat_csaf::fetch(&remote.url, cache, &csaf) {
-                Ok(got) => got.download,
-                Err(e) => FeedDownload {
-                    feed: "redhat".into(),
-                    files: 1,
-                    failed: vec![Failure {
-                        path: remote.path.clone(),
-                        reason: e.to_string(),
-                        stale: cache.join(&remote.path).is_dir(),
-                    }],
-                    ..FeedDownload::default()
-                },
-            };
+        // Feeds with a protocol of their own fetch themselves; a cache
+        // they cannot write is one failure of that feed, not of the run.
+        let own = match remote.via {
+            Via::NvdApi => Some((
+                "nvd",
+                crate::nvd_api::fetch(
+                    &remote.url,
+                    cache,
+                    &crate::nvd_api::Options {
+                        attempts: opts.attempts,
+                        backoff: opts.backoff,
+                        max_backoff: opts.max_backoff,
+                        max_retry_after: opts.max_retry_after,
+                        connect_timeout: opts.connect_timeout,
+                        read_timeout: opts.read_timeout,
+                        ..crate::nvd_api::Options::default()
+                    },
+                )
+                .map(|got| got.download),
+            )),
+            Via::RedhatCsaf => Some((
+                "redhat",
+                crate::redhat_csaf::fetch(
+                    &remote.url,
+                    cache,
+                    &crate::redhat_csaf::Options {
+                        attempts: opts.attempts,
+                        backoff: opts.backoff,
+                        max_backoff: opts.max_backoff,
+                        max_retry_after: opts.max_retry_after,
+                        connect_timeout: opts.connect_timeout,
+                        read_timeout: opts.read_timeout,
+                        ..crate::redhat_csaf::Options::default()
+                    },
+                )
+                .map(|got| got.download),
+            )),
+            _ => None,
+        };
+        if let Some((feed, result)) = own {
+            let got = result.unwrap_or_else(|e| FeedDownload {
+                feed: feed.into(),
+                files: 1,
+                failed: vec![Failure {
+                    path: remote.path.clone(),
+                    reason: e.to_string(),
+                    stale: cache.join(&remote.path).is_dir(),
+                }],
+                ..FeedDownload::default()
+            });
             feeds.insert(got.feed.clone(), got);
             continue;
         }
