@@ -232,6 +232,14 @@ pub struct FeedReport {
 }
 
 impl FeedReport {
+    /// How many records were skipped for `reason`.
+    pub fn skipped_count(&self, reason: &str) -> usize {
+        self.skipped
+            .iter()
+            .find(|(r, _)| r == reason)
+            .map_or(0, |(_, n)| *n)
+    }
+
     pub fn skip(&mut self, reason: &str) {
         match self.skipped.iter_mut().find(|(r, _)| r == reason) {
             Some((_, n)) => *n += 1,

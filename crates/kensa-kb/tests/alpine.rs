@@ -10,6 +10,10 @@ use kensa_kb::feeds::alpine;
 use kensa_kb::model::{Advisory, FeedReport, FixStatus, Record};
 use serde_json::Value;
 
+#[path = "support/records.rs"]
+mod records;
+use records::find;
+
 fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/alpine")
@@ -28,12 +32,6 @@ fn run(path: &Path) -> (FeedReport, Vec<Advisory>) {
         })
         .collect();
     (report, advs)
-}
-
-fn find<'a>(advs: &'a [Advisory], id: &str) -> &'a Advisory {
-    advs.iter()
-        .find(|a| a.id == id)
-        .unwrap_or_else(|| panic!("{id} missing"))
 }
 
 /// An independent count over the raw JSON: distinct advisory ids (CVE ids

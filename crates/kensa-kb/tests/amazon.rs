@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use kensa_kb::feeds::amazon;
-use kensa_kb::model::{Advisory, Affected, FeedReport, FixStatus, Record};
+use kensa_kb::model::{Advisory, Affected, FeedReport, FixStatus};
+
+#[path = "support/records.rs"]
+mod records;
+use records::advisories;
 
 fn sample(name: &str) -> PathBuf {
     kensa_testkit::data_path("samples/amazon-updateinfo").join(name)
@@ -18,16 +22,6 @@ fn testdata(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/amazon")
         .join(name)
-}
-
-fn advisories(records: Vec<Record>) -> Vec<Advisory> {
-    records
-        .into_iter()
-        .map(|r| match r {
-            Record::Advisory(a) => a,
-            other => panic!("unexpected record {other:?}"),
-        })
-        .collect()
 }
 
 fn run(path: &Path) -> (FeedReport, Vec<Advisory>) {

@@ -6,43 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use kensa_kb::feeds::debian;
-use kensa_kb::model::{Advisory, Affected, FeedReport, FixStatus, Record};
+use kensa_kb::model::FixStatus;
+
+#[path = "support/records.rs"]
+mod records;
+use records::{advisories, aff, find};
 
 fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/debian")
         .join(rel)
-}
-
-fn advisories(records: Vec<Record>) -> Vec<Advisory> {
-    records
-        .into_iter()
-        .map(|r| match r {
-            Record::Advisory(a) => a,
-            other => panic!("unexpected record {other:?}"),
-        })
-        .collect()
-}
-
-fn find<'a>(advs: &'a [Advisory], id: &str) -> &'a Advisory {
-    advs.iter()
-        .find(|a| a.id == id)
-        .unwrap_or_else(|| panic!("{id} missing"))
-}
-
-fn aff<'a>(a: &'a Advisory, namespace: &str, package: &str) -> &'a Affected {
-    a.affected
-        .iter()
-        .find(|x| x.namespace == namespace && x.package == package)
-        .unwrap_or_else(|| panic!("{} has no {namespace} {package}: {:?}", a.id, a.affected))
-}
-
-fn skipped(report: &FeedReport, reason: &str) -> usize {
-    report
-        .skipped
-        .iter()
-        .find(|(r, _)| r == reason)
-        .map_or(0, |(_, n)| *n)
 }
 
 /// Counts, by plain text, the entries of a tracker list: header lines
@@ -104,8 +77,8 @@ fn debian_tracker_sample_counts_and_spot_checks() {
     assert_eq!(records.len(), report.records);
     let total_skipped: usize = report.skipped.iter().map(|(_, n)| n).sum();
     assert_eq!(total_skipped, cve_skipped);
-    assert_eq!(skipped(&report, "NOT-FOR-US"), 1);
-    assert_eq!(skipped(&report, "TODO: check"), 1);
+    assert_eq!(report.skipped_count("NOT-FOR-US"), 1);
+    assert_eq!(report.skipped_count("TODO: check"), 1);
     assert_eq!(report.errors.len(), dsa_bad, "{:?}", report.errors);
     let e = &report.errors[0];
     assert!(e.file.ends_with("data/DLA/list"), "{e:?}");
@@ -180,7 +153,7 @@ fn debian_tracker_handmade_states_inheritance_and_errors() {
     eprintln!("{report:#?}");
     assert_eq!(report.records, 8);
     for reason in ["RESERVED", "NOT-FOR-US", "REJECTED", "TODO: check"] {
-        assert_eq!(skipped(&report, reason), 1, "{reason}");
+        assert_eq!(report.skipped_count(reason), 1, "{reason}");
     }
     let lines: Vec<(&str, Option<&str>)> = report
         .errors

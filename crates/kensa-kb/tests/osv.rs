@@ -12,41 +12,14 @@ use kensa_kb::model::{Advisory, Affected, Event, FeedReport, FixStatus, Record};
 use kensa_version::Ecosystem;
 use kensa_version::range::is_affected;
 
+#[path = "support/records.rs"]
+mod records;
+use records::{advisories, aff, find};
+
 fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/osv")
         .join(rel)
-}
-
-fn advisories(records: Vec<Record>) -> Vec<Advisory> {
-    records
-        .into_iter()
-        .map(|r| match r {
-            Record::Advisory(a) => a,
-            other => panic!("unexpected record {other:?}"),
-        })
-        .collect()
-}
-
-fn find<'a>(advs: &'a [Advisory], id: &str) -> &'a Advisory {
-    advs.iter()
-        .find(|a| a.id == id)
-        .unwrap_or_else(|| panic!("{id} missing"))
-}
-
-fn aff<'a>(a: &'a Advisory, namespace: &str, package: &str) -> &'a Affected {
-    a.affected
-        .iter()
-        .find(|x| x.namespace == namespace && x.package == package)
-        .unwrap_or_else(|| panic!("{} has no {namespace} {package}: {:?}", a.id, a.affected))
-}
-
-fn skipped(report: &FeedReport, reason: &str) -> usize {
-    report
-        .skipped
-        .iter()
-        .find(|(r, _)| r == reason)
-        .map_or(0, |(_, n)| *n)
 }
 
 fn events(a: &Affected) -> Vec<Vec<kensa_version::range::Event<'_>>> {
@@ -125,7 +98,7 @@ fn import_full(eco: &str) -> (FeedReport, Vec<Advisory>) {
     }
     assert_eq!(report.records, expected, "{eco}");
     assert_eq!(out.len(), expected, "{eco}");
-    assert_eq!(skipped(&report, "withdrawn"), withdrawn, "{eco}");
+    assert_eq!(report.skipped_count("withdrawn"), withdrawn, "{eco}");
     (report, advisories(out))
 }
 
@@ -231,7 +204,7 @@ fn go_full_feed() {
 #[test]
 fn pypi_full_feed() {
     let (report, advs) = import_full("PyPI");
-    assert!(skipped(&report, "GIT range") > 0);
+    assert!(report.skipped_count("GIT range") > 0);
     let a = find(&advs, "PYSEC-2022-236");
     assert_eq!(a.aliases, ["CVE-2022-33891", "GHSA-4x9r-j582-cgr8"]);
     assert!(
@@ -266,9 +239,9 @@ fn directory_of_hand_made_records() {
     let report = osv::import(&testdata("dir"), &mut out).expect("import");
     let advs = advisories(out);
     assert_eq!(report.records, 3, "{report:#?}");
-    assert_eq!(skipped(&report, "withdrawn"), 1);
-    assert_eq!(skipped(&report, "GIT range"), 1);
-    assert_eq!(skipped(&report, "affected: ecosystem not mapped"), 1);
+    assert_eq!(report.skipped_count("withdrawn"), 1);
+    assert_eq!(report.skipped_count("GIT range"), 1);
+    assert_eq!(report.skipped_count("affected: ecosystem not mapped"), 1);
 
     let a = find(&advs, "KENSA-TEST-0001");
     assert_eq!(a.aliases, ["CVE-2099-0001", "GHSA-aaaa-bbbb-cccc"]);

@@ -8,33 +8,19 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use kensa_kb::feeds::rustsec;
-use kensa_kb::model::{Advisory, Event, FeedReport, FixStatus, Record};
+use kensa_kb::model::{Event, FixStatus, Record};
 use kensa_version::Ecosystem;
 use kensa_version::range::is_affected;
 use semver::{Version, VersionReq};
+
+#[path = "support/records.rs"]
+mod records;
+use records::advisories;
 
 fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/rustsec")
         .join(rel)
-}
-
-fn advisories(records: Vec<Record>) -> Vec<Advisory> {
-    records
-        .into_iter()
-        .map(|r| match r {
-            Record::Advisory(a) => a,
-            other => panic!("unexpected record {other:?}"),
-        })
-        .collect()
-}
-
-fn skipped(report: &FeedReport, reason: &str) -> usize {
-    report
-        .skipped
-        .iter()
-        .find(|(r, _)| r == reason)
-        .map_or(0, |(_, n)| *n)
 }
 
 fn md_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -123,8 +109,11 @@ fn full_advisory_db() {
     assert!(report.errors.is_empty(), "{:#?}", report.errors);
     assert_eq!(report.records, raw.importable);
     assert_eq!(out.len(), raw.importable);
-    assert_eq!(skipped(&report, "withdrawn"), raw.withdrawn);
-    assert_eq!(skipped(&report, "rust toolchain advisory"), raw.toolchain);
+    assert_eq!(report.skipped_count("withdrawn"), raw.withdrawn);
+    assert_eq!(
+        report.skipped_count("rust toolchain advisory"),
+        raw.toolchain
+    );
     let advs = advisories(out);
     let informational = advs
         .iter()
@@ -259,8 +248,8 @@ fn hand_made_advisories() {
     let report = rustsec::import(&testdata(""), &mut out).expect("import");
     let advs = advisories(out);
     assert_eq!(report.records, 1, "{report:#?}");
-    assert_eq!(skipped(&report, "withdrawn"), 1);
-    assert_eq!(skipped(&report, "rust toolchain advisory"), 1);
+    assert_eq!(report.skipped_count("withdrawn"), 1);
+    assert_eq!(report.skipped_count("rust toolchain advisory"), 1);
     let a = &advs[0];
     assert_eq!(a.id, "RUSTSEC-2099-0001");
     assert_eq!(a.aliases, ["CVE-2099-1000", "GHSA-aaaa-bbbb-cccc"]);
