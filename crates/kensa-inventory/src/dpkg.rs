@@ -144,6 +144,10 @@ fn package(p: &Paragraph<'_>, path: &str) -> Result<Option<Package>> {
         source_name: Some(source_name),
         source_version,
         maintainer: p.get("Maintainer").map(str::to_owned),
+        // Only packages built outside the distribution usually set it
+        // (`Origin: Docker`); detection uses it to keep third-party
+        // packages away from the distribution's advisories.
+        vendor: p.get("Origin").map(str::to_owned),
         path: path.to_owned(),
         ..Package::default()
     }))

@@ -18,9 +18,12 @@
 //!   demand (never loaded whole).
 //! - `meta.json`: format version, build time, per-feed counts and reports.
 //!
-//! Opening reads the two FSTs, their range tables and `affected.bin` into
-//! memory (no `mmap`: the workspace forbids `unsafe`, and reading the
-//! files is fast enough), and keeps `records.bin` open.
+//! Opening reads the two FSTs and their range tables into memory (no
+//! `mmap`: the workspace forbids `unsafe`) and keeps `affected.bin` and
+//! `records.bin` open: a lookup reads its key's rows with one positioned
+//! read. A scan touches a few hundred keys of a store of hundreds of
+//! thousands of rows, so reading the rows file whole (120 MB for a full
+//! Debian tracker) would cost more memory than everything else together.
 //!
 //! Generations live beside each other in the store directory; the symlink
 //! `current` names the live one and is replaced with one `rename`, so a
@@ -66,6 +69,11 @@ pub struct Meta {
     /// Affected rows and distinct (namespace, package) keys.
     pub affected_rows: usize,
     pub affected_keys: usize,
+    /// Affected rows per namespace (`debian:12`, `PyPI`): which releases
+    /// and ecosystems the store can check at all, so that detection can
+    /// say "no data" instead of reporting a clean result.
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, usize>,
     /// The import report of each feed, by name.
     pub feeds: BTreeMap<String, FeedReport>,
 }
@@ -235,6 +243,12 @@ impl StoreBuilder {
                 bin.extend_from_slice(row);
                 j += 1;
             }
+            let ns_len = affected[i].0.iter().position(|&b| b == 0).unwrap_or(0);
+            *self
+                .meta
+                .namespaces
+                .entry(String::from_utf8_lossy(&affected[i].0[..ns_len]).into_owned())
+                .or_default() += j - i;
             keys.push((affected[i].0.clone(), ranges.len() as u64));
             ranges.push((start, bin.len() as u64 - start));
             i = j;
@@ -409,7 +423,7 @@ pub struct Store {
     meta: Meta,
     affected: fst::Map<Vec<u8>>,
     affected_ranges: Vec<u8>,
-    affected_bin: Vec<u8>,
+    affected_bin: File,
     ids: fst::Map<Vec<u8>>,
     id_ranges: Vec<u8>,
     postings: Vec<u8>,
@@ -451,7 +465,10 @@ impl Store {
         Ok(Store {
             affected: fst_map("affected.fst")?,
             affected_ranges: read("affected.idx")?,
-            affected_bin: read("affected.bin")?,
+            affected_bin: {
+                let p = generation.join("affected.bin");
+                File::open(&p).map_err(io(&p))?
+            },
             ids: fst_map("ids.fst")?,
             id_ranges: read("ids.idx")?,
             postings: read("postings.bin")?,
@@ -477,9 +494,9 @@ impl Store {
         Some((start, len))
     }
 
-    /// The encoded rows for (namespace, package): one FST lookup and a
-    /// slice. Empty when nothing names the package.
-    pub fn lookup_raw(&self, namespace: &str, package: &str) -> Rows<'_> {
+    /// The encoded rows for (namespace, package): one FST lookup and one
+    /// positioned read. Empty when nothing names the package.
+    pub fn lookup_raw(&self, namespace: &str, package: &str) -> Result<Rows> {
         // The key on the stack: no allocation per lookup.
         let mut buf = [0u8; 256];
         let len = namespace.len() + 1 + package.len();
@@ -492,22 +509,26 @@ impl Store {
             heap = key(namespace, package);
             &heap
         };
-        let bytes = self
+        let Some((start, len)) = self
             .affected
             .get(key_bytes)
             .and_then(|i| Self::range(&self.affected_ranges, i))
-            .and_then(|(start, len)| {
-                let start = usize::try_from(start).ok()?;
-                self.affected_bin
-                    .get(start..start.checked_add(usize::try_from(len).ok()?)?)
-            })
-            .unwrap_or_default();
-        Rows { bytes }
+        else {
+            return Ok(Rows { bytes: Vec::new() });
+        };
+        let path = self.generation.join("affected.bin");
+        let len = usize::try_from(len).map_err(|_| format_error(&path, "row range too large"))?;
+        let mut bytes = vec![0; len];
+        self.affected_bin
+            .read_exact_at(&mut bytes, start)
+            .map_err(io(&path))?;
+        Ok(Rows { bytes })
     }
 
     /// Every advisory row naming (namespace, package), decoded.
     pub fn lookup(&self, namespace: &str, package: &str) -> Result<Vec<AffectedRow>> {
-        self.lookup_raw(namespace, package)
+        self.lookup_raw(namespace, package)?
+            .iter()
             .map(|row| {
                 serde_json::from_slice(row)
                     .map_err(|e| format_error(&self.generation.join("affected.bin"), e.to_string()))
@@ -558,11 +579,35 @@ impl Store {
 }
 
 /// The encoded rows of one key, each a JSON [`AffectedRow`].
-pub struct Rows<'a> {
+pub struct Rows {
+    bytes: Vec<u8>,
+}
+
+impl Rows {
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    pub fn iter(&self) -> RowIter<'_> {
+        RowIter { bytes: &self.bytes }
+    }
+}
+
+impl<'a> IntoIterator for &'a Rows {
+    type Item = &'a [u8];
+    type IntoIter = RowIter<'a>;
+
+    fn into_iter(self) -> RowIter<'a> {
+        self.iter()
+    }
+}
+
+/// The rows of a [`Rows`], one length-prefixed JSON row at a time.
+pub struct RowIter<'a> {
     bytes: &'a [u8],
 }
 
-impl<'a> Iterator for Rows<'a> {
+impl<'a> Iterator for RowIter<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {

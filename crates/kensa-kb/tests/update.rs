@@ -52,6 +52,8 @@ fn pypi_answers(store: &Path) -> usize {
     Store::open(store)
         .expect("open store")
         .lookup_raw("PyPI", "requests")
+        .expect("rows")
+        .iter()
         .count()
 }
 

@@ -34,6 +34,8 @@
 //!   Kensa has no namespace for are dropped and counted
 //!   (`affected: ecosystem not mapped`); a record left with no affected
 //!   entry at all is skipped and counted.
+//! - **PyPI names** are keyed PEP 503-normalised ([`pep503`]): pip
+//!   treats `Jinja2`, `jinja2` and `jinja-2`... as spellings of one name.
 //! - **Ranges**: `ECOSYSTEM` and `SEMVER` ranges become event lists; `GIT`
 //!   ranges are dropped and counted (`GIT range`). Go's
 //!   `ecosystem_specific.custom_ranges` are not read: the `SEMVER` range
@@ -371,9 +373,14 @@ fn convert(file: &str, rec: OsvRecord, report: &mut FeedReport) -> Option<Adviso
         } else {
             FixStatus::Affected
         };
+        let package = if ns == "PyPI" {
+            pep503(&pkg.name)
+        } else {
+            pkg.name
+        };
         affected.push(Affected {
             namespace: ns,
-            package: pkg.name,
+            package,
             status,
             ranges,
             versions,
@@ -686,6 +693,26 @@ pub fn namespace(ecosystem: &str) -> Option<(String, Option<String>)> {
     }
 }
 
+/// A PyPI project name as PEP 503 normalises it (`Jinja2` → `jinja2`,
+/// `jw.util` → `jw-util`): pip treats all spellings as one project, so
+/// the store keys them one way and detection looks them up the same way.
+pub fn pep503(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_sep {
+                out.push('-');
+            }
+            in_sep = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            in_sep = false;
+        }
+    }
+    out
+}
+
 /// `9`, `22.04`, `3.19`: digits and dots, starting with a digit.
 fn is_release(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_digit()) && s.chars().all(|c| c.is_ascii_digit() || c == '.')
@@ -694,6 +721,14 @@ fn is_release(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pypi_names_are_normalised() {
+        assert_eq!(pep503("Jinja2"), "jinja2");
+        assert_eq!(pep503("jw.util"), "jw-util");
+        assert_eq!(pep503("zope__interface"), "zope-interface");
+        assert_eq!(pep503("a-_.b"), "a-b");
+    }
 
     #[test]
     fn namespaces() {
