@@ -8,9 +8,12 @@
 //!
 //! - `affected.fst` + `affected.idx` + `affected.bin`: an FST (finite
 //!   state transducer) map from `namespace \0 package` to a range of
-//!   length-prefixed JSON rows, one per (advisory, affected package), all
-//!   rows of one key stored together. A lookup is one FST walk and one
-//!   slice: no I/O, no allocation until a row is decoded.
+//!   length-prefixed rows, one per (advisory, affected package), all rows
+//!   of one key stored together. A lookup is one FST walk and one read.
+//!   Rows are encoded with postcard (compact, not self-describing, strings
+//!   stored as they are) rather than JSON: detection decodes tens of
+//!   thousands of them per scan, and [`RowRef`] borrows every string from
+//!   the row's bytes instead of scanning and copying it.
 //! - `ids.fst` + `ids.idx` + `postings.bin`: every advisory id, alias
 //!   (CVE id), KEV/EPSS CVE id and `eol:<product>` key to the locations of
 //!   its records in `records.bin`, for `kensa db show`.
@@ -44,7 +47,7 @@ use crate::model::{Affected, Feed, FeedReport, Record, Severity, Sink};
 
 /// Bumped when the on-disk layout changes; a store of another version is
 /// refused with a message asking for an update.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const CURRENT: &str = "current";
 
@@ -56,6 +59,66 @@ pub struct AffectedRow {
     pub aliases: Vec<String>,
     pub severity: Option<Severity>,
     pub affected: Affected,
+}
+
+/// An [`AffectedRow`] borrowing its strings from the stored bytes. The
+/// fields are the same, in the same order: the encoding is positional.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct RowRef<'a> {
+    pub advisory: &'a str,
+    pub feed: Feed,
+    #[serde(borrow)]
+    pub aliases: Vec<&'a str>,
+    #[serde(borrow)]
+    pub severity: Option<SeverityRef<'a>>,
+    #[serde(borrow)]
+    pub affected: AffectedRef<'a>,
+}
+
+/// A [`Severity`], borrowed.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct SeverityRef<'a> {
+    pub source: &'a str,
+    pub value: &'a str,
+}
+
+/// An [`Affected`], borrowed.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AffectedRef<'a> {
+    pub namespace: &'a str,
+    pub package: &'a str,
+    pub status: crate::model::FixStatus,
+    #[serde(borrow)]
+    pub ranges: Vec<Vec<EventRef<'a>>>,
+    #[serde(borrow)]
+    pub versions: Vec<&'a str>,
+    pub fixed: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub module: Option<&'a str>,
+    #[serde(borrow)]
+    pub arches: Vec<&'a str>,
+}
+
+/// An [`crate::model::Event`], borrowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum EventRef<'a> {
+    Introduced(&'a str),
+    Fixed(&'a str),
+    LastAffected(&'a str),
+    Limit(&'a str),
+}
+
+impl<'a> EventRef<'a> {
+    /// The form `kensa_version::range::is_affected` evaluates.
+    pub fn as_range_event(self) -> kensa_version::range::Event<'a> {
+        use kensa_version::range::Event as E;
+        match self {
+            EventRef::Introduced(v) => E::Introduced(v),
+            EventRef::Fixed(v) => E::Fixed(v),
+            EventRef::LastAffected(v) => E::LastAffected(v),
+            EventRef::Limit(v) => E::Limit(v),
+        }
+    }
 }
 
 /// What `meta.json` says about a generation.
@@ -173,7 +236,7 @@ impl StoreBuilder {
                         severity: a.severity.clone(),
                         affected: affected.clone(),
                     };
-                    let row = serde_json::to_vec(&row)
+                    let row = postcard::to_allocvec(&row)
                         .map_err(|e| format_error(&self.tmp, e.to_string()))?;
                     self.affected
                         .push((key(&affected.namespace, &affected.package), row));
@@ -529,11 +592,21 @@ impl Store {
     pub fn lookup(&self, namespace: &str, package: &str) -> Result<Vec<AffectedRow>> {
         self.lookup_raw(namespace, package)?
             .iter()
-            .map(|row| {
-                serde_json::from_slice(row)
-                    .map_err(|e| format_error(&self.generation.join("affected.bin"), e.to_string()))
-            })
+            .map(|row| self.decode_row(row))
             .collect()
+    }
+
+    /// One row of [`Store::lookup_raw`], decoded.
+    pub fn decode_row(&self, row: &[u8]) -> Result<AffectedRow> {
+        postcard::from_bytes(row)
+            .map_err(|e| format_error(&self.generation.join("affected.bin"), e.to_string()))
+    }
+
+    /// One row of [`Store::lookup_raw`], decoded without copying its
+    /// strings.
+    pub fn decode_row_ref<'a>(&self, row: &'a [u8]) -> Result<RowRef<'a>> {
+        postcard::from_bytes(row)
+            .map_err(|e| format_error(&self.generation.join("affected.bin"), e.to_string()))
     }
 
     /// Every record filed under an id: the advisory itself, advisories
@@ -578,7 +651,8 @@ impl Store {
     }
 }
 
-/// The encoded rows of one key, each a JSON [`AffectedRow`].
+/// The encoded rows of one key, each an [`AffectedRow`] (decode with
+/// [`Store::decode_row`] or [`Store::decode_row_ref`]).
 pub struct Rows {
     bytes: Vec<u8>,
 }
@@ -586,6 +660,11 @@ pub struct Rows {
 impl Rows {
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+
+    /// The encoded rows, each a little-endian `u32` length and the row.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     pub fn iter(&self) -> RowIter<'_> {

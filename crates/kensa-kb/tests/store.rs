@@ -248,3 +248,85 @@ fn the_newest_cve_record_wins() {
     );
     assert_eq!(store.meta().counts.get("vulnerability"), Some(&1));
 }
+
+/// The borrowed row view decodes every row of the real mirror to the same
+/// values as the owned row: the encoding is positional, so a field added
+/// to one and not the other would shift everything after it.
+#[test]
+fn borrowed_rows_decode_like_owned_rows_on_the_whole_mirror() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut builder = StoreBuilder::create(dir.path()).expect("builder");
+    let mut keys = Vec::new();
+    struct Keys<'a>(&'a mut StoreBuilder, &'a mut Vec<(String, String)>);
+    impl Sink for Keys<'_> {
+        fn record(&mut self, record: Record) {
+            if let Record::Advisory(a) = &record {
+                for x in &a.affected {
+                    self.1.push((x.namespace.clone(), x.package.clone()));
+                }
+            }
+            self.0.record(record);
+        }
+    }
+    kensa_kb::mirror::import(
+        &kensa_testkit::data_dir(),
+        &mut Keys(&mut builder, &mut keys),
+    )
+    .expect("import");
+    builder.finish().expect("finish");
+    keys.sort();
+    keys.dedup();
+    let store = Store::open(dir.path()).expect("open");
+    let mut rows = 0;
+    let mut with = [0usize; 4];
+    for (ns, pkg) in &keys {
+        let raw = store.lookup_raw(ns, pkg).expect("rows");
+        for bytes in &raw {
+            let owned = store.decode_row(bytes).expect("owned");
+            let view = store.decode_row_ref(bytes).expect("view");
+            assert_eq!(view.advisory, owned.advisory);
+            assert_eq!(view.feed, owned.feed);
+            assert_eq!(view.aliases, owned.aliases);
+            assert_eq!(
+                view.severity.map(|s| (s.source, s.value)),
+                owned
+                    .severity
+                    .as_ref()
+                    .map(|s| (s.source.as_str(), s.value.as_str()))
+            );
+            let (a, b) = (&view.affected, &owned.affected);
+            assert_eq!(
+                (a.namespace, a.package, a.status),
+                (b.namespace.as_str(), b.package.as_str(), b.status)
+            );
+            let events: Vec<Vec<kensa_version::range::Event<'_>>> = a
+                .ranges
+                .iter()
+                .map(|r| r.iter().map(|e| e.as_range_event()).collect())
+                .collect();
+            let owned_events: Vec<Vec<kensa_version::range::Event<'_>>> = b
+                .ranges
+                .iter()
+                .map(|r| r.iter().map(Event::as_range_event).collect())
+                .collect();
+            assert_eq!(events, owned_events);
+            assert_eq!(a.versions, b.versions);
+            assert_eq!(a.fixed, b.fixed.as_deref());
+            assert_eq!(a.note, b.note.as_deref());
+            assert_eq!(a.module, b.module.as_deref());
+            assert_eq!(a.arches, b.arches);
+            rows += 1;
+            with[0] += usize::from(!b.versions.is_empty());
+            with[1] += usize::from(b.note.is_some());
+            with[2] += usize::from(b.module.is_some());
+            with[3] += usize::from(!b.arches.is_empty());
+        }
+    }
+    assert_eq!(rows, store.meta().affected_rows);
+    // The mirror exercises the optional fields, so the check above is not
+    // only about the common shape.
+    assert!(
+        with.iter().all(|&n| n > 0),
+        "rows with versions/note/module/arches: {with:?}"
+    );
+}

@@ -1,5 +1,5 @@
-//! `kensa`: the one binary. Subcommands grow with the product (inventory,
-//! db, scan, server, agent); today it offers the version tools.
+//! `kensa`: the one binary. Subcommands grow with the product: inventory,
+//! db, scan and the version tools today; server and agent next.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -34,6 +34,56 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+    },
+    /// Find the vulnerabilities of this host (default), a root filesystem
+    /// (--root), a container image (--image) or a saved inventory
+    /// (--inventory), with each vendor's own data, scored for the host.
+    ///
+    /// Exit status: 0, or N given by --exit-code when findings remain after
+    /// the filters; 2 on an error (no knowledge base, unreadable input).
+    Scan {
+        /// A root filesystem to read instead of this host.
+        #[arg(long, conflicts_with_all = ["image", "inventory"])]
+        root: Option<PathBuf>,
+        /// A `docker save` tarball or OCI image layout (directory or tar).
+        #[arg(long, conflicts_with = "inventory")]
+        image: Option<PathBuf>,
+        /// An inventory document saved by `kensa inventory --format json`.
+        #[arg(long)]
+        inventory: Option<PathBuf>,
+        /// The knowledge base (default: as for `db import`).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// table, json (docs/scan-report.md), csv, sarif or cyclonedx.
+        #[arg(long, default_value = "table")]
+        format: kensa_detect::report::Format,
+        /// Write the report to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Keep only these severities (comma-separated: critical,high).
+        #[arg(long, value_delimiter = ',')]
+        severity: Vec<kensa_detect::Band>,
+        /// Drop findings the vendor has not fixed or decided on yet (status
+        /// `affected`); will-not-fix, deferred and end-of-life stay.
+        #[arg(long)]
+        ignore_unfixed: bool,
+        /// Keep only findings with a fixed version to install.
+        #[arg(long)]
+        only_fixed: bool,
+        /// Keep only findings in CISA's Known Exploited Vulnerabilities.
+        #[arg(long)]
+        kev: bool,
+        /// Whether the host is reachable from the internet: internet,
+        /// internal or unknown. Adjusts the score (see the README).
+        #[arg(long, default_value = "unknown")]
+        exposure: kensa_detect::Exposure,
+        /// Exit with this status when findings remain after the filters.
+        #[arg(long, default_value_t = 0)]
+        exit_code: u8,
+        /// Compare end-of-life dates with this day (YYYY-MM-DD) instead of
+        /// today.
+        #[arg(long, value_parser = parse_day)]
+        today: Option<String>,
     },
     /// The vulnerability knowledge base.
     #[command(subcommand)]
@@ -144,6 +194,35 @@ fn main() -> ExitCode {
             image,
             format,
         } => inventory::run(root, image, format),
+        Command::Scan {
+            root,
+            image,
+            inventory,
+            store,
+            format,
+            output,
+            severity,
+            ignore_unfixed,
+            only_fixed,
+            kev,
+            exposure,
+            exit_code,
+            today,
+        } => scan::run(scan::Args {
+            root,
+            image,
+            inventory,
+            store: db::store_dir(store),
+            format,
+            output,
+            severity,
+            ignore_unfixed,
+            only_fixed,
+            kev,
+            exposure,
+            exit_code,
+            today,
+        }),
         Command::Db(DbCommand::Import { mirror, store }) => {
             db::import(&mirror, &db::store_dir(store))
         }
@@ -186,6 +265,27 @@ fn main() -> ExitCode {
 
 mod db;
 mod inventory;
+mod scan;
+
+/// A calendar day written `YYYY-MM-DD`: end-of-life dates are compared as
+/// text, which is only right for this exact form.
+fn parse_day(s: &str) -> Result<String, String> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(0..4)
+        && digits(5..7)
+        && digits(8..10)
+        && (1..=12).contains(&s[5..7].parse::<u8>().unwrap_or(0))
+        && (1..=31).contains(&s[8..10].parse::<u8>().unwrap_or(0));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not a day written YYYY-MM-DD"))
+    }
+}
 
 fn symbol(o: std::cmp::Ordering) -> char {
     match o {

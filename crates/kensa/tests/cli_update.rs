@@ -43,7 +43,9 @@ fn update_args<'a>(base: &'a str, store: &'a Path, cache: &'a Path) -> Vec<&'a s
 fn answers(store: &Path) -> usize {
     kensa_kb::store::Store::open(store)
         .expect("open store")
-        .lookup_raw("PyPI", "requests").expect("rows").iter()
+        .lookup_raw("PyPI", "requests")
+        .expect("rows")
+        .iter()
         .count()
 }
 

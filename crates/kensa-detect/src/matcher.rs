@@ -1,0 +1,429 @@
+//! Matching: which advisory rows apply to which installed package, at
+//! which fixed version.
+//!
+//! Rules (the README's "Detection" section says why):
+//! - OS packages are matched only with their distribution release's own
+//!   data (namespace `debian:12`, `almalinux:9`, ...), never with NVD or an
+//!   ecosystem's data: vendors backport fixes, so only their own version
+//!   strings say what is fixed.
+//! - Debian, Ubuntu and Alpine advisories are keyed by source package
+//!   (origin for Alpine) and compared with the source version; RPM
+//!   distributions by binary package name and `[epoch:]version-release`,
+//!   a missing epoch being 0 on both sides.
+//! - Packages whose vendor (rpm `Vendor`, deb `Origin`) is not the
+//!   distribution are not matched; the report says so.
+//! - RPM module streams: a package built for a module stream (it carries a
+//!   modularity label) is matched only with advisory rows of that stream,
+//!   and a package outside any module only with rows outside modules.
+//! - A row's architectures, when it lists any, must include the
+//!   package's (`noarch` and `src` rows apply to all).
+//! - A version is affected when it falls inside any of the row's ranges
+//!   (OSV semantics) or equals one of its enumerated versions. Its fix is
+//!   the lowest `fixed` event above it: with several ranges, the one that
+//!   closes the range it is in, not the row's lowest fix.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+
+use kensa_inventory::model::{Package, PackageKind};
+use kensa_kb::model::FixStatus;
+use kensa_kb::store::{AffectedRef, EventRef, RowRef, Rows, Store};
+use kensa_version::Ecosystem;
+use kensa_version::range::is_affected;
+
+use crate::distro::{self, Distro, Keying};
+use crate::error::Result;
+use crate::finding::{Status, Warning};
+
+/// One installed package to look up.
+#[derive(Clone, Debug)]
+pub(crate) struct Query {
+    /// Index into the inventory's packages.
+    pub pkg: usize,
+    pub namespace: String,
+    pub key: String,
+    /// The version compared with the advisory (source version for deb).
+    pub version: String,
+    pub ecosystem: Ecosystem,
+    pub method: &'static str,
+    /// Module stream (`nodejs:18`) of a modular rpm.
+    pub module: Option<String>,
+    pub arch: Option<String>,
+}
+
+/// A matched (package, advisory row).
+#[derive(Clone, Debug)]
+pub(crate) struct Hit {
+    pub query: usize,
+    /// The row: its key's index in [`Matches`] and its place in the key.
+    key: usize,
+    row: usize,
+    pub fix: Option<String>,
+    pub status: Status,
+}
+
+/// The lookups an inventory needs, and what cannot be looked up.
+pub(crate) fn plan(
+    packages: &[Package],
+    distro: Option<&Distro>,
+    store_namespaces: &std::collections::BTreeMap<String, usize>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<Query> {
+    let mut queries = Vec::with_capacity(packages.len());
+    let mut os_unchecked = 0usize;
+    let mut missing_ecosystems: HashMap<&'static str, usize> = HashMap::new();
+    for (i, p) in packages.iter().enumerate() {
+        match p.kind {
+            Some(PackageKind::Deb | PackageKind::Rpm | PackageKind::Apk) => {
+                let Some(d) = distro.filter(|d| d.owns(p.kind)) else {
+                    os_unchecked += 1;
+                    continue;
+                };
+                if !store_namespaces.contains_key(&d.namespace) {
+                    os_unchecked += 1;
+                    continue;
+                }
+                if !d.is_own_vendor(p.vendor.as_deref()) {
+                    warnings.push(Warning {
+                        kind: "third-party-package".into(),
+                        package: Some(p.name.clone()),
+                        message: format!(
+                            "{} {} is from vendor {:?}, not {}: not matched with the distribution's advisories",
+                            p.name,
+                            p.version,
+                            p.vendor.as_deref().unwrap_or_default(),
+                            d.id
+                        ),
+                    });
+                    continue;
+                }
+                let (mut key, mut version) = d.key_and_version(p);
+                if d.keying == Keying::Source && d.ecosystem == Ecosystem::Dpkg {
+                    // Signed kernel images are built from `linux-signed-*`
+                    // sources, but advisories name the kernel source
+                    // (`linux`, `linux-aws`); the binary carries the
+                    // kernel source's version.
+                    if let Some(kernel) = signed_kernel_source(&key, &d.id) {
+                        key = kernel;
+                        version = p.version.clone();
+                    }
+                }
+                let method = match d.keying {
+                    Keying::Source => "source-package",
+                    Keying::Binary => "binary-package",
+                };
+                queries.push(Query {
+                    pkg: i,
+                    namespace: d.namespace.clone(),
+                    key,
+                    version,
+                    ecosystem: d.ecosystem,
+                    method,
+                    module: p.modularity_label.as_deref().and_then(module_stream),
+                    arch: p.arch.clone(),
+                });
+            }
+            Some(_) => {
+                let Some((ns, eco, key)) = distro::ecosystem_of(p) else {
+                    continue;
+                };
+                if !store_namespaces.contains_key(ns) {
+                    *missing_ecosystems.entry(ns).or_default() += 1;
+                    continue;
+                }
+                queries.push(Query {
+                    pkg: i,
+                    namespace: ns.to_owned(),
+                    key,
+                    version: p.version.clone(),
+                    ecosystem: eco,
+                    method: "language-package",
+                    module: None,
+                    arch: None,
+                });
+            }
+            None => {}
+        }
+    }
+    if os_unchecked > 0 {
+        let message = match distro {
+            None => format!(
+                "{os_unchecked} OS packages not checked: the operating system is not identified or not supported"
+            ),
+            Some(d) => format!(
+                "{os_unchecked} OS packages not checked: the knowledge base has no advisories for {} (run `kensa db update`)",
+                d.namespace
+            ),
+        };
+        warnings.push(Warning {
+            kind: "no-vendor-data".into(),
+            package: None,
+            message,
+        });
+    }
+    let mut missing: Vec<_> = missing_ecosystems.into_iter().collect();
+    missing.sort();
+    for (ns, n) in missing {
+        warnings.push(Warning {
+            kind: "no-vendor-data".into(),
+            package: None,
+            message: format!(
+                "{n} {ns} packages not checked: the knowledge base has no {ns} advisories"
+            ),
+        });
+    }
+    queries
+}
+
+/// `linux-signed-amd64` (Debian) → `linux`; `linux-signed-aws` (Ubuntu)
+/// → `linux-aws`; `linux-signed` → `linux`.
+fn signed_kernel_source(source: &str, distro: &str) -> Option<String> {
+    let rest = source.strip_prefix("linux-signed")?;
+    if rest.is_empty() {
+        return Some("linux".into());
+    }
+    let flavour = rest.strip_prefix('-')?;
+    if distro == "debian" {
+        // Debian's signed sources are per architecture; all sign `linux`.
+        return Some("linux".into());
+    }
+    Some(format!("linux-{flavour}"))
+}
+
+/// `nodejs:18:8080020230606:63b34585` → `nodejs:18`.
+fn module_stream(label: &str) -> Option<String> {
+    let mut parts = label.split(':');
+    let (name, stream) = (parts.next()?, parts.next()?);
+    (!name.is_empty() && !stream.is_empty()).then(|| format!("{name}:{stream}"))
+}
+
+/// What one row says about one version.
+enum Verdict {
+    NotAffected,
+    /// A RustSec informational advisory (unmaintained, unsound): a warning.
+    Informational,
+    Affected {
+        fix: Option<String>,
+        status: Status,
+    },
+}
+
+/// The rows read for the lookups, kept so that hits can point into them.
+pub(crate) struct Matches {
+    /// The rows of each key looked up, and where each row starts and ends.
+    keys: Vec<(Rows, Vec<std::ops::Range<usize>>)>,
+    pub hits: Vec<Hit>,
+}
+
+impl Matches {
+    /// The stored row a hit matched, decoded without copying.
+    pub fn row(&self, store: &Store, hit: &Hit) -> Result<RowRef<'_>> {
+        let (rows, ranges) = &self.keys[hit.key];
+        let bytes = rows
+            .bytes()
+            .get(ranges[hit.row].clone())
+            .unwrap_or_default();
+        Ok(store.decode_row_ref(bytes)?)
+    }
+}
+
+/// Look every query up, decoding each (namespace, key) once however many
+/// binary packages share it, and evaluating each row once per distinct
+/// (version, module stream, architecture): all binaries of one Debian
+/// source build share one evaluation.
+pub(crate) fn run(
+    store: &Store,
+    queries: &[Query],
+    packages: &[Package],
+    warnings: &mut Vec<Warning>,
+) -> Result<Matches> {
+    /// (version, module stream, architecture, ordering, language package)
+    type Case<'q> = (&'q str, Option<&'q str>, Option<&'q str>, Ecosystem, bool);
+    let mut by_key: BTreeMap<(&str, &str), BTreeMap<Case<'_>, Vec<usize>>> = BTreeMap::new();
+    for (qi, q) in queries.iter().enumerate() {
+        if let Err(e) = q.ecosystem.validate(&q.version) {
+            warnings.push(Warning {
+                kind: "unparsable-version".into(),
+                package: Some(packages[q.pkg].name.clone()),
+                message: format!("not checked: {e}"),
+            });
+            continue;
+        }
+        // Language packages ignore module and architecture.
+        let language = q.method == "language-package";
+        let (module, arch) = if language {
+            (None, None)
+        } else {
+            (q.module.as_deref(), q.arch.as_deref())
+        };
+        by_key
+            .entry((q.namespace.as_str(), q.key.as_str()))
+            .or_default()
+            .entry((q.version.as_str(), module, arch, q.ecosystem, language))
+            .or_default()
+            .push(qi);
+    }
+    let mut matches = Matches {
+        keys: Vec::new(),
+        hits: Vec::new(),
+    };
+    for ((ns, key), cases) in by_key {
+        let raw = store.lookup_raw(ns, key)?;
+        if raw.is_empty() {
+            continue;
+        }
+        let mut ranges = Vec::new();
+        let mut views = Vec::new();
+        let base = raw.bytes().as_ptr() as usize;
+        for bytes in &raw {
+            let start = bytes.as_ptr() as usize - base;
+            ranges.push(start..start + bytes.len());
+            views.push(store.decode_row_ref(bytes)?);
+        }
+        let ki = matches.keys.len();
+        for ((version, module, arch, ecosystem, language), qis) in cases {
+            for (ri, view) in views.iter().enumerate() {
+                match evaluate(ecosystem, version, module, arch, &view.affected, language) {
+                    Verdict::NotAffected => {}
+                    Verdict::Informational => {
+                        for &qi in &qis {
+                            let p = &packages[queries[qi].pkg];
+                            warnings.push(Warning {
+                                kind: "informational-advisory".into(),
+                                package: Some(p.name.clone()),
+                                message: format!(
+                                    "{} {}: {} ({})",
+                                    p.name,
+                                    p.version,
+                                    view.advisory,
+                                    view.affected.note.unwrap_or_default()
+                                ),
+                            });
+                        }
+                    }
+                    Verdict::Affected { fix, status } => {
+                        for &qi in &qis {
+                            matches.hits.push(Hit {
+                                query: qi,
+                                key: ki,
+                                row: ri,
+                                fix: fix.clone(),
+                                status,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        drop(views);
+        matches.keys.push((raw, ranges));
+    }
+    Ok(matches)
+}
+
+/// What `a` says about `version` (see the module documentation).
+fn evaluate(
+    eco: Ecosystem,
+    version: &str,
+    module: Option<&str>,
+    arch: Option<&str>,
+    a: &AffectedRef<'_>,
+    language: bool,
+) -> Verdict {
+    let status = match a.status {
+        FixStatus::Fixed => Status::Fixed,
+        FixStatus::Affected => Status::Affected,
+        FixStatus::WillNotFix => Status::WillNotFix,
+        FixStatus::FixDeferred => Status::FixDeferred,
+        FixStatus::EndOfLife => Status::EndOfLife,
+        FixStatus::NotAffected | FixStatus::UnderInvestigation => return Verdict::NotAffected,
+    };
+    if !language {
+        if a.module != module {
+            return Verdict::NotAffected;
+        }
+        if let Some(arch) = arch
+            && !a.arches.is_empty()
+            && arch != "noarch"
+            && !a
+                .arches
+                .iter()
+                .any(|&x| x == arch || x == "noarch" || x == "src")
+        {
+            return Verdict::NotAffected;
+        }
+    }
+    let equal = |a: &str, b: &str| eco.compare(a, b).is_ok_and(|o| o == Ordering::Equal);
+    let mut affected = a.versions.iter().any(|v| equal(version, v));
+    let mut fix: Option<&str> = None;
+    let mut events = Vec::new();
+    for range in &a.ranges {
+        events.clear();
+        events.extend(range.iter().map(|e| e.as_range_event()));
+        match is_affected(eco, version, &events) {
+            Ok(true) => affected = true,
+            Ok(false) => {}
+            // The store validated every event; a version the comparator
+            // refuses was reported when the query was planned.
+            Err(_) => continue,
+        }
+        for e in range {
+            if let EventRef::Fixed(f) = *e
+                && eco
+                    .compare(f, version)
+                    .is_ok_and(|o| o == Ordering::Greater)
+                && fix.is_none_or(|cur| eco.compare(f, cur).is_ok_and(|o| o == Ordering::Less))
+            {
+                fix = Some(f);
+            }
+        }
+    }
+    if !affected {
+        return Verdict::NotAffected;
+    }
+    if a.note.is_some_and(|n| n.starts_with("informational")) {
+        return Verdict::Informational;
+    }
+    let status = match (status, fix) {
+        (_, Some(_)) => Status::Fixed,
+        // Past the last fix but inside a later range: no fix for this one.
+        (Status::Fixed, None) => Status::Affected,
+        (s, None) => s,
+    };
+    Verdict::Affected {
+        fix: fix.map(str::to_owned),
+        status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_kernels_map_to_the_kernel_source() {
+        assert_eq!(
+            signed_kernel_source("linux-signed-amd64", "debian").as_deref(),
+            Some("linux")
+        );
+        assert_eq!(
+            signed_kernel_source("linux-signed-aws", "ubuntu").as_deref(),
+            Some("linux-aws")
+        );
+        assert_eq!(
+            signed_kernel_source("linux-signed", "ubuntu").as_deref(),
+            Some("linux")
+        );
+        assert_eq!(signed_kernel_source("linux", "debian"), None);
+        assert_eq!(signed_kernel_source("linux-signedx", "debian"), None);
+    }
+
+    #[test]
+    fn module_streams() {
+        assert_eq!(
+            module_stream("nodejs:18:8080020230606:63b34585").as_deref(),
+            Some("nodejs:18")
+        );
+        assert_eq!(module_stream("nodejs"), None);
+    }
+}
