@@ -237,14 +237,14 @@ fn assemble(
             g.aliases
                 .extend(row.aliases.iter().map(|a| (*a).to_owned()));
             g.aliases.remove(&key);
-            if let Some(f) = &hit.fix {
+            if let Some(f) = matches.fix(hit) {
                 let higher = g.fix.as_deref().is_none_or(|cur| {
                     q.ecosystem
                         .compare(f, cur)
                         .is_ok_and(|o| o == std::cmp::Ordering::Greater)
                 });
                 if higher {
-                    g.fix = Some(f.clone());
+                    g.fix = Some(f.to_owned());
                 }
             }
             let s = hit.status;

@@ -58,7 +58,8 @@ pub(crate) struct Hit {
     /// The row: its key's index in [`Matches`] and its place in the key.
     key: usize,
     row: usize,
-    pub fix: Option<String>,
+    /// The fixed version, as a byte range of the key's rows.
+    fix: Option<std::ops::Range<usize>>,
     pub status: Status,
 }
 
@@ -198,12 +199,12 @@ fn module_stream(label: &str) -> Option<String> {
 }
 
 /// What one row says about one version.
-enum Verdict {
+enum Verdict<'a> {
     NotAffected,
     /// A RustSec informational advisory (unmaintained, unsound): a warning.
     Informational,
     Affected {
-        fix: Option<String>,
+        fix: Option<&'a str>,
         status: Status,
     },
 }
@@ -225,6 +226,13 @@ impl Matches {
             .unwrap_or_default();
         Ok(store.decode_row_ref(bytes)?)
     }
+
+    /// The fixed version a hit found, borrowed from its row.
+    pub fn fix(&self, hit: &Hit) -> Option<&str> {
+        let (rows, _) = &self.keys[hit.key];
+        let bytes = rows.bytes().get(hit.fix.clone()?)?;
+        std::str::from_utf8(bytes).ok()
+    }
 }
 
 /// Look every query up, decoding each (namespace, key) once however many
@@ -237,8 +245,6 @@ pub(crate) fn run(
     packages: &[Package],
     warnings: &mut Vec<Warning>,
 ) -> Result<Matches> {
-    /// (version, module stream, architecture, ordering, language package)
-    type Case<'q> = (&'q str, Option<&'q str>, Option<&'q str>, Ecosystem, bool);
     let mut by_key: BTreeMap<(&str, &str), BTreeMap<Case<'_>, Vec<usize>>> = BTreeMap::new();
     for (qi, q) in queries.iter().enumerate() {
         if let Err(e) = q.ecosystem.validate(&q.version) {
@@ -263,73 +269,153 @@ pub(crate) fn run(
             .or_default()
             .push(qi);
     }
-    let mut matches = Matches {
-        keys: Vec::new(),
-        hits: Vec::new(),
-    };
-    for ((ns, key), cases) in by_key {
-        let raw = store.lookup_raw(ns, key)?;
-        if raw.is_empty() {
-            continue;
-        }
-        let mut ranges = Vec::new();
-        let mut views = Vec::new();
-        let base = raw.bytes().as_ptr() as usize;
-        for bytes in &raw {
-            let start = bytes.as_ptr() as usize - base;
-            ranges.push(start..start + bytes.len());
-            views.push(store.decode_row_ref(bytes)?);
-        }
-        let ki = matches.keys.len();
-        for ((version, module, arch, ecosystem, language), qis) in cases {
-            for (ri, view) in views.iter().enumerate() {
-                match evaluate(ecosystem, version, module, arch, &view.affected, language) {
-                    Verdict::NotAffected => {}
-                    Verdict::Informational => {
-                        for &qi in &qis {
-                            let p = &packages[queries[qi].pkg];
-                            warnings.push(Warning {
-                                kind: "informational-advisory".into(),
-                                package: Some(p.name.clone()),
-                                message: format!(
-                                    "{} {}: {} ({})",
-                                    p.name,
-                                    p.version,
-                                    view.advisory,
-                                    view.affected.note.unwrap_or_default()
-                                ),
-                            });
-                        }
-                    }
-                    Verdict::Affected { fix, status } => {
-                        for &qi in &qis {
-                            matches.hits.push(Hit {
-                                query: qi,
-                                key: ki,
-                                row: ri,
-                                fix: fix.clone(),
-                                status,
-                            });
-                        }
-                    }
-                }
+    // Keys are independent: threads take the next key from a shared
+    // counter (one key, `linux`, can hold a third of the work), and the
+    // results are put back in key order so that the report is the same
+    // whatever the scheduling.
+    let keys: Vec<_> = by_key.into_iter().collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4)
+        .min(keys.len().max(1));
+    let work = || -> Result<Vec<(usize, KeyResult)>> {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(((ns, key), cases)) = keys.get(i) else {
+                return Ok(done);
+            };
+            if let Some(r) = match_key(store, ns, key, cases, queries, packages)? {
+                done.push((i, r));
             }
         }
-        drop(views);
-        matches.keys.push((raw, ranges));
+    };
+    let mut results: Vec<(usize, KeyResult)> = if threads <= 1 {
+        work()?
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            let mut all = Vec::new();
+            for h in handles {
+                match h.join() {
+                    Ok(r) => all.extend(r?),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            Ok::<_, crate::error::DetectError>(all)
+        })?
+    };
+    results.sort_by_key(|(i, _)| *i);
+    let mut matches = Matches {
+        keys: Vec::with_capacity(results.len()),
+        hits: Vec::new(),
+    };
+    for (_, r) in results {
+        let ki = matches.keys.len();
+        matches.hits.extend(r.hits.into_iter().map(|mut h| {
+            h.key = ki;
+            h
+        }));
+        warnings.extend(r.warnings);
+        matches.keys.push((r.raw, r.ranges));
     }
     Ok(matches)
 }
 
+/// One key's rows and what they matched.
+struct KeyResult {
+    raw: Rows,
+    ranges: Vec<std::ops::Range<usize>>,
+    /// Hits with `key` unset (filled in when the results are merged).
+    hits: Vec<Hit>,
+    warnings: Vec<Warning>,
+}
+
+/// (version, module stream, architecture, ordering, language package)
+type Case<'q> = (&'q str, Option<&'q str>, Option<&'q str>, Ecosystem, bool);
+
+fn match_key(
+    store: &Store,
+    ns: &str,
+    key: &str,
+    cases: &BTreeMap<Case<'_>, Vec<usize>>,
+    queries: &[Query],
+    packages: &[Package],
+) -> Result<Option<KeyResult>> {
+    let raw = store.lookup_raw(ns, key)?;
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let count = raw.iter().count();
+    let mut ranges = Vec::with_capacity(count);
+    let mut views = Vec::with_capacity(count);
+    let base = raw.bytes().as_ptr() as usize;
+    for bytes in &raw {
+        let start = bytes.as_ptr() as usize - base;
+        ranges.push(start..start + bytes.len());
+        views.push(store.decode_row_ref(bytes)?);
+    }
+    let mut hits = Vec::new();
+    let mut warnings = Vec::new();
+    for (&(version, module, arch, ecosystem, language), qis) in cases {
+        for (ri, view) in views.iter().enumerate() {
+            match evaluate(ecosystem, version, module, arch, &view.affected, language) {
+                Verdict::NotAffected => {}
+                Verdict::Informational => {
+                    for &qi in qis {
+                        let p = &packages[queries[qi].pkg];
+                        warnings.push(Warning {
+                            kind: "informational-advisory".into(),
+                            package: Some(p.name.clone()),
+                            message: format!(
+                                "{} {}: {} ({})",
+                                p.name,
+                                p.version,
+                                view.advisory,
+                                view.affected.note.unwrap_or_default()
+                            ),
+                        });
+                    }
+                }
+                Verdict::Affected { fix, status } => {
+                    // Where the fix lies in the key's bytes: hits point
+                    // into the rows rather than copying the string.
+                    let fix = fix.map(|f| {
+                        let at = f.as_ptr() as usize - base;
+                        at..at + f.len()
+                    });
+                    for &qi in qis {
+                        hits.push(Hit {
+                            query: qi,
+                            key: 0,
+                            row: ri,
+                            fix: fix.clone(),
+                            status,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    drop(views);
+    Ok(Some(KeyResult {
+        raw,
+        ranges,
+        hits,
+        warnings,
+    }))
+}
+
 /// What `a` says about `version` (see the module documentation).
-fn evaluate(
+fn evaluate<'a>(
     eco: Ecosystem,
     version: &str,
     module: Option<&str>,
     arch: Option<&str>,
-    a: &AffectedRef<'_>,
+    a: &AffectedRef<'a>,
     language: bool,
-) -> Verdict {
+) -> Verdict<'a> {
     let status = match a.status {
         FixStatus::Fixed => Status::Fixed,
         FixStatus::Affected => Status::Affected,
@@ -355,9 +441,29 @@ fn evaluate(
     }
     let equal = |a: &str, b: &str| eco.compare(a, b).is_ok_and(|o| o == Ordering::Equal);
     let mut affected = a.versions.iter().any(|v| equal(version, v));
-    let mut fix: Option<&str> = None;
+    let mut fix: Option<&'a str> = None;
     let mut events = Vec::new();
-    for range in &a.ranges {
+    for range in a.ranges.iter() {
+        // The shapes nearly every vendor row has: "fixed in F" and "not
+        // fixed". One comparison instead of the general evaluation (which
+        // re-validates the version and walks every event).
+        match range {
+            [EventRef::Introduced("0"), EventRef::Fixed(f)] => {
+                if eco.compare(version, f).is_ok_and(|o| o == Ordering::Less) {
+                    affected = true;
+                    if fix.is_none_or(|cur| eco.compare(f, cur).is_ok_and(|o| o == Ordering::Less))
+                    {
+                        fix = Some(f);
+                    }
+                }
+                continue;
+            }
+            [EventRef::Introduced("0")] => {
+                affected = true;
+                continue;
+            }
+            _ => {}
+        }
         events.clear();
         events.extend(range.iter().map(|e| e.as_range_event()));
         match is_affected(eco, version, &events) {
@@ -390,10 +496,7 @@ fn evaluate(
         (Status::Fixed, None) => Status::Affected,
         (s, None) => s,
     };
-    Verdict::Affected {
-        fix: fix.map(str::to_owned),
-        status,
-    }
+    Verdict::Affected { fix, status }
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::error::{KbError, Result};
 use crate::model::{Affected, Feed, FeedReport, Record, Severity, Sink};
@@ -89,7 +90,7 @@ pub struct AffectedRef<'a> {
     pub package: &'a str,
     pub status: crate::model::FixStatus,
     #[serde(borrow)]
-    pub ranges: Vec<Vec<EventRef<'a>>>,
+    pub ranges: RangesRef<'a>,
     #[serde(borrow)]
     pub versions: Vec<&'a str>,
     pub fixed: Option<&'a str>,
@@ -97,6 +98,86 @@ pub struct AffectedRef<'a> {
     pub module: Option<&'a str>,
     #[serde(borrow)]
     pub arches: Vec<&'a str>,
+}
+
+/// An [`Affected`]'s ranges, borrowed and stored flat: one list of events
+/// and where each range ends. Small rows (one or two ranges of a few
+/// events, nearly every row) need no allocation at all.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct RangesRef<'a> {
+    events: SmallVec<[EventRef<'a>; 6]>,
+    ends: SmallVec<[u32; 3]>,
+}
+
+impl<'a> RangesRef<'a> {
+    /// Each range's events, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[EventRef<'a>]> + '_ {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&end| {
+            let end = end as usize;
+            let r = &self.events[start..end];
+            start = end;
+            r
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RangesRef<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Outer<'a>(std::marker::PhantomData<&'a ()>);
+        struct Inner<'r, 'a>(&'r mut SmallVec<[EventRef<'a>; 6]>);
+        impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for Inner<'_, 'a> {
+            type Value = ();
+            fn deserialize<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> std::result::Result<(), D::Error> {
+                d.deserialize_seq(self)
+            }
+        }
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Inner<'_, 'a> {
+            type Value = ();
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a range: a list of events")
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> std::result::Result<(), S::Error> {
+                while let Some(e) = seq.next_element::<EventRef<'a>>()? {
+                    self.0.push(e);
+                }
+                Ok(())
+            }
+        }
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Outer<'a> {
+            type Value = RangesRef<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of ranges")
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> std::result::Result<RangesRef<'a>, S::Error> {
+                let mut out = RangesRef::default();
+                while seq.next_element_seed(Inner(&mut out.events))?.is_some() {
+                    let end = u32::try_from(out.events.len())
+                        .map_err(|_| serde::de::Error::custom("too many events"))?;
+                    out.ends.push(end);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(Outer(std::marker::PhantomData))
+    }
 }
 
 /// An [`crate::model::Event`], borrowed.

@@ -304,6 +304,7 @@ fn borrowed_rows_decode_like_owned_rows_on_the_whole_mirror() {
                 .iter()
                 .map(|r| r.iter().map(|e| e.as_range_event()).collect())
                 .collect();
+            assert_eq!(a.ranges.len(), b.ranges.len());
             let owned_events: Vec<Vec<kensa_version::range::Event<'_>>> = b
                 .ranges
                 .iter()

@@ -1486,3 +1486,18 @@ fn today_moves_the_end_of_life_check() {
     assert_eq!(apk(&before), apk(&later));
     assert!(!apk(&before).is_empty());
 }
+
+/// End-of-life dates are compared as `YYYY-MM-DD` text, so anything else
+/// would compare wrongly ("2018-1-1" sorts after "2018-05-01"): refused.
+#[test]
+fn today_must_be_a_day_written_yyyy_mm_dd() {
+    for bad in ["2018-1-1", "yesterday", "", "2018-13-01", "2018-05-00"] {
+        let o = scan(&["--root", utf8(alpine_root()), "--today", bad]);
+        assert_eq!(o.status.code(), Some(2), "--today {bad:?}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("YYYY-MM-DD"),
+            "--today {bad:?}: {}",
+            text(&o)
+        );
+    }
+}
