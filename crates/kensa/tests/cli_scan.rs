@@ -1501,3 +1501,102 @@ fn today_must_be_a_day_written_yyyy_mm_dd() {
         );
     }
 }
+
+// ---------------------------------------------------------- real rpm data
+
+/// A real CBL-Mariner 2.0 rpm database (129 packages) against Microsoft's
+/// real OVAL sample: the one definition that names an installed package at
+/// an older build (openssl 1.1.1k-7.cm2, fixed in 1.1.1k-28.cm2) is the
+/// only finding, and Microsoft's own vendor string is not mistaken for a
+/// third party.
+#[test]
+fn mariner_rpm_database_against_the_vendor_oval() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("var/lib/rpm")).expect("mkdir");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::copy(
+        kensa_testkit::data_path("fixtures/rpm/mariner-2.0-sqlite/rpmdb.sqlite"),
+        root.join("var/lib/rpm/rpmdb.sqlite"),
+    )
+    .expect("copy the rpm database");
+    std::fs::write(
+        root.join("etc/os-release"),
+        "NAME=\"Common Base Linux Mariner\"\nID=mariner\nVERSION_ID=\"2.0\"\n",
+    )
+    .expect("write");
+    let doc = scan_json(root, &[]);
+    check_report(&doc, "mariner");
+    let got: Vec<(String, String, String, String)> = findings(&doc)
+        .iter()
+        .map(|f| {
+            (
+                f["vulnerability_id"].as_str().unwrap_or_default().to_owned(),
+                f["package"]["name"].as_str().unwrap_or_default().to_owned(),
+                f["package"]["installed_version"].as_str().unwrap_or_default().to_owned(),
+                f["fixed_version"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [(
+            "CVE-2023-5678".to_owned(),
+            "openssl".to_owned(),
+            "1.1.1k-7.cm2".to_owned(),
+            "0:1.1.1k-28.cm2".to_owned()
+        )]
+    );
+    assert!(
+        !doc["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w["kind"] == "third-party-package"),
+        "{}",
+        doc["warnings"]
+    );
+}
+
+// ------------------------------------------------------------------ image
+
+/// `kensa scan --image` on a `docker save` archive made here with tar and
+/// sha256sum from the Alpine root: the same findings as scanning the root,
+/// each attributed to the image's one layer.
+#[test]
+fn image_archive_gives_the_root_findings_with_their_layer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let script = format!(
+        r#"set -e
+cd "{d}"
+tar -C "{root}" -cf layer.tar lib etc
+diff=$(sha256sum layer.tar | cut -d' ' -f1)
+mkdir -p "$diff"
+mv layer.tar "$diff/layer.tar"
+printf '{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["sha256:%s"]}}}}' "$diff" > config.json
+cfg=$(sha256sum config.json | cut -d' ' -f1)
+mv config.json "$cfg.json"
+printf '[{{"Config":"%s.json","RepoTags":["alpine:3.4-test"],"Layers":["%s/layer.tar"]}}]' "$cfg" "$diff" > manifest.json
+tar -cf image.tar manifest.json "$cfg.json" "$diff"
+echo "sha256:$diff""#,
+        d = d.display(),
+        root = alpine_root().display()
+    );
+    let o = Command::new("sh").arg("-c").arg(&script).output().expect("sh");
+    assert!(o.status.success(), "{}", text(&o));
+    let layer = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    let image = d.join("image.tar");
+    let o = scan(&["--image", utf8(&image), "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).expect("report JSON");
+    check_report(&doc, "image");
+    assert_eq!(doc["target"]["kind"], "image");
+    let from_root = scan_json(alpine_root(), &[]);
+    assert_eq!(keys(&doc), keys(&from_root));
+    for f in findings(&doc) {
+        if f["package"]["kind"] == "apk" {
+            assert_eq!(f["package"]["layer"].as_str(), Some(layer.as_str()), "{f}");
+        }
+    }
+}
