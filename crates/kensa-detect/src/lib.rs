@@ -202,6 +202,9 @@ fn is_vendor_feed(feed: Feed) -> bool {
 
 #[derive(Default)]
 struct Group {
+    /// The first query that matched: its namespace and method describe
+    /// the finding.
+    query: Option<usize>,
     advisories: BTreeSet<(String, String)>,
     aliases: BTreeSet<String>,
     fix: Option<String>,
@@ -225,12 +228,16 @@ fn assemble(
     host: &HostContext<'_>,
     eol_note: Option<&str>,
 ) -> Result<Vec<Finding>> {
+    // Keyed by package, not query: a package can be looked up under two
+    // names (Red Hat's binary and source names), and must make one finding
+    // per vulnerability.
     let mut groups: BTreeMap<(usize, String), Group> = BTreeMap::new();
     for hit in &matches.hits {
         let q = &queries[hit.query];
         let row = matches.row(store, hit)?;
         for key in finding_keys(row.advisory, &row.aliases) {
-            let g = groups.entry((hit.query, key.clone())).or_default();
+            let g = groups.entry((q.pkg, key.clone())).or_default();
+            g.query.get_or_insert(hit.query);
             g.advisories
                 .insert((row.advisory.to_owned(), feed_name(row.feed)));
             g.aliases.insert(row.advisory.to_owned());
@@ -271,7 +278,8 @@ fn assemble(
 
     let mut cache: HashMap<String, Enrichment> = HashMap::new();
     let mut findings = Vec::with_capacity(groups.len());
-    for ((qi, key), g) in groups {
+    for ((_, key), g) in groups {
+        let Some(qi) = g.query else { continue };
         let q = &queries[qi];
         let p = &inventory.packages[q.pkg];
         if !cache.contains_key(&key) {

@@ -113,7 +113,7 @@ pub(crate) fn plan(
                     Keying::Source => "source-package",
                     Keying::Binary => "binary-package",
                 };
-                queries.push(Query {
+                let query = Query {
                     pkg: i,
                     namespace: d.namespace.clone(),
                     key,
@@ -122,7 +122,19 @@ pub(crate) fn plan(
                     method,
                     module: p.modularity_label.as_deref().and_then(module_stream),
                     arch: p.arch.clone(),
-                });
+                };
+                // Red Hat lists a fixed CVE under every binary RPM, but an
+                // unfixed one only under the source package's name: look
+                // that up too. Both builds share one version-release.
+                if d.namespace.starts_with("rhel:")
+                    && let Some(src) = p.source_name.as_deref().filter(|s| *s != p.name)
+                {
+                    queries.push(Query {
+                        key: src.to_owned(),
+                        ..query.clone()
+                    });
+                }
+                queries.push(query);
             }
             Some(_) => {
                 let Some((ns, eco, key)) = distro::ecosystem_of(p) else {

@@ -689,3 +689,52 @@ fn vendor_severity_without_cvss() {
     );
     assert!(r.findings[0].score.is_none());
 }
+
+/// Red Hat files a fixed CVE under every binary RPM (and the source RPM),
+/// but an unfixed one only under the source package's name: the binary
+/// `openssl-libs` (source `openssl`) gets both, and a CVE listed under
+/// both names is still one finding.
+#[test]
+fn red_hat_unfixed_cves_under_the_source_name() {
+    let ns = "rhel:9";
+    let (_d, s) = store(vec![
+        Record::Advisory(advisory(
+            "CVE-2024-6001",
+            Feed::RedHat,
+            &["RHSA-2024:1"],
+            vec![
+                affected(ns, "openssl-libs", FixStatus::Fixed, Some("1:3.0.7-27.el9")),
+                affected(ns, "openssl", FixStatus::Fixed, Some("1:3.0.7-27.el9")),
+            ],
+        )),
+        Record::Advisory(advisory(
+            "CVE-2024-6002",
+            Feed::RedHat,
+            &[],
+            vec![affected(ns, "openssl", FixStatus::WillNotFix, None)],
+        )),
+    ]);
+    let mut libs = rpm("openssl-libs", Some(1), "3.0.7", "24.el9", "Red Hat, Inc.");
+    libs.source_name = Some("openssl".into());
+    let inv = inventory(os("rhel", "9"), vec![libs]);
+    let r = scan(&inv, &s, Exposure::Unknown);
+    insta::assert_json_snapshot!(brief(&r));
+    let got: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.vulnerability_id.as_str(),
+                f.package.name.as_str(),
+                f.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("CVE-2024-6001", "openssl-libs", Status::Fixed),
+            ("CVE-2024-6002", "openssl-libs", Status::WillNotFix)
+        ]
+    );
+}
