@@ -214,6 +214,127 @@ fn amazon_handmade_updateinfo() {
     );
 }
 
+/// Entity and character references in text and attributes decode as they
+/// did with quick-xml 0.37 (since 0.38 the reader hands references as
+/// events of their own, between pieces of the text): `&amp;` is `&`,
+/// `&#x27;` and `&#39;` an apostrophe, the spaces around a reference are
+/// kept, and an unknown entity is an error of that update only.
+#[test]
+fn amazon_entity_and_character_references() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("updateinfo.xml");
+    std::fs::write(
+        &path,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<updates>
+  <update author="alas@amazon.com" from="alas@amazon.com" status="final" type="security" version="1.4">
+    <id>ALAS2-2024-&#x30;01</id>
+    <title> Amazon Linux 2 - ALAS2-2024-001: openssl &amp; libcurl &lt;important&gt; &quot;fix&quot; isn&#39;t &#x27;late&#x27;, caf&#233; </title>
+    <issued date="2024-01-02&#32;03:04" />
+    <updated date="2024-01-03 04:05" />
+    <severity>&#x49;mportant</severity>
+    <references>
+      <reference href="https://alas.aws.amazon.com/cve/html/CVE-2024-0001.html?a=1&amp;b=&#x32;" id="CVE-2024-&#48;001" title="CVE-2024-0001 &amp; co" type="cve" />
+      <reference href="https://example.com/it&apos;s" id="CVE-2024-0002" title="" type="c&#x76;e" />
+    </references>
+    <pkglist>
+      <collection short="amazon-linux-2">
+        <name>Amazon Linux 2</name>
+        <package name="lib&amp;curl" arch="x86_64" epoch="0" version="7.79.1" release="1.amzn2&#x2e;0.1">
+          <filename>libcurl-7.79.1-1.amzn2.0.1.x86_64.rpm</filename>
+        </package>
+      </collection>
+    </pkglist>
+  </update>
+  <update author="alas@amazon.com" from="alas@amazon.com" status="final" type="security" version="1.4">
+    <id>ALAS2-2024-002</id>
+    <title>an &unknown; entity</title>
+    <references>
+      <reference href="https://example.com/&nope;" id="CVE-2024-0003" type="cve" />
+    </references>
+    <pkglist>
+      <collection short="amazon-linux-2">
+        <package name="zlib" arch="x86_64" epoch="0" version="1.2.7" release="19.amzn2.0.3" />
+      </collection>
+    </pkglist>
+  </update>
+</updates>
+"#,
+    )
+    .expect("write");
+    let (report, advs) = run(&path);
+    assert_eq!(report.records, 2);
+    let a = &advs[0];
+    assert_eq!(a.id, "ALAS2-2024-001");
+    assert_eq!(
+        a.summary.as_deref(),
+        Some(
+            "Amazon Linux 2 - ALAS2-2024-001: openssl & libcurl <important> \"fix\" isn't 'late', café"
+        )
+    );
+    assert_eq!(a.published.as_deref(), Some("2024-01-02 03:04"));
+    assert_eq!(
+        a.severity.as_ref().map(|s| s.value.as_str()),
+        Some("Important")
+    );
+    assert_eq!(a.aliases, ["CVE-2024-0001", "CVE-2024-0002"]);
+    assert_eq!(
+        a.references,
+        [
+            "https://alas.aws.amazon.com/cve/html/CVE-2024-0001.html?a=1&b=2",
+            "https://example.com/it's"
+        ]
+    );
+    let p = pkg(a, "lib&curl");
+    assert_eq!(p.fixed.as_deref(), Some("7.79.1-1.amzn2.0.1"));
+
+    // The unknown entities: the update is still imported, with the text
+    // and the reference left out, and one error each, as before.
+    let b = &advs[1];
+    assert_eq!(b.id, "ALAS2-2024-002");
+    assert_eq!(b.summary, None);
+    assert!(b.references.is_empty());
+    assert_eq!(b.aliases, ["CVE-2024-0003"]);
+    let errors: Vec<_> = report
+        .errors
+        .iter()
+        .map(|e| (e.record.as_deref().unwrap_or_default(), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "ALAS2-2024-002",
+                "bad text in <title>: at 4..11: unrecognized entity `unknown`"
+            ),
+            (
+                "ALAS2-2024-002",
+                "bad attribute value: at 21..25: unrecognized entity `nope`"
+            ),
+        ]
+    );
+
+    // repomd.xml: references in text and attributes.
+    let repomd = dir.path().join("repomd.xml");
+    std::fs::write(
+        &repomd,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<repomd xmlns="http://linux.duke.edu/metadata/repo">
+  <data type="update&#x69;nfo">
+    <checksum type="sha&#50;56"> e6f5&#x36;9 </checksum>
+    <location href="repodata/update&amp;info.xml.gz"/>
+    <size> 1&#50;3 </size>
+  </data>
+</repomd>
+"#,
+    )
+    .expect("write");
+    let d = amazon::updateinfo_location(&repomd).expect("location");
+    assert_eq!(d.href, "repodata/update&info.xml.gz");
+    assert_eq!(d.checksum, Some(("sha256".to_owned(), "e6f569".to_owned())));
+    assert_eq!(d.size, Some(123));
+}
+
 #[test]
 fn amazon_repomd_updateinfo_location() {
     let d = amazon::updateinfo_location(&sample("repomd_valid.xml")).expect("location");

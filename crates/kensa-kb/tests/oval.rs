@@ -272,3 +272,87 @@ fn oval_large_generated_file_streams() {
     assert_eq!(last.affected[0].fixed, Some(format!("0:1.{}-1.cm2", N - 1)));
     assert_eq!(last.affected[0].namespace, "mariner:2.0");
 }
+
+/// Entity and character references in text and attributes decode as they
+/// did with quick-xml 0.37 (since 0.38 the reader hands references as
+/// events of their own, between pieces of the text): `&amp;` is `&`,
+/// `&#x27;` and `&#39;` an apostrophe, the spaces around a reference are
+/// kept; an unknown entity leaves that text or attribute out, as before.
+#[test]
+fn oval_entity_and_character_references() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:oval="http://oval.mitre.org/XMLSchema/oval-common-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
+  <generator><oval:product_name>Azure Linux OVAL Definition Generator &amp; co</oval:product_name></generator>
+  <definitions>
+    <definition class="vulnerability" id="oval:com.microsoft.azurelinux:def:&#49;" version="1">
+      <metadata>
+        <title>CVE-2024-0001 affecting package lib&amp;foo for versions less than 1.2.3-1 &lt;it&#39;s &#x27;bad&#x27;&gt; caf&#233;</title>
+        <reference ref_id="CVE-2024-0001" ref_url="https://nvd.nist.gov/vuln/search?a=1&amp;b=&#x32;" source="CVE"/>
+        <reference ref_id="CVE-2024-0002" ref_url="https://example.com/&unknown;" source="&#67;VE"/>
+        <patchable>&#x74;rue</patchable>
+        <advisory_date>2024-01-02T03:04:05Z</advisory_date>
+        <severity>High &amp; Critical</severity>
+      </metadata>
+      <criteria operator="AND"><criterion comment="c" test_ref="oval:tst:&#x31;"/></criteria>
+    </definition>
+    <definition class="vulnerability" id="oval:com.microsoft.azurelinux:def:2" version="1">
+      <metadata>
+        <title>an &unknown; entity</title>
+        <patchable>true</patchable>
+        <severity>Low</severity>
+      </metadata>
+      <criteria operator="AND"><criterion comment="c" test_ref="oval:tst:1"/></criteria>
+    </definition>
+  </definitions>
+  <tests>
+    <linux-def:rpminfo_test check="at least one" id="oval:tst:1" version="1"><linux-def:object object_ref="oval:obj:1"/><linux-def:state state_ref="oval:ste:1"/></linux-def:rpminfo_test>
+  </tests>
+  <objects>
+    <linux-def:rpminfo_object id="oval:obj:1" version="1"><linux-def:name>lib&amp;foo</linux-def:name></linux-def:rpminfo_object>
+  </objects>
+  <states>
+    <linux-def:rpminfo_state id="oval:ste:1" version="1"><linux-def:evr datatype="evr_string" operation="less&#32;than">0:1.2.3&#45;1.azl3</linux-def:evr></linux-def:rpminfo_state>
+  </states>
+</oval_definitions>
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("azurelinux-3.0-oval.xml");
+    std::fs::write(&p, xml).expect("write");
+    let (a, report) = import(&p);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(a.len(), 2);
+    let d = &a[0];
+    assert_eq!(d.id, "oval:com.microsoft.azurelinux:def:1");
+    assert_eq!(
+        d.summary.as_deref(),
+        Some(
+            "CVE-2024-0001 affecting package lib&foo for versions less than 1.2.3-1 <it's 'bad'> café"
+        )
+    );
+    // `source="&#67;VE"` is `CVE`; the URL with an unknown entity is left
+    // out.
+    assert_eq!(d.aliases, ["CVE-2024-0001", "CVE-2024-0002"]);
+    assert_eq!(d.references, ["https://nvd.nist.gov/vuln/search?a=1&b=2"]);
+    assert_eq!(
+        d.severity
+            .as_ref()
+            .map(|s| (s.source.as_str(), s.value.as_str())),
+        Some(("azurelinux", "High & Critical"))
+    );
+    assert_eq!(d.published.as_deref(), Some("2024-01-02T03:04:05Z"));
+    let x = &d.affected[0];
+    assert_eq!(x.namespace, "azurelinux:3.0");
+    assert_eq!(x.package, "lib&foo");
+    assert_eq!(x.status, FixStatus::Fixed);
+    assert_eq!(x.fixed.as_deref(), Some("0:1.2.3-1.azl3"));
+    assert_eq!(
+        x.ranges,
+        [vec![
+            Event::Introduced("0".to_owned()),
+            Event::Fixed("0:1.2.3-1.azl3".to_owned())
+        ]]
+    );
+    // The unknown entity: no title, the definition still imported.
+    assert_eq!(a[1].summary, None);
+    assert_eq!(a[1].affected[0].package, "lib&foo");
+}

@@ -39,6 +39,8 @@ use kensa_version::rpm;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 
+use super::xml_text::{self, TextRun};
+
 use crate::model::{
     Advisory, Affected, Event, Feed, FeedReport, FixStatus, Record, Severity, Sink,
 };
@@ -109,9 +111,8 @@ fn attr(e: &BytesStart<'_>, name: &[u8]) -> std::result::Result<Option<String>, 
     for a in e.attributes() {
         let a = a.map_err(|err| format!("bad attribute: {err}"))?;
         if a.key.local_name().as_ref() == name {
-            let v = a
-                .unescape_value()
-                .map_err(|err| format!("bad attribute value: {err}"))?;
+            let v =
+                xml_text::attr_value(&a).map_err(|err| format!("bad attribute value: {err}"))?;
             return Ok(Some(v.into_owned()));
         }
     }
@@ -121,15 +122,61 @@ fn attr(e: &BytesStart<'_>, name: &[u8]) -> std::result::Result<Option<String>, 
 fn import_inner(path: &Path, forced: Option<&str>, sink: &mut dyn Sink) -> Result<FeedReport> {
     let file_name = path.display().to_string();
     let mut reader = Reader::from_reader(open(path)?);
-    reader.config_mut().trim_text(true);
+    xml_text::configure(&mut reader);
     let mut report = FeedReport::default();
     let mut buf = Vec::new();
     let mut stack: Vec<Vec<u8>> = Vec::new();
     let mut update: Option<Update> = None;
     let mut last_id: Option<String> = None;
     let mut seen_root = false;
+    let mut text = TextRun::default();
     loop {
-        let event = match reader.read_event_into(&mut buf) {
+        let event = reader.read_event_into(&mut buf);
+        // The text of an `<id>`, `<title>` or `<severity>` comes in pieces
+        // (references are events of their own); it is used at the next
+        // markup, error or end of input.
+        let wanted = |update: &Option<Update>, stack: &[Vec<u8>]| {
+            update.is_some()
+                && stack
+                    .last()
+                    .is_some_and(|top| matches!(top.as_slice(), b"id" | b"title" | b"severity"))
+        };
+        match &event {
+            Ok(XmlEvent::Text(t)) => {
+                if wanted(&update, &stack) {
+                    text.push_text(t);
+                }
+                buf.clear();
+                continue;
+            }
+            Ok(XmlEvent::GeneralRef(r)) => {
+                if wanted(&update, &stack) {
+                    text.push_ref(r);
+                }
+                buf.clear();
+                continue;
+            }
+            _ => {
+                if let (Some(t), Some(u), Some(top)) = (text.take(), update.as_mut(), stack.last())
+                {
+                    match t {
+                        Ok(t) => {
+                            let t = t.trim().to_owned();
+                            match top.as_slice() {
+                                b"id" => u.id = Some(t),
+                                b"title" => u.title = Some(t),
+                                _ => u.severity = Some(t),
+                            }
+                        }
+                        Err(err) => u.problems.push(format!(
+                            "bad text in <{}>: {err}",
+                            String::from_utf8_lossy(top)
+                        )),
+                    }
+                }
+            }
+        }
+        let event = match event {
             Ok(e) => e,
             Err(e) => {
                 let at = update
@@ -171,26 +218,6 @@ fn import_inner(path: &Path, forced: Option<&str>, sink: &mut dyn Sink) -> Resul
             XmlEvent::Empty(e) => {
                 let name = e.local_name().as_ref().to_vec();
                 start_element(&name, &e, &mut update);
-            }
-            XmlEvent::Text(t) => {
-                if let (Some(u), Some(top)) = (update.as_mut(), stack.last())
-                    && matches!(top.as_slice(), b"id" | b"title" | b"severity")
-                {
-                    match t.unescape() {
-                        Ok(text) => {
-                            let text = text.trim().to_owned();
-                            match top.as_slice() {
-                                b"id" => u.id = Some(text),
-                                b"title" => u.title = Some(text),
-                                _ => u.severity = Some(text),
-                            }
-                        }
-                        Err(err) => u.problems.push(format!(
-                            "bad text in <{}>: {err}",
-                            String::from_utf8_lossy(top)
-                        )),
-                    }
-                }
             }
             XmlEvent::End(e) => {
                 stack.pop();
@@ -431,14 +458,47 @@ pub fn read_repomd(path: &Path) -> Result<Vec<RepomdData>> {
             source: e,
         })?;
     let mut reader = Reader::from_str(&text);
-    reader.config_mut().trim_text(true);
+    xml_text::configure(&mut reader);
     let mut out = Vec::new();
     let mut current: Option<RepomdData> = None;
     let mut pending_checksum: Option<(bool, String)> = None;
     let mut in_size = false;
     let mut root_seen = false;
+    let mut run = TextRun::default();
     loop {
-        let event = reader.read_event().map_err(|e| {
+        let event = reader.read_event();
+        // Text comes in pieces (references are events of their own); it is
+        // used at the next markup, error or end of input.
+        match &event {
+            Ok(XmlEvent::Text(t)) => {
+                run.push_text(t);
+                continue;
+            }
+            Ok(XmlEvent::GeneralRef(r)) => {
+                run.push_ref(r);
+                continue;
+            }
+            _ => {
+                if let Some(text) = run.take() {
+                    let text = text
+                        .map_err(|e| fmt(format!("bad text: {e}")))?
+                        .trim()
+                        .to_owned();
+                    if let Some(d) = current.as_mut() {
+                        if let Some((open, algo)) = pending_checksum.take() {
+                            if open {
+                                d.open_checksum = Some((algo, text));
+                            } else {
+                                d.checksum = Some((algo, text));
+                            }
+                        } else if in_size {
+                            d.size = text.parse().ok();
+                        }
+                    }
+                }
+            }
+        }
+        let event = event.map_err(|e| {
             fmt(format!(
                 "XML error at byte {}: {e}",
                 reader.buffer_position()
@@ -478,24 +538,6 @@ pub fn read_repomd(path: &Path) -> Result<Vec<RepomdData>> {
                     }
                     b"size" => in_size = true,
                     _ => {}
-                }
-            }
-            XmlEvent::Text(t) => {
-                let text = t
-                    .unescape()
-                    .map_err(|e| fmt(format!("bad text: {e}")))?
-                    .trim()
-                    .to_owned();
-                if let Some(d) = current.as_mut() {
-                    if let Some((open, algo)) = pending_checksum.take() {
-                        if open {
-                            d.open_checksum = Some((algo, text));
-                        } else {
-                            d.checksum = Some((algo, text));
-                        }
-                    } else if in_size {
-                        d.size = text.parse().ok();
-                    }
                 }
             }
             XmlEvent::End(e) => {

@@ -11,3 +11,4 @@ pub mod osv;
 pub mod oval;
 pub mod redhat;
 pub mod rustsec;
+mod xml_text;

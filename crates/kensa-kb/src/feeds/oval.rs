@@ -35,6 +35,8 @@ use std::path::Path;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 
+use super::xml_text::{self, TextRun};
+
 use crate::model::{
     Advisory, Affected, Event, Feed, FeedReport, FixStatus, Record, Severity, Sink,
 };
@@ -69,7 +71,7 @@ fn open(path: &Path) -> Result<Reader<BufReader<File>>> {
         source: e,
     })?;
     let mut r = Reader::from_reader(BufReader::new(f));
-    r.config_mut().trim_text(true);
+    xml_text::configure(&mut r);
     Ok(r)
 }
 
@@ -77,7 +79,7 @@ fn attr(e: &BytesStart, name: &[u8]) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name)
-        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+        .and_then(|a| xml_text::attr_value(&a).ok().map(|v| v.into_owned()))
 }
 
 pub fn import(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<FeedReport> {
@@ -117,9 +119,43 @@ pub fn import(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<FeedReport>
     let mut buf = Vec::new();
     let mut stack: Vec<Vec<u8>> = Vec::new();
     let mut def: Option<Definition> = None;
+    let mut run = TextRun::default();
     loop {
         buf.clear();
-        let ev = match r.read_event_into(&mut buf) {
+        let ev = r.read_event_into(&mut buf);
+        // A definition's texts come in pieces (references are events of
+        // their own); each is used at the next markup, error or end of input.
+        let wanted = def.is_some()
+            && matches!(
+                stack.last().map(Vec::as_slice),
+                Some(b"title" | b"patchable" | b"advisory_date" | b"severity")
+            );
+        match &ev {
+            Ok(XmlEvent::Text(t)) => {
+                if wanted {
+                    run.push_text(t);
+                }
+                continue;
+            }
+            Ok(XmlEvent::GeneralRef(g)) => {
+                if wanted {
+                    run.push_ref(g);
+                }
+                continue;
+            }
+            _ => {
+                if let (Some(Ok(text)), Some(d)) = (run.take(), def.as_mut()) {
+                    match stack.last().map(Vec::as_slice) {
+                        Some(b"title") => d.title = Some(text),
+                        Some(b"patchable") => d.patchable = Some(text),
+                        Some(b"advisory_date") => d.advisory_date = Some(text),
+                        Some(b"severity") => d.severity = Some(text),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let ev = match ev {
             Ok(ev) => ev,
             Err(e) => {
                 let at = match &def {
@@ -189,18 +225,6 @@ pub fn import(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<FeedReport>
                     );
                 }
             }
-            XmlEvent::Text(t) => {
-                let Some(d) = def.as_mut() else { continue };
-                let Ok(text) = t.unescape() else { continue };
-                let text = text.into_owned();
-                match stack.last().map(Vec::as_slice) {
-                    Some(b"title") => d.title = Some(text),
-                    Some(b"patchable") => d.patchable = Some(text),
-                    Some(b"advisory_date") => d.advisory_date = Some(text),
-                    Some(b"severity") => d.severity = Some(text),
-                    _ => {}
-                }
-            }
             XmlEvent::Eof => break,
             _ => {}
         }
@@ -219,9 +243,49 @@ fn read_tables(path: &Path) -> Result<std::result::Result<Tables, (String, Strin
     let mut cur_object: Option<String> = None;
     let mut cur_state: Option<String> = None;
     let mut cur_op = String::new();
+    let mut run = TextRun::default();
     loop {
         buf.clear();
-        let ev = match r.read_event_into(&mut buf) {
+        let ev = r.read_event_into(&mut buf);
+        // Texts come in pieces (references are events of their own); each
+        // is used at the next markup, error or end of input.
+        let wanted = matches!(
+            stack.last().map(Vec::as_slice),
+            Some(b"product_name" | b"name" | b"evr")
+        );
+        match &ev {
+            Ok(XmlEvent::Text(t)) => {
+                if wanted {
+                    run.push_text(t);
+                }
+                continue;
+            }
+            Ok(XmlEvent::GeneralRef(g)) => {
+                if wanted {
+                    run.push_ref(g);
+                }
+                continue;
+            }
+            _ => {
+                if let Some(Ok(text)) = run.take() {
+                    match stack.last().map(Vec::as_slice) {
+                        Some(b"product_name") => tables.product_name = Some(text),
+                        Some(b"name") => {
+                            if let Some(o) = &cur_object {
+                                tables.objects.insert(o.clone(), text);
+                            }
+                        }
+                        Some(b"evr") => {
+                            if let Some(s) = &cur_state {
+                                tables.states.insert(s.clone(), (cur_op.clone(), text));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let ev = match ev {
             Ok(ev) => ev,
             Err(e) => {
                 return Ok(Err((
@@ -270,24 +334,6 @@ fn read_tables(path: &Path) -> Result<std::result::Result<Tables, (String, Strin
                 Some(b"rpminfo_state") => cur_state = None,
                 _ => {}
             },
-            XmlEvent::Text(t) => {
-                let Ok(text) = t.unescape() else { continue };
-                let text = text.into_owned();
-                match stack.last().map(Vec::as_slice) {
-                    Some(b"product_name") => tables.product_name = Some(text),
-                    Some(b"name") => {
-                        if let Some(o) = &cur_object {
-                            tables.objects.insert(o.clone(), text);
-                        }
-                    }
-                    Some(b"evr") => {
-                        if let Some(s) = &cur_state {
-                            tables.states.insert(s.clone(), (cur_op.clone(), text));
-                        }
-                    }
-                    _ => {}
-                }
-            }
             XmlEvent::Eof => {
                 if let Some(open) = stack.last() {
                     return Ok(Err((
