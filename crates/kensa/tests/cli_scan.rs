@@ -1531,9 +1531,15 @@ fn mariner_rpm_database_against_the_vendor_oval() {
         .iter()
         .map(|f| {
             (
-                f["vulnerability_id"].as_str().unwrap_or_default().to_owned(),
+                f["vulnerability_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 f["package"]["name"].as_str().unwrap_or_default().to_owned(),
-                f["package"]["installed_version"].as_str().unwrap_or_default().to_owned(),
+                f["package"]["installed_version"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 f["fixed_version"].as_str().unwrap_or_default().to_owned(),
             )
         })
@@ -1583,7 +1589,11 @@ echo "sha256:$diff""#,
         d = d.display(),
         root = alpine_root().display()
     );
-    let o = Command::new("sh").arg("-c").arg(&script).output().expect("sh");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("sh");
     assert!(o.status.success(), "{}", text(&o));
     let layer = String::from_utf8_lossy(&o.stdout).trim().to_owned();
     let image = d.join("image.tar");
