@@ -1,5 +1,5 @@
-//! `kensa`: the one binary. Subcommands grow with the product: inventory,
-//! db, scan and the version tools today; server and agent next.
+//! `kensa`: the one binary: inventory, scan, db, agent, the version tools;
+//! the server next.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -85,12 +85,58 @@ enum Command {
         #[arg(long, value_parser = parse_day)]
         today: Option<String>,
     },
+    /// The agent: enrol this host with a Kensa server, then report its
+    /// inventory on a schedule and when packages change (docs/agent-protocol.md).
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// The vulnerability knowledge base.
     #[command(subcommand)]
     Db(DbCommand),
     /// Version ordering tools, for debugging a match.
     #[command(subcommand)]
     Version(VersionCommand),
+}
+
+#[derive(clap::Args)]
+struct AgentCommon {
+    /// The server's base URL (https://host:port). `run` defaults to the
+    /// one it enrolled with.
+    #[arg(long)]
+    server: Option<String>,
+    /// The CA to trust: a PEM file (the server's own CA, printed by `kensa
+    /// server`), or `system`. Default: <state>/ca.pem.
+    #[arg(long)]
+    ca: Option<String>,
+    /// Where the credentials, last report and spool live (default
+    /// /var/lib/kensa-agent).
+    #[arg(long)]
+    state: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Exchange a one-time enrolment token for this agent's own credential.
+    Enroll {
+        #[command(flatten)]
+        common: AgentCommon,
+        /// The enrolment token an admin created.
+        #[arg(long)]
+        token: String,
+    },
+    /// Report the inventory now and then on a schedule (with --once: once,
+    /// then exit 0 when delivered or unchanged, 3 when spooled).
+    Run {
+        #[command(flatten)]
+        common: AgentCommon,
+        /// Inventory this root filesystem instead of the host.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        #[arg(long)]
+        once: bool,
+        /// The schedule (`1h`, `30m`); ±10 % jitter is added.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        interval: Option<std::time::Duration>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -223,6 +269,15 @@ fn main() -> ExitCode {
             exit_code,
             today,
         }),
+        Command::Agent(AgentCommand::Enroll { common, token }) => {
+            agent::enroll(&common.into(), &token)
+        }
+        Command::Agent(AgentCommand::Run {
+            common,
+            root,
+            once,
+            interval,
+        }) => agent::run(&common.into(), root, once, interval),
         Command::Db(DbCommand::Import { mirror, store }) => {
             db::import(&mirror, &db::store_dir(store))
         }
@@ -263,9 +318,20 @@ fn main() -> ExitCode {
     }
 }
 
+mod agent;
 mod db;
 mod inventory;
 mod scan;
+
+impl From<AgentCommon> for agent::Common {
+    fn from(c: AgentCommon) -> agent::Common {
+        agent::Common {
+            server: c.server,
+            ca: c.ca,
+            state: c.state,
+        }
+    }
+}
 
 /// A calendar day written `YYYY-MM-DD`: end-of-life dates are compared as
 /// text, which is only right for this exact form.

@@ -1,0 +1,110 @@
+//! One error type for the store, each variant saying what was being done.
+
+/// A failure of the database client itself, whichever backend it is.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{}", pg_message(.0))]
+    Postgres(#[from] postgres::Error),
+}
+
+/// The server's own message: `postgres::Error` displays a bare "db error"
+/// for everything the server reports.
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{}: {} ({})", db.severity(), db.message(), db.code().code());
+            // The detail can hold a whole failing row (a finding's JSON):
+            // enough of it to recognise the row.
+            if let Some(detail) = db.detail() {
+                s.push_str(": ");
+                let cut = detail
+                    .char_indices()
+                    .nth(200)
+                    .map_or(detail.len(), |(i, _)| i);
+                s.push_str(&detail[..cut]);
+                if cut < detail.len() {
+                    s.push('…');
+                }
+            }
+            if let Some(c) = db.constraint() {
+                s.push_str(&format!(" [constraint {c}]"));
+            }
+            s
+        }
+        None => e.to_string(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A statement failed. `statement` is its first words, enough to find
+    /// it in the source.
+    #[error("database: {op}: {statement}: {source}")]
+    Database {
+        op: String,
+        statement: String,
+        #[source]
+        source: DbError,
+    },
+    #[error("cannot open the database {target}: {source}")]
+    Open {
+        target: String,
+        #[source]
+        source: DbError,
+    },
+    /// The database was migrated by a newer Kensa: opening it with this
+    /// one could misread or damage data it does not know about.
+    #[error(
+        "the database has schema version {found}, this Kensa knows versions up to {supported}: upgrade Kensa (a database is never downgraded)"
+    )]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("migration {version:04}_{name}: {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        #[source]
+        source: Box<StoreError>,
+    },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// `complete`, `fail` or `extend_lease` by a worker whose lease ran out
+    /// and whose job was claimed again (or finished) since: its result must
+    /// not overwrite the new owner's.
+    #[error("job {job}: worker {worker:?} no longer holds its lease (claim {attempt})")]
+    LeaseLost {
+        job: i64,
+        worker: String,
+        attempt: u32,
+    },
+    /// An evaluation older than the one already applied to the asset: two
+    /// workers raced and the slower one carries older knowledge or an
+    /// older inventory.
+    #[error("asset {asset}: evaluation at {at} is older than the one applied at {applied}")]
+    StaleEvaluation {
+        asset: i64,
+        at: String,
+        applied: String,
+    },
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// A stored value that this code cannot read back (a corrupt row or a
+    /// value written by other software).
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    #[error("{context}: {source}")]
+    Json {
+        context: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
