@@ -151,7 +151,7 @@ pub struct Management {
     pub internet_exposure: Option<InternetExposure>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Asset {
     pub id: AssetId,
     pub kind: AssetKind,

@@ -24,6 +24,7 @@
 //! runs it on worker threads, one [`Db`] (one connection) per thread.
 
 mod asset;
+mod auth;
 pub mod error;
 mod lifecycle;
 pub mod migrate;

@@ -64,7 +64,7 @@ pub struct LifecycleCounts {
 }
 
 /// A finding as stored: the lifecycle and the detection's full record.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StoredFinding {
     pub id: FindingId,
     pub asset: AssetId,

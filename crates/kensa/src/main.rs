@@ -1,5 +1,5 @@
-//! `kensa`: the one binary: inventory, scan, db, agent, the version tools;
-//! the server next.
+//! `kensa`: the one binary: inventory, scan, db, server, agent and the
+//! version tools.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -84,6 +84,28 @@ enum Command {
         /// today.
         #[arg(long, value_parser = parse_day)]
         today: Option<String>,
+    },
+    /// The server: the fleet API over TLS and the evaluation workers.
+    Server {
+        /// The data directory (SQLite database, CA, admin token).
+        #[arg(long, default_value = "/var/lib/kensa")]
+        data: PathBuf,
+        #[arg(long, default_value = "0.0.0.0:8443")]
+        listen: std::net::SocketAddr,
+        /// A PostgreSQL URL (postgres://user@host/db); SQLite in the data
+        /// directory when omitted.
+        #[arg(long, env = "KENSA_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
+        /// The knowledge base (default as for `kensa db`).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// A name or address the TLS certificate must cover (repeatable;
+        /// default: localhost, loopback and the hostname).
+        #[arg(long = "tls-name")]
+        tls_names: Vec<String>,
+        /// Evaluation worker threads.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
     },
     /// The agent: enrol this host with a Kensa server, then report its
     /// inventory on a schedule and when packages change (docs/agent-protocol.md).
@@ -269,6 +291,21 @@ fn main() -> ExitCode {
             exit_code,
             today,
         }),
+        Command::Server {
+            data,
+            listen,
+            database,
+            store,
+            tls_names,
+            workers,
+        } => server::run(server::Args {
+            data,
+            listen,
+            database,
+            kb: db::store_dir(store),
+            names: tls_names,
+            workers,
+        }),
         Command::Agent(AgentCommand::Enroll { common, token }) => {
             agent::enroll(&common.into(), &token)
         }
@@ -322,6 +359,7 @@ mod agent;
 mod db;
 mod inventory;
 mod scan;
+mod server;
 
 impl From<AgentCommon> for agent::Common {
     fn from(c: AgentCommon) -> agent::Common {

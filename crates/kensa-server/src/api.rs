@@ -1,0 +1,459 @@
+//! The HTTP API (`/api/v1`), JSON in and out. Every route but enrolment
+//! and the health check authenticates the caller and checks its role here,
+//! on the server: the console's hiding of a control is a convenience, this
+//! is the rule.
+//!
+//! Database work is synchronous (`kensa-store`): handlers run it on the
+//! blocking pool with a pooled connection, never on the async workers.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kensa_inventory::Inventory;
+use kensa_store::{AssetId, AssetKind, AssetUpsert, Db, InventoryChange, Status, Timestamp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{self, Principal, Role};
+use crate::pool::Pool;
+
+/// What every handler shares.
+pub struct AppState {
+    pub pool: Arc<Pool>,
+    pub limits: Limits,
+    /// Wakes the evaluation workers when a job is queued.
+    pub wake: Arc<crate::worker::Wake>,
+}
+
+/// Request size limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The largest request body accepted (compressed, as sent).
+    pub body: usize,
+    /// The largest inventory document accepted once decompressed.
+    pub inventory: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body: 16 << 20,
+            inventory: 64 << 20,
+        }
+    }
+}
+
+/// An error as the API answers it: a status and `{"error": message}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+    fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing, unknown or expired token (send Authorization: Bearer <token>)",
+        )
+    }
+    fn forbidden(what: &str) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, format!("not allowed: {what}"))
+    }
+    fn bad(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<crate::error::ServerError> for ApiError {
+    fn from(e: crate::error::ServerError) -> ApiError {
+        // The detail goes to the log; the client learns only that it was
+        // the server's fault (it may name files or the database).
+        eprintln!("kensa server: {e}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error (see the server log)",
+        )
+    }
+}
+
+impl From<kensa_store::StoreError> for ApiError {
+    fn from(e: kensa_store::StoreError) -> ApiError {
+        ApiError::from(crate::error::ServerError::from(e))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Run `f` with a pooled connection on the blocking pool.
+async fn with_db<T: Send + 'static>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&Db) -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let pool = Arc::clone(&state.pool);
+    tokio::task::spawn_blocking(move || {
+        let db = pool.get()?;
+        f(&db)
+    })
+    .await
+    .map_err(|e| ApiError::from(crate::error::ServerError::Internal(e.to_string())))?
+}
+
+/// The caller, from its bearer token.
+fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
+    let token = auth::bearer(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .ok_or_else(ApiError::unauthorized)?;
+    let digest = auth::digest(token);
+    if let Some((agent_id, asset_id)) = db.agent_by_token(&digest)? {
+        return Ok(Principal::Agent { agent_id, asset_id });
+    }
+    match db.api_token(&digest, Timestamp::now())? {
+        Some((name, role)) => Ok(Principal::User {
+            name,
+            role: Role::parse(&role).ok_or_else(ApiError::unauthorized)?,
+        }),
+        None => Err(ApiError::unauthorized()),
+    }
+}
+
+fn require(p: &Principal, role: Role, what: &str) -> ApiResult<()> {
+    match p {
+        Principal::User { role: r, .. } if *r >= role => Ok(()),
+        _ => Err(ApiError::forbidden(what)),
+    }
+}
+
+fn agent_asset(p: &Principal) -> ApiResult<AssetId> {
+    match p {
+        Principal::Agent { asset_id, .. } => Ok(AssetId(*asset_id)),
+        Principal::User { .. } => Err(ApiError::forbidden(
+            "only an enrolled agent reports inventories",
+        )),
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.limits.body;
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/enrollment-tokens", post(create_enrollment_token))
+        .route("/api/v1/api-tokens", post(create_api_token))
+        .route("/api/v1/agents/enroll", post(enroll))
+        .route(
+            "/api/v1/agent/inventory/{hash}",
+            axum::routing::head(inventory_known).put(put_inventory),
+        )
+        .route("/api/v1/assets", get(list_assets))
+        .route("/api/v1/findings", get(list_findings))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrollmentTokenRequest {
+    /// Hours until it expires (default 24, at most 720).
+    ttl_hours: Option<u32>,
+}
+
+async fn create_enrollment_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let req: EnrollmentTokenRequest = parse_json(&body, "enrollment token request")?;
+    let ttl = u64::from(req.ttl_hours.unwrap_or(24).clamp(1, 720));
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(
+            &p,
+            Role::Admin,
+            "creating enrollment tokens needs the admin role",
+        )?;
+        let token = auth::new_token("ket_")?;
+        let now = Timestamp::now();
+        let expires = Timestamp::from_unix_ms(now.unix_ms() + (ttl * 3_600_000) as i64);
+        db.create_enrollment_token(&auth::digest(&token), now, expires)?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({ "token": token, "expires_at": expires.unix_ms() })),
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiTokenRequest {
+    name: String,
+    role: String,
+}
+
+async fn create_api_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let req: ApiTokenRequest = parse_json(&body, "API token request")?;
+    let role = Role::parse(&req.role).ok_or_else(|| {
+        ApiError::bad(format!(
+            "role {:?}: expected viewer, analyst or admin",
+            req.role
+        ))
+    })?;
+    if req.name.trim().is_empty() || req.name.len() > 200 {
+        return Err(ApiError::bad("name: 1 to 200 characters"));
+    }
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(&p, Role::Admin, "creating API tokens needs the admin role")?;
+        let token = auth::new_token("kst_")?;
+        db.create_api_token(
+            &req.name,
+            role.as_str(),
+            &auth::digest(&token),
+            Timestamp::now(),
+        )?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({ "token": token, "name": req.name, "role": role.as_str() })),
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrollRequest {
+    enrollment_token: String,
+    hostname: Option<String>,
+    machine_id: Option<String>,
+    agent_version: Option<String>,
+}
+
+async fn enroll(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let req: EnrollRequest = parse_json(&body, "enrollment request")?;
+    with_db(&state, move |db| {
+        let now = Timestamp::now();
+        if !db.consume_enrollment_token(&auth::digest(&req.enrollment_token), now)? {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "enrollment token unknown, used or expired: ask an admin for a new one",
+            ));
+        }
+        let name = req
+            .hostname
+            .clone()
+            .or_else(|| req.machine_id.clone())
+            .unwrap_or_else(|| "unnamed host".to_owned());
+        let asset = db.upsert_asset(&AssetUpsert {
+            kind: AssetKind::Host,
+            name,
+            hostname: req.hostname.clone(),
+            machine_id: req.machine_id.clone(),
+            image_id: None,
+            os_id: None,
+            os_release: None,
+            seen_at: now,
+        })?;
+        let token = auth::new_token("kat_")?;
+        let agent = db.create_agent(
+            asset,
+            &auth::digest(&token),
+            req.agent_version.as_deref(),
+            now,
+        )?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({
+                "agent_id": agent.to_string(),
+                "asset_id": asset.0.to_string(),
+                "token": token
+            })),
+        ))
+    })
+    .await
+}
+
+async fn inventory_known(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(hash): Path<String>,
+) -> ApiResult<StatusCode> {
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        let asset = agent_asset(&p)?;
+        let known = db
+            .asset(asset)?
+            .and_then(|a| a.inventory_hash)
+            .is_some_and(|h| h == hash);
+        if known {
+            db.touch_inventory(asset, Timestamp::now())?;
+            Ok(StatusCode::NO_CONTENT)
+        } else {
+            Ok(StatusCode::NOT_FOUND)
+        }
+    })
+    .await
+}
+
+async fn put_inventory(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(hash): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let limit = state.limits.inventory;
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let wake = Arc::clone(&state.wake);
+    let queued = with_db(&state, move |db| {
+        // Authenticate before reading a byte of the body.
+        let p = principal(db, &headers)?;
+        let asset = agent_asset(&p)?;
+        let json = if gzip {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .take(limit + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| ApiError::bad(format!("body is not valid gzip: {e}")))?;
+            out
+        } else {
+            body.to_vec()
+        };
+        if json.len() as u64 > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("inventory larger than {limit} bytes uncompressed"),
+            ));
+        }
+        let inv: Inventory = parse_json(&json, "inventory")?;
+        if inv.schema_version != kensa_inventory::model::SCHEMA_VERSION {
+            return Err(ApiError::bad(format!(
+                "inventory schema {} is not this server's {}",
+                inv.schema_version,
+                kensa_inventory::model::SCHEMA_VERSION
+            )));
+        }
+        let actual = inv.content_hash();
+        if actual != hash {
+            return Err(ApiError::bad(format!(
+                "content hash is {actual}, not {hash} as the URL says"
+            )));
+        }
+        let now = Timestamp::now();
+        db.update_asset_facts(asset, &AssetUpsert::from_inventory(&inv, now))?;
+        match db.put_inventory(asset, &inv, now)? {
+            InventoryChange::Unchanged => Ok(false),
+            InventoryChange::Changed { hash } => {
+                db.enqueue(
+                    crate::worker::EVALUATE,
+                    &json!({ "asset": asset.0, "inventory": hash }),
+                    Some(&format!("evaluate:{}", asset.0)),
+                )?;
+                Ok(true)
+            }
+        }
+    })
+    .await?;
+    if queued {
+        wake.notify();
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "evaluation_queued": queued })),
+    ))
+}
+
+async fn list_assets(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(&p, Role::Viewer, "listing assets needs a user token")?;
+        Ok(Json(json!({ "assets": db.assets()? })))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingsQuery {
+    asset_id: Option<i64>,
+    status: Option<String>,
+}
+
+async fn list_findings(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<FindingsQuery>,
+) -> ApiResult<Json<Value>> {
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(match s.to_ascii_uppercase().as_str() {
+            "ACTIVE" => Status::Active,
+            "SUPPRESSED" => Status::Suppressed,
+            "CLOSED" => Status::Closed,
+            _ => {
+                return Err(ApiError::bad(format!(
+                    "status {s:?}: expected ACTIVE, SUPPRESSED or CLOSED"
+                )));
+            }
+        }),
+    };
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(&p, Role::Viewer, "listing findings needs a user token")?;
+        let found = db.findings(q.asset_id.map(AssetId), status)?;
+        Ok(Json(json!({ "findings": found })))
+    })
+    .await
+}
+
+/// Parse a JSON body, naming what it should be and where it went wrong.
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad(format!(
+            "{what}: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}

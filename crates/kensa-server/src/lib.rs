@@ -1,0 +1,206 @@
+//! `kensa server`: the fleet's HTTP API over TLS, and the workers that
+//! evaluate what agents report.
+//!
+//! - Storage is `kensa-store`: SQLite in the data directory by default, or
+//!   PostgreSQL when given a URL (several server processes may share it).
+//! - TLS always: a private CA is created in the data directory at first
+//!   start ([`tls`]); agents pin it.
+//! - Auth ([`auth`]): the first start creates an admin API token and
+//!   writes it to `<data>/admin-token` (mode 0600); agents enrol with
+//!   single-use enrolment tokens and get their own token, which can write
+//!   their own asset only.
+//! - Evaluation ([`worker`]): an inventory that changed queues an
+//!   `evaluate` job; worker threads claim jobs from the database queue,
+//!   match the inventory against the knowledge base and apply the finding
+//!   lifecycle.
+//!
+//! The API is described by `/api/v1/openapi.json` (`src/openapi.json`).
+
+pub mod api;
+pub mod auth;
+pub mod error;
+mod pool;
+pub mod tls;
+pub mod worker;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use kensa_store::{Backend, Db, Timestamp};
+
+pub use crate::error::{Result, ServerError};
+use crate::pool::Pool;
+
+/// How to run the server.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Keeps the SQLite database, the CA and the admin token.
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// A PostgreSQL URL; SQLite in `data_dir` when `None`.
+    pub database: Option<String>,
+    /// The knowledge base store (`kensa db`).
+    pub kb_dir: PathBuf,
+    /// Names and addresses the server certificate is valid for.
+    pub tls_names: Vec<String>,
+    /// Evaluation worker threads.
+    pub workers: usize,
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// The CA agents pin.
+    pub ca_cert: PathBuf,
+    /// The admin token, on the start that created it.
+    pub admin_token: Option<String>,
+    pub backend: Backend,
+    stop: Arc<AtomicBool>,
+    wake: Arc<worker::Wake>,
+    http: axum_server::Handle,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stop accepting requests, let running ones and jobs finish, and
+    /// return.
+    pub fn stop(self) {
+        self.http
+            .graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        self.stop.store(true, Ordering::Relaxed);
+        self.wake.notify();
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> ServerError + '_ {
+    move |source| ServerError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Create the admin token if there is none yet.
+fn bootstrap_admin(db: &Db, data_dir: &Path) -> Result<Option<String>> {
+    if db.has_admin_token()? {
+        return Ok(None);
+    }
+    let token = auth::new_token("kst_")?;
+    db.create_api_token(
+        "admin",
+        auth::Role::Admin.as_str(),
+        &auth::digest(&token),
+        Timestamp::now(),
+    )?;
+    let path = data_dir.join("admin-token");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io(&path))?;
+        writeln!(f, "{token}").map_err(io(&path))?;
+    }
+    Ok(Some(token))
+}
+
+/// Start the server: migrations, TLS material, workers, then the listener.
+pub fn start(cfg: Config) -> Result<Running> {
+    std::fs::create_dir_all(&cfg.data_dir).map_err(io(&cfg.data_dir))?;
+    let backend = match &cfg.database {
+        Some(url) => Backend::Postgres(url.clone()),
+        None => Backend::Sqlite(cfg.data_dir.join("kensa.db")),
+    };
+    let db = Db::open(&backend)?;
+    let admin_token = bootstrap_admin(&db, &cfg.data_dir)?;
+    drop(db);
+
+    let tls_files = tls::TlsFiles::in_dir(&cfg.data_dir);
+    tls::ensure(&tls_files, &cfg.tls_names)?;
+    let tls = tls::server_config(&tls_files)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let wake = Arc::new(worker::Wake::default());
+    let mut threads = Vec::new();
+    let host = hostname();
+    for i in 0..cfg.workers.max(1) {
+        let w = worker::Worker::new(
+            format!("{host}:{}:{i}", std::process::id()),
+            Db::open(&backend)?,
+            cfg.kb_dir.clone(),
+        );
+        let (wake, stop) = (Arc::clone(&wake), Arc::clone(&stop));
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("kensa-eval-{i}"))
+                .spawn(move || w.run(wake, stop))
+                .map_err(|e| ServerError::Internal(format!("worker thread: {e}")))?,
+        );
+    }
+
+    let listener = std::net::TcpListener::bind(cfg.listen)
+        .map_err(|e| ServerError::Internal(format!("listening on {}: {e}", cfg.listen)))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::Internal(format!("listener: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::Internal(format!("listener: {e}")))?;
+    let state = Arc::new(api::AppState {
+        pool: Pool::new(backend.clone(), 8),
+        limits: api::Limits::default(),
+        wake: Arc::clone(&wake),
+    });
+    // Kept outside the runtime: pooled PostgreSQL clients run their own
+    // runtime when closed, which must not happen on an async thread, so
+    // the pool is dropped after `block_on` returns.
+    let pool = Arc::clone(&state.pool);
+    let app = api::router(state);
+    let http = axum_server::Handle::new();
+    let handle = http.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| ServerError::Internal(format!("runtime: {e}")))?;
+    threads.push(
+        std::thread::Builder::new()
+            .name("kensa-http".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+                    let server = axum_server::from_tcp_rustls(listener, config);
+                    if let Err(e) = server.handle(handle).serve(app.into_make_service()).await {
+                        eprintln!("kensa server: {e}");
+                    }
+                });
+                drop(runtime);
+                drop(pool);
+            })
+            .map_err(|e| ServerError::Internal(format!("http thread: {e}")))?,
+    );
+    Ok(Running {
+        addr,
+        ca_cert: tls_files.ca_cert,
+        admin_token,
+        backend,
+        stop,
+        wake,
+        http,
+        threads,
+    })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "kensa".to_owned())
+}

@@ -1,0 +1,183 @@
+//! Background evaluation: jobs claimed from the database queue, so that
+//! several server processes share the work and a process that dies loses
+//! none (its lease runs out and another claims the job).
+//!
+//! An `evaluate` job names an asset and the inventory to evaluate. The
+//! result of matching one inventory against one knowledge base generation
+//! is kept in a small cache: servers built from one image send identical
+//! inventories, and those are matched once.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+use kensa_detect::{Exposure, Finding, Options};
+use kensa_kb::store::Store;
+use kensa_store::{AssetId, Db, InternetExposure, Job, Timestamp};
+
+use crate::error::{Result, ServerError};
+
+pub const EVALUATE: &str = "evaluate";
+
+/// How long a claimed job stays ours without being finished.
+const LEASE: Duration = Duration::from_secs(120);
+/// How often an idle worker looks at the queue even when not woken (jobs
+/// queued by other processes, leases that ran out).
+const POLL: Duration = Duration::from_secs(2);
+const CACHE: usize = 64;
+
+/// Wakes idle workers when this process queues a job.
+#[derive(Default)]
+pub struct Wake {
+    pending: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl Wake {
+    pub fn notify(&self) {
+        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.cv.notify_all();
+    }
+
+    fn wait(&self, timeout: Duration) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if *pending == 0 {
+            pending = self
+                .cv
+                .wait_timeout(pending, timeout)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        *pending = pending.saturating_sub(1);
+    }
+}
+
+/// One worker thread's state.
+pub struct Worker {
+    pub name: String,
+    pub db: Db,
+    pub kb_dir: PathBuf,
+    kb: Option<Store>,
+    cache: HashMap<(String, PathBuf), Arc<Vec<Finding>>>,
+}
+
+impl Worker {
+    pub fn new(name: String, db: Db, kb_dir: PathBuf) -> Worker {
+        Worker {
+            name,
+            db,
+            kb_dir,
+            kb: None,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The knowledge base, reopened when `kensa db update` has switched in
+    /// a new generation.
+    fn kb(&mut self) -> Result<&Store> {
+        let current = std::fs::read_link(self.kb_dir.join("current")).ok();
+        let stale = match (&self.kb, &current) {
+            (Some(s), Some(c)) => !s.generation().ends_with(c),
+            _ => true,
+        };
+        if stale {
+            self.kb = Some(Store::open(&self.kb_dir)?);
+            self.cache.clear();
+        }
+        self.kb
+            .as_ref()
+            .ok_or_else(|| ServerError::Internal("knowledge base not open".into()))
+    }
+
+    /// Claim and run one job; `false` when the queue had none.
+    pub fn step(&mut self) -> Result<bool> {
+        let Some(job) = self.db.claim(&self.name, &[EVALUATE], LEASE)? else {
+            return Ok(false);
+        };
+        match self.evaluate(&job) {
+            Ok(()) => self.db.complete(&job)?,
+            Err(e) => {
+                eprintln!("kensa server: job {} ({}) failed: {e}", job.id.0, job.kind);
+                self.db.fail(&job, &e.to_string())?;
+            }
+        }
+        Ok(true)
+    }
+
+    fn evaluate(&mut self, job: &Job) -> Result<()> {
+        let asset = job
+            .payload
+            .get("asset")
+            .and_then(serde_json::Value::as_i64)
+            .map(AssetId)
+            .ok_or_else(|| ServerError::Internal(format!("job {}: no asset", job.id.0)))?;
+        let hash = job
+            .payload
+            .get("inventory")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| ServerError::Internal(format!("job {}: no inventory", job.id.0)))?
+            .to_owned();
+        let Some(record) = self.db.asset(asset)? else {
+            // Deleted since: nothing to do.
+            return Ok(());
+        };
+        // A newer inventory arrived after this job was queued: its own job
+        // evaluates it.
+        if record.inventory_hash.as_deref() != Some(hash.as_str()) {
+            return Ok(());
+        }
+        let exposure = match record.management.internet_exposure {
+            Some(InternetExposure::Yes) => Exposure::Internet,
+            Some(InternetExposure::No) => Exposure::Internal,
+            Some(InternetExposure::Unknown) | None => Exposure::Unknown,
+        };
+        let generation = self.kb()?.generation().to_owned();
+        let key = (hash.clone(), generation);
+        let findings = match self.cache.get(&key) {
+            // Exposure changes the score: only exposure-free results are
+            // shared.
+            Some(f) if exposure == Exposure::Unknown => Arc::clone(f),
+            _ => {
+                let inventory = self.db.inventory(&hash)?.ok_or_else(|| {
+                    ServerError::Internal(format!("inventory {hash} is not stored"))
+                })?;
+                let kb = self.kb()?;
+                let report = kensa_detect::scan(
+                    &inventory,
+                    kb,
+                    &Options {
+                        exposure,
+                        ..Options::default()
+                    },
+                )?;
+                let f = Arc::new(report.findings);
+                if exposure == Exposure::Unknown {
+                    if self.cache.len() >= CACHE {
+                        self.cache.clear();
+                    }
+                    self.cache.insert(key, Arc::clone(&f));
+                }
+                f
+            }
+        };
+        self.db
+            .apply_evaluation(asset, &findings, Timestamp::now())?;
+        Ok(())
+    }
+
+    /// Work until `stop`.
+    pub fn run(mut self, wake: Arc<Wake>, stop: Arc<AtomicBool>) {
+        while !stop.load(Ordering::Relaxed) {
+            match self.step() {
+                Ok(true) => {}
+                Ok(false) => wake.wait(POLL),
+                Err(e) => {
+                    eprintln!("kensa server: worker {}: {e}", self.name);
+                    wake.wait(POLL);
+                }
+            }
+        }
+    }
+}

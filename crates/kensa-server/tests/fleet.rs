@@ -1,0 +1,436 @@
+//! The real server on loopback (TLS, SQLite and PostgreSQL), real agents
+//! (`kensa_agent`, the library `kensa agent` runs) enrolled against a root
+//! filesystem made from the data folder's real Alpine database, the real
+//! knowledge base built from the data folder: the finding lifecycle walked
+//! end to end, and the API's refusals.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kensa_agent::{CaSource, Config, Outcome, Target};
+use kensa_server::{Config as ServerConfig, Running};
+use serde_json::{Value, json};
+
+/// The knowledge base, built once per test process from the data folder.
+fn kb() -> &'static Path {
+    static KB: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    KB.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut b = kensa_kb::store::StoreBuilder::create(dir.path()).expect("builder");
+        kensa_kb::mirror::import(&kensa_testkit::data_dir(), &mut b).expect("import");
+        b.finish().expect("finish");
+        dir
+    })
+    .path()
+}
+
+/// A database for one test: SQLite in the server's data directory, or a
+/// fresh PostgreSQL database on `KENSA_TEST_PG` (dropped at the end).
+enum Backend {
+    Sqlite,
+    Postgres { admin: String, name: String },
+}
+
+impl Backend {
+    fn url(&self) -> Option<String> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres { admin, name } => {
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                Some(format!("{base}/{name}"))
+            }
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Backend::Postgres { admin, name } = self
+            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn backends() -> Vec<Backend> {
+    let mut out = vec![Backend::Sqlite];
+    match std::env::var("KENSA_TEST_PG") {
+        Ok(admin) => {
+            let name = format!(
+                "kensa_fleet_{}_{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos())
+                    .unwrap_or_default()
+            );
+            let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+                .unwrap_or_else(|e| panic!("KENSA_TEST_PG {admin}: {e}"));
+            c.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create database");
+            out.push(Backend::Postgres { admin, name });
+        }
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("KENSA_TEST_PG is not set: scripts/test starts PostgreSQL for these tests")
+        }
+        Err(_) => {
+            eprintln!("KENSA_TEST_PG is not set: PostgreSQL not tested (scripts/test sets it)")
+        }
+    }
+    out
+}
+
+struct Fleet {
+    server: Option<Running>,
+    _data: tempfile::TempDir,
+    base: String,
+    client: ureq::Agent,
+    admin: String,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop();
+        }
+    }
+}
+
+fn start(backend: &Backend) -> Fleet {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = kensa_server::start(ServerConfig {
+        data_dir: data.path().join("server"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        database: backend.url(),
+        kb_dir: kb().to_owned(),
+        tls_names: vec!["localhost".into(), "127.0.0.1".into()],
+        workers: 2,
+    })
+    .expect("server starts");
+    let tls = kensa_agent::tls::client_config(&CaSource::Pinned(server.ca_cert.clone()))
+        .expect("client TLS");
+    let client = ureq::AgentBuilder::new()
+        .tls_config(tls)
+        .timeout(Duration::from_secs(30))
+        .build();
+    let admin = server
+        .admin_token
+        .clone()
+        .expect("first start creates the admin token");
+    Fleet {
+        base: format!("https://127.0.0.1:{}", server.addr.port()),
+        server: Some(server),
+        _data: data,
+        client,
+        admin,
+    }
+}
+
+impl Fleet {
+    fn ca(&self) -> PathBuf {
+        self.server.as_ref().expect("running").ca_cert.clone()
+    }
+
+    /// A request; the status and the JSON body (Null when none).
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, &format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        let res = match body {
+            Some(b) => req
+                .set("Content-Type", "application/json")
+                .send_string(&b.to_string()),
+            None => req.call(),
+        };
+        let res = match res {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = res.status();
+        let text = res.into_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn enrollment_token(&self) -> String {
+        let (status, body) = self.call(
+            "POST",
+            "/api/v1/enrollment-tokens",
+            Some(&self.admin),
+            Some(json!({})),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    fn agent(&self, root: &Path, state: &Path) -> Config {
+        let mut cfg = Config::new(self.base.clone(), CaSource::Pinned(self.ca()), state);
+        cfg.target = Target::Root(root.to_owned());
+        cfg.nice = None;
+        cfg.address_space_limit = None;
+        cfg
+    }
+
+    fn findings(&self, asset: &str) -> Vec<Value> {
+        let (status, body) = self.call(
+            "GET",
+            &format!("/api/v1/findings?asset_id={asset}"),
+            Some(&self.admin),
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        body["findings"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Wait until the asset's latest inventory has been evaluated.
+    fn evaluated(&self, asset: &str, since: i64) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, body) = self.call("GET", "/api/v1/assets", Some(&self.admin), None);
+            let done = body["assets"].as_array().into_iter().flatten().any(|a| {
+                a["id"].as_i64().map(|i| i.to_string()).as_deref() == Some(asset)
+                    && a["evaluated_at"].as_i64().is_some_and(|t| t >= since)
+            });
+            if done {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "asset {asset} not evaluated in 60 s: {body}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// An Alpine 3.4 root from the data folder's real apk database.
+fn alpine_root(dir: &Path) -> PathBuf {
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("lib/apk/db")).expect("mkdir");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::copy(
+        kensa_testkit::data_path("fixtures/apk/alpine/installed"),
+        root.join("lib/apk/db/installed"),
+    )
+    .expect("copy");
+    std::fs::write(root.join("etc/alpine-release"), "3.4.6\n").expect("write");
+    root
+}
+
+/// Rewrite one package's version in the root's apk database.
+fn set_version(root: &Path, package: &str, version: &str) {
+    let path = root.join("lib/apk/db/installed");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let mut out = String::new();
+    let mut in_pkg = false;
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("P:") {
+            in_pkg = name == package;
+        }
+        if in_pkg && line.starts_with("V:") {
+            out.push_str(&format!("V:{version}\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::fs::write(&path, out).expect("write");
+}
+
+fn busybox(findings: &[Value]) -> Vec<(String, String, i64)> {
+    let mut v: Vec<_> = findings
+        .iter()
+        .filter(|f| f["package_name"] == "busybox")
+        .map(|f| {
+            (
+                f["vulnerability_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                f["status"].as_str().unwrap_or_default().to_owned(),
+                f["reopen_count"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn lifecycle_upgrade_closes_downgrade_reopens() {
+    for backend in backends() {
+        let fleet = start(&backend);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = alpine_root(dir.path());
+        let cfg = fleet.agent(&root, &dir.path().join("state"));
+        let creds = kensa_agent::enroll(&cfg, &fleet.enrollment_token()).expect("enroll");
+
+        let t0 = now_ms();
+        let outcome = kensa_agent::run_once(&cfg).expect("run");
+        assert!(matches!(outcome, Outcome::Delivered { .. }), "{outcome:?}");
+        fleet.evaluated(&creds.asset_id, t0);
+        let first = busybox(&fleet.findings(&creds.asset_id));
+        assert!(!first.is_empty(), "busybox 1.24.2-r9 has secdb fixes");
+        assert!(first.iter().all(|(_, s, _)| s == "ACTIVE"), "{first:?}");
+
+        // Unchanged: nothing new is sent.
+        assert!(matches!(
+            kensa_agent::run_once(&cfg).expect("run"),
+            Outcome::Unchanged
+        ));
+
+        // Upgraded past every fix: the findings close, and are kept.
+        set_version(&root, "busybox", "1.24.2-r14");
+        let t1 = now_ms();
+        assert!(matches!(
+            kensa_agent::run_once(&cfg).expect("run"),
+            Outcome::Delivered { .. }
+        ));
+        fleet.evaluated(&creds.asset_id, t1);
+        let closed = busybox(&fleet.findings(&creds.asset_id));
+        assert_eq!(
+            closed.len(),
+            first.len(),
+            "closed findings are history, not deleted"
+        );
+        assert!(closed.iter().all(|(_, s, _)| s == "CLOSED"), "{closed:?}");
+
+        // Downgraded again: the same findings reopen.
+        set_version(&root, "busybox", "1.24.2-r9");
+        let t2 = now_ms();
+        assert!(matches!(
+            kensa_agent::run_once(&cfg).expect("run"),
+            Outcome::Delivered { .. }
+        ));
+        fleet.evaluated(&creds.asset_id, t2);
+        let reopened = busybox(&fleet.findings(&creds.asset_id));
+        assert_eq!(
+            reopened.iter().map(|(id, _, _)| id).collect::<Vec<_>>(),
+            first.iter().map(|(id, _, _)| id).collect::<Vec<_>>()
+        );
+        assert!(
+            reopened.iter().all(|(_, s, n)| s == "ACTIVE" && *n == 1),
+            "{reopened:?}"
+        );
+    }
+}
+
+#[test]
+fn the_api_refuses_what_it_must() {
+    for backend in backends() {
+        let fleet = start(&backend);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = alpine_root(dir.path());
+        let cfg = fleet.agent(&root, &dir.path().join("state"));
+        let token = fleet.enrollment_token();
+        let creds = kensa_agent::enroll(&cfg, &token).expect("enroll");
+        let agent_token = creds.token.expose().to_owned();
+
+        // An enrolment token works once.
+        let (s, b) = fleet.call(
+            "POST",
+            "/api/v1/agents/enroll",
+            None,
+            Some(json!({"enrollment_token": token})),
+        );
+        assert_eq!(s, 401, "{b}");
+        // No token, a wrong one, an agent's where a user's is needed.
+        assert_eq!(fleet.call("GET", "/api/v1/findings", None, None).0, 401);
+        assert_eq!(
+            fleet
+                .call("GET", "/api/v1/findings", Some("kst_wrong"), None)
+                .0,
+            401
+        );
+        assert_eq!(
+            fleet
+                .call("GET", "/api/v1/findings", Some(&agent_token), None)
+                .0,
+            403
+        );
+        assert_eq!(
+            fleet
+                .call(
+                    "POST",
+                    "/api/v1/enrollment-tokens",
+                    Some(&agent_token),
+                    Some(json!({}))
+                )
+                .0,
+            403
+        );
+        // A viewer reads but does not administer.
+        let (s, b) = fleet.call(
+            "POST",
+            "/api/v1/api-tokens",
+            Some(&fleet.admin),
+            Some(json!({"name": "v", "role": "viewer"})),
+        );
+        assert_eq!(s, 201, "{b}");
+        let viewer = b["token"].as_str().expect("token").to_owned();
+        assert_eq!(
+            fleet.call("GET", "/api/v1/findings", Some(&viewer), None).0,
+            200
+        );
+        assert_eq!(
+            fleet
+                .call(
+                    "POST",
+                    "/api/v1/enrollment-tokens",
+                    Some(&viewer),
+                    Some(json!({}))
+                )
+                .0,
+            403
+        );
+        // A user cannot report an inventory; bad bodies change nothing.
+        let put = |token: &str, hash: &str, body: &[u8]| {
+            let res = fleet
+                .client
+                .put(&format!("{}/api/v1/agent/inventory/{hash}", fleet.base))
+                .set("Authorization", &format!("Bearer {token}"))
+                .set("Content-Type", "application/json")
+                .send_bytes(body);
+            match res {
+                Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+                Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(put(&viewer, "sha256:00", b"{}").0, 403);
+        let (s, msg) = put(&agent_token, "sha256:00", b"{not json");
+        assert_eq!(s, 400, "{msg}");
+        assert!(msg.contains("line 1"), "{msg}");
+        let inv = kensa_inventory::collect(&Target::Root(root.clone())).expect("inventory");
+        let body = serde_json::to_vec(&inv).expect("json");
+        let (s, msg) = put(&agent_token, "sha256:0000", &body);
+        assert_eq!(s, 400, "hash mismatch: {msg}");
+        let (s, _) = fleet.call("GET", "/api/v1/assets", Some(&fleet.admin), None);
+        assert_eq!(s, 200);
+        assert!(
+            fleet.findings(&creds.asset_id).is_empty(),
+            "nothing was stored"
+        );
+        let (s, msg) = put(&agent_token, "sha256:00", &vec![b' '; 17 << 20]);
+        assert_eq!(s, 413, "{msg}");
+        // The OpenAPI document is served.
+        let (s, doc) = fleet.call("GET", "/api/v1/openapi.json", None, None);
+        assert_eq!(s, 200);
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+}

@@ -1,0 +1,62 @@
+//! `kensa server`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+pub struct Args {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub database: Option<String>,
+    pub kb: PathBuf,
+    pub names: Vec<String>,
+    pub workers: usize,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let mut names = args.names;
+    if names.is_empty() {
+        names = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+        if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+            names.push(h.trim().to_owned());
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("kensa server: cannot handle signal {signal}: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let running = match kensa_server::start(kensa_server::Config {
+        data_dir: args.data,
+        listen: args.listen,
+        database: args.database,
+        kb_dir: args.kb,
+        tls_names: names,
+        workers: args.workers,
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kensa server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "kensa server: https://{} ({})",
+        running.addr, running.backend
+    );
+    println!("  agents pin the CA in {}", running.ca_cert.display());
+    if let Some(t) = &running.admin_token {
+        println!("  admin token (shown once; also in the data directory's admin-token): {t}");
+    }
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    println!("kensa server: stopping");
+    running.stop();
+    ExitCode::SUCCESS
+}
