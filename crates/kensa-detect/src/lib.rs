@@ -137,6 +137,26 @@ pub fn match_only(inventory: &Inventory, store: &Store) -> Result<usize> {
     Ok(matches.hits.len())
 }
 
+/// The (namespace, package) keys a scan of `inventory` looks up: an
+/// inventory none of whose keys changed in a knowledge base update has
+/// the same matches after it (see `kensa_kb::store::Store::changed_keys`).
+pub fn lookup_keys(inventory: &Inventory, store: &Store) -> Vec<(String, String)> {
+    let mut warnings = Vec::new();
+    let distro = inventory.os.as_ref().and_then(Distro::of);
+    let mut keys: Vec<(String, String)> = matcher::plan(
+        &inventory.packages,
+        distro.as_ref(),
+        &store.meta().namespaces,
+        &mut warnings,
+    )
+    .into_iter()
+    .map(|q| (q.namespace, q.key))
+    .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 fn match_packages(
     inventory: &Inventory,
     store: &Store,

@@ -577,13 +577,31 @@ pub struct Store {
 impl Store {
     /// Open the current generation of the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
+        let name = Store::current_generation(dir)?;
+        Store::open_generation(dir, &name)
+    }
+
+    /// The name of the generation `current` points to (`gen-…`).
+    pub fn current_generation(dir: &Path) -> Result<String> {
         let link = dir.join(CURRENT);
         let target = std::fs::read_link(&link).map_err(io(&link))?;
         // `current` names a sibling generation, never a path elsewhere.
-        let name = target
+        target
             .to_str()
             .filter(|n| n.starts_with("gen-") && !n.contains('/'))
-            .ok_or_else(|| format_error(&link, "does not name a generation of this store"))?;
+            .map(str::to_owned)
+            .ok_or_else(|| format_error(&link, "does not name a generation of this store"))
+    }
+
+    /// Open one generation by name: the current one, or the previous one
+    /// an update keeps (to see what the update changed).
+    pub fn open_generation(dir: &Path, name: &str) -> Result<Store> {
+        if !name.starts_with("gen-") || name.contains('/') {
+            return Err(format_error(
+                dir,
+                format!("{name:?} is not a generation name"),
+            ));
+        }
         let generation = dir.join(name);
         let read = |file: &str| {
             let p = generation.join(file);
@@ -675,6 +693,61 @@ impl Store {
             .iter()
             .map(|row| self.decode_row(row))
             .collect()
+    }
+
+    /// The (namespace, package) keys whose advisory rows differ between
+    /// `old` and `new` (added, removed or changed): after an update, only
+    /// inventories holding one of them can have different findings. Both
+    /// key lists are walked in order; rows are compared byte for byte.
+    pub fn changed_keys(old: &Store, new: &Store) -> Result<Vec<(String, String)>> {
+        use fst::Streamer;
+        let split = |k: &[u8]| {
+            let at = k.iter().position(|&b| b == 0).unwrap_or(k.len());
+            (
+                String::from_utf8_lossy(&k[..at]).into_owned(),
+                String::from_utf8_lossy(k.get(at + 1..).unwrap_or_default()).into_owned(),
+            )
+        };
+        let rows = |s: &Store, k: &[u8]| -> Result<Vec<u8>> {
+            let (ns, pkg) = split(k);
+            Ok(s.lookup_raw(&ns, &pkg)?.bytes().to_vec())
+        };
+        let mut changed = Vec::new();
+        let mut a = old.affected.stream();
+        let mut b = new.affected.stream();
+        let mut x = a.next().map(|(k, _)| k.to_vec());
+        let mut y = b.next().map(|(k, _)| k.to_vec());
+        loop {
+            match (&x, &y) {
+                (None, None) => break,
+                (Some(k), None) => {
+                    changed.push(split(k));
+                    x = a.next().map(|(k, _)| k.to_vec());
+                }
+                (None, Some(k)) => {
+                    changed.push(split(k));
+                    y = b.next().map(|(k, _)| k.to_vec());
+                }
+                (Some(k1), Some(k2)) => match k1.cmp(k2) {
+                    std::cmp::Ordering::Less => {
+                        changed.push(split(k1));
+                        x = a.next().map(|(k, _)| k.to_vec());
+                    }
+                    std::cmp::Ordering::Greater => {
+                        changed.push(split(k2));
+                        y = b.next().map(|(k, _)| k.to_vec());
+                    }
+                    std::cmp::Ordering::Equal => {
+                        if rows(old, k1)? != rows(new, k2)? {
+                            changed.push(split(k1));
+                        }
+                        x = a.next().map(|(k, _)| k.to_vec());
+                        y = b.next().map(|(k, _)| k.to_vec());
+                    }
+                },
+            }
+        }
+        Ok(changed)
     }
 
     /// One row of [`Store::lookup_raw`], decoded.

@@ -275,28 +275,30 @@ async fn enroll(
                 "enrollment token unknown, used or expired: ask an admin for a new one",
             ));
         }
-        let name = req
-            .hostname
+        let non_empty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+        let hostname = non_empty(&req.hostname);
+        let token = auth::new_token("kat_")?;
+        let digest = auth::digest(&token);
+        // A host is the same asset when it enrols again with the same
+        // machine id. One that reports none (a root without
+        // /etc/machine-id) gets an identity of its own from this
+        // enrolment, so that two such agents never share an asset.
+        let machine_id =
+            non_empty(&req.machine_id).unwrap_or_else(|| format!("enrolment:{}", &digest[..16]));
+        let name = hostname
             .clone()
-            .or_else(|| req.machine_id.clone())
             .unwrap_or_else(|| "unnamed host".to_owned());
         let asset = db.upsert_asset(&AssetUpsert {
             kind: AssetKind::Host,
             name,
-            hostname: req.hostname.clone(),
-            machine_id: req.machine_id.clone(),
+            hostname,
+            machine_id: Some(machine_id),
             image_id: None,
             os_id: None,
             os_release: None,
             seen_at: now,
         })?;
-        let token = auth::new_token("kat_")?;
-        let agent = db.create_agent(
-            asset,
-            &auth::digest(&token),
-            req.agent_version.as_deref(),
-            now,
-        )?;
+        let agent = db.create_agent(asset, &digest, req.agent_version.as_deref(), now)?;
         Ok((
             StatusCode::CREATED,
             Json(json!({

@@ -132,11 +132,14 @@ pub fn start(cfg: Config) -> Result<Running> {
     let mut threads = Vec::new();
     let host = hostname();
     for i in 0..cfg.workers.max(1) {
-        let w = worker::Worker::new(
+        let mut w = worker::Worker::new(
             format!("{host}:{}:{i}", std::process::id()),
             Db::open(&backend)?,
             cfg.kb_dir.clone(),
         );
+        if i == 0 {
+            w = w.watch_kb();
+        }
         let (wake, stop) = (Arc::clone(&wake), Arc::clone(&stop));
         threads.push(
             std::thread::Builder::new()

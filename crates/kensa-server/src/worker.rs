@@ -20,6 +20,9 @@ use kensa_store::{AssetId, Db, InternetExposure, Job, Timestamp};
 use crate::error::{Result, ServerError};
 
 pub const EVALUATE: &str = "evaluate";
+/// The knowledge base switched generations: re-evaluate the assets whose
+/// inventories hold a (namespace, package) whose advisories changed.
+pub const KB_UPDATED: &str = "kb-updated";
 
 /// How long a claimed job stays ours without being finished.
 const LEASE: Duration = Duration::from_secs(120);
@@ -61,6 +64,9 @@ pub struct Worker {
     pub kb_dir: PathBuf,
     kb: Option<Store>,
     cache: HashMap<(String, PathBuf), Arc<Vec<Finding>>>,
+    /// Set on one worker per process: it notices knowledge base updates
+    /// and queues their `kb-updated` job.
+    watch: Option<String>,
 }
 
 impl Worker {
@@ -71,7 +77,98 @@ impl Worker {
             kb_dir,
             kb: None,
             cache: HashMap::new(),
+            watch: None,
         }
+    }
+
+    /// Make this worker the one that watches for knowledge base updates.
+    pub fn watch_kb(mut self) -> Worker {
+        self.watch = Some(Store::current_generation(&self.kb_dir).unwrap_or_default());
+        self
+    }
+
+    /// Queue a `kb-updated` job when `current` moved since last looked.
+    /// Several processes may each queue one for the same update: the job
+    /// only queues evaluations (deduplicated per asset), so a second run
+    /// costs a little work and changes nothing.
+    fn check_kb(&mut self) -> Result<()> {
+        let Some(seen) = &self.watch else {
+            return Ok(());
+        };
+        let Ok(current) = Store::current_generation(&self.kb_dir) else {
+            return Ok(());
+        };
+        if *seen == current {
+            return Ok(());
+        }
+        self.db.enqueue(
+            KB_UPDATED,
+            &serde_json::json!({ "old": seen, "new": current }),
+            Some(&format!("kb:{current}")),
+        )?;
+        self.watch = Some(current);
+        Ok(())
+    }
+
+    /// The assets to re-evaluate after an update: those whose latest
+    /// inventory looks up a changed key; all of them when the old
+    /// generation is gone (the store keeps only the previous one).
+    fn kb_updated(&mut self, job: &Job) -> Result<()> {
+        let name = |k: &str| {
+            job.payload
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        let new_name = name("new").unwrap_or_default();
+        let new = Store::open_generation(&self.kb_dir, &new_name)?;
+        let changed: Option<std::collections::HashSet<(String, String)>> = match name("old")
+            .filter(|o| !o.is_empty())
+            .map(|o| Store::open_generation(&self.kb_dir, &o))
+        {
+            Some(Ok(old)) => Some(Store::changed_keys(&old, &new)?.into_iter().collect()),
+            _ => None,
+        };
+        let mut keys_of: HashMap<String, bool> = HashMap::new();
+        let (mut queued, mut assets) = (0usize, 0usize);
+        for asset in self.db.assets()? {
+            let Some(hash) = asset.inventory_hash.clone() else {
+                continue;
+            };
+            assets += 1;
+            let affected = match &changed {
+                None => true,
+                Some(changed) => match keys_of.get(&hash) {
+                    Some(&a) => a,
+                    None => {
+                        let a = match self.db.inventory(&hash)? {
+                            Some(inv) => kensa_detect::lookup_keys(&inv, &new)
+                                .iter()
+                                .any(|k| changed.contains(k)),
+                            None => false,
+                        };
+                        keys_of.insert(hash.clone(), a);
+                        a
+                    }
+                },
+            };
+            if affected {
+                self.db.enqueue(
+                    EVALUATE,
+                    &serde_json::json!({ "asset": asset.id.0, "inventory": hash }),
+                    Some(&format!("evaluate:{}", asset.id.0)),
+                )?;
+                queued += 1;
+            }
+        }
+        eprintln!(
+            "kensa server: knowledge base {new_name}: {} changed keys; {queued} of {assets} assets to re-evaluate",
+            changed.as_ref().map_or_else(
+                || "unknown (previous generation gone)".to_owned(),
+                |c| c.len().to_string()
+            )
+        );
+        Ok(())
     }
 
     /// The knowledge base, reopened when `kensa db update` has switched in
@@ -93,10 +190,16 @@ impl Worker {
 
     /// Claim and run one job; `false` when the queue had none.
     pub fn step(&mut self) -> Result<bool> {
-        let Some(job) = self.db.claim(&self.name, &[EVALUATE], LEASE)? else {
+        self.check_kb()?;
+        let Some(job) = self.db.claim(&self.name, &[EVALUATE, KB_UPDATED], LEASE)? else {
             return Ok(false);
         };
-        match self.evaluate(&job) {
+        let result = if job.kind == KB_UPDATED {
+            self.kb_updated(&job)
+        } else {
+            self.evaluate(&job)
+        };
+        match result {
             Ok(()) => self.db.complete(&job)?,
             Err(e) => {
                 eprintln!("kensa server: job {} ({}) failed: {e}", job.id.0, job.kind);

@@ -98,12 +98,16 @@ impl Drop for Fleet {
 }
 
 fn start(backend: &Backend) -> Fleet {
+    start_with(backend, kb())
+}
+
+fn start_with(backend: &Backend, kb_dir: &Path) -> Fleet {
     let data = tempfile::tempdir().expect("temp dir");
     let server = kensa_server::start(ServerConfig {
         data_dir: data.path().join("server"),
         listen: "127.0.0.1:0".parse().expect("addr"),
         database: backend.url(),
-        kb_dir: kb().to_owned(),
+        kb_dir: kb_dir.to_owned(),
         tls_names: vec!["localhost".into(), "127.0.0.1".into()],
         workers: 2,
     })
@@ -177,6 +181,16 @@ impl Fleet {
         cfg.nice = None;
         cfg.address_space_limit = None;
         cfg
+    }
+
+    fn evaluated_at(&self, asset: &str) -> Option<i64> {
+        let (_, body) = self.call("GET", "/api/v1/assets", Some(&self.admin), None);
+        body["assets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["id"].as_i64().map(|i| i.to_string()).as_deref() == Some(asset))
+            .and_then(|a| a["evaluated_at"].as_i64())
     }
 
     fn findings(&self, asset: &str) -> Vec<Value> {
@@ -432,5 +446,102 @@ fn the_api_refuses_what_it_must() {
         let (s, doc) = fleet.call("GET", "/api/v1/openapi.json", None, None);
         assert_eq!(s, 200);
         assert_eq!(doc["openapi"], "3.1.0");
+    }
+}
+
+/// A knowledge base generation built from the data folder, plus `extra`
+/// records.
+fn build_kb(dir: &Path, extra: Vec<kensa_kb::model::Record>) {
+    use kensa_kb::model::Sink;
+    let mut b = kensa_kb::store::StoreBuilder::create(dir).expect("builder");
+    kensa_kb::mirror::import(&kensa_testkit::data_dir(), &mut b).expect("import");
+    for r in extra {
+        b.record(r);
+    }
+    b.finish().expect("finish");
+}
+
+/// A new advisory for Alpine 3.4's zlib: the Alpine asset holds it, the
+/// asset made of a Cargo.lock does not. After the update only the first is
+/// evaluated again, and gets the new finding.
+#[test]
+fn a_knowledge_update_reevaluates_only_the_assets_it_concerns() {
+    use kensa_kb::model::{Advisory, Affected, Event, Feed, FixStatus, Record};
+    for backend in backends() {
+        let kb_dir = tempfile::tempdir().expect("temp dir");
+        build_kb(kb_dir.path(), Vec::new());
+        let fleet = start_with(&backend, kb_dir.path());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let alpine = alpine_root(dir.path());
+        let cargo = dir.path().join("cargo-root");
+        std::fs::create_dir_all(cargo.join("srv/app")).expect("mkdir");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../kensa/tests/truth/old-lock/Cargo.lock"),
+            cargo.join("srv/app/Cargo.lock"),
+        )
+        .expect("copy");
+        let a = fleet.agent(&alpine, &dir.path().join("state-a"));
+        let b = fleet.agent(&cargo, &dir.path().join("state-b"));
+        let ca = kensa_agent::enroll(&a, &fleet.enrollment_token()).expect("enroll a");
+        let cb = kensa_agent::enroll(&b, &fleet.enrollment_token()).expect("enroll b");
+        let t0 = now_ms();
+        kensa_agent::run_once(&a).expect("run a");
+        kensa_agent::run_once(&b).expect("run b");
+        fleet.evaluated(&ca.asset_id, t0);
+        fleet.evaluated(&cb.asset_id, t0);
+        let b_before = fleet.evaluated_at(&cb.asset_id);
+        assert!(
+            !fleet.findings(&cb.asset_id).is_empty(),
+            "the old lock file has findings"
+        );
+
+        let t1 = now_ms();
+        build_kb(
+            kb_dir.path(),
+            vec![Record::Advisory(Advisory {
+                id: "CVE-2099-0001".into(),
+                feed: Feed::AlpineSecdb,
+                aliases: Vec::new(),
+                published: None,
+                modified: None,
+                summary: Some("a flaw added by the update".into()),
+                severity: None,
+                cvss: Vec::new(),
+                references: Vec::new(),
+                affected: vec![Affected {
+                    namespace: "alpine:3.4".into(),
+                    package: "zlib".into(),
+                    status: FixStatus::Fixed,
+                    ranges: vec![vec![
+                        Event::Introduced("0".into()),
+                        Event::Fixed("1.2.8-r99".into()),
+                    ]],
+                    versions: Vec::new(),
+                    fixed: Some("1.2.8-r99".into()),
+                    note: None,
+                    module: None,
+                    arches: Vec::new(),
+                }],
+            })],
+        );
+        fleet.evaluated(&ca.asset_id, t1);
+        let new: Vec<_> = fleet
+            .findings(&ca.asset_id)
+            .into_iter()
+            .filter(|f| f["vulnerability_id"] == "CVE-2099-0001")
+            .collect();
+        assert_eq!(
+            new.len(),
+            1,
+            "the new advisory is found on the Alpine asset"
+        );
+        assert_eq!(new[0]["package_name"], "zlib");
+        // Give a wrongly queued evaluation of B time to happen.
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(
+            fleet.evaluated_at(&cb.asset_id),
+            b_before,
+            "the Cargo asset was not re-evaluated"
+        );
     }
 }
