@@ -130,10 +130,15 @@ pub fn start(cfg: Config) -> Result<Running> {
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(worker::Wake::default());
     let mut threads = Vec::new();
+    // Worker names fence job results (a job's result is accepted only from
+    // the worker that holds its lease), so they must be unique across
+    // processes and across servers started in one process.
+    let instance = auth::new_token("")?;
+    let instance = &instance[..8];
     let host = hostname();
     for i in 0..cfg.workers.max(1) {
         let mut w = worker::Worker::new(
-            format!("{host}:{}:{i}", std::process::id()),
+            format!("{host}:{}:{instance}:{i}", std::process::id()),
             Db::open(&backend)?,
             cfg.kb_dir.clone(),
         );

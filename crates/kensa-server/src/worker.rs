@@ -265,9 +265,12 @@ impl Worker {
                 f
             }
         };
-        self.db
-            .apply_evaluation(asset, &findings, Timestamp::now())?;
-        Ok(())
+        match self.db.apply_evaluation(asset, &findings, Timestamp::now()) {
+            // Another worker applied a newer evaluation meanwhile: this
+            // one's result is older, and dropping it is right.
+            Ok(_) | Err(kensa_store::StoreError::StaleEvaluation { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Work until `stop`.

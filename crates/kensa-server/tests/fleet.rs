@@ -118,10 +118,8 @@ fn start_with(backend: &Backend, kb_dir: &Path) -> Fleet {
         .tls_config(tls)
         .timeout(Duration::from_secs(30))
         .build();
-    let admin = server
-        .admin_token
-        .clone()
-        .expect("first start creates the admin token");
+    // Only the start that created the database creates the admin token.
+    let admin = server.admin_token.clone().unwrap_or_default();
     Fleet {
         base: format!("https://127.0.0.1:{}", server.addr.port()),
         server: Some(server),
@@ -543,5 +541,93 @@ fn a_knowledge_update_reevaluates_only_the_assets_it_concerns() {
             b_before,
             "the Cargo asset was not re-evaluated"
         );
+    }
+}
+
+/// Two server processes' worth of workers (two servers started on one
+/// PostgreSQL database) share the queue: 200 evaluation jobs are each
+/// claimed exactly once, and both servers take part.
+#[test]
+fn two_servers_on_one_postgresql_never_run_a_job_twice() {
+    for backend in backends() {
+        let Some(url) = backend.url() else { continue };
+        let one = start(&backend);
+        let two = start(&backend);
+        assert!(
+            !one.admin.is_empty() && two.admin.is_empty(),
+            "one admin token per database"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = alpine_root(dir.path());
+        let cfg = one.agent(&root, &dir.path().join("state"));
+        let creds = kensa_agent::enroll(&cfg, &one.enrollment_token()).expect("enroll");
+        let t0 = now_ms();
+        kensa_agent::run_once(&cfg).expect("run");
+        one.evaluated(&creds.asset_id, t0);
+
+        let db = kensa_store::Db::open(&kensa_store::Backend::Postgres(url)).expect("db");
+        let asset: i64 = creds.asset_id.parse().expect("id");
+        let hash = db
+            .asset(kensa_store::AssetId(asset))
+            .expect("asset")
+            .and_then(|a| a.inventory_hash)
+            .expect("inventory");
+        let ids: Vec<_> = (0..200)
+            .map(|_| {
+                db.enqueue(
+                    kensa_server::worker::EVALUATE,
+                    &json!({ "asset": asset, "inventory": hash }),
+                    None,
+                )
+                .expect("enqueue")
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let jobs = loop {
+            let jobs: Vec<_> = ids
+                .iter()
+                .map(|id| db.job(*id).expect("job").expect("exists"))
+                .collect();
+            if jobs.iter().all(|j| j.finished_at.is_some()) {
+                break jobs;
+            }
+            assert!(Instant::now() < deadline, "jobs not done in 120 s");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert!(
+            jobs.iter()
+                .all(|j| j.attempts == 1 && j.last_error.is_none()),
+            "every job claimed once and done: {:?}",
+            jobs.iter()
+                .filter(|j| j.attempts != 1 || j.last_error.is_some())
+                .collect::<Vec<_>>()
+        );
+        let mut instances: Vec<String> = jobs
+            .iter()
+            .filter_map(|j| j.locked_by.clone())
+            .map(|w| w.rsplit_once(':').map(|(i, _)| i.to_owned()).unwrap_or(w))
+            .collect();
+        instances.sort();
+        instances.dedup();
+        assert_eq!(
+            instances.len(),
+            2,
+            "both servers' workers took jobs: {instances:?}"
+        );
+        // The findings are still one set, not doubled.
+        let findings = one.findings(&creds.asset_id);
+        let mut keys: Vec<_> = findings
+            .iter()
+            .map(|f| {
+                (
+                    f["vulnerability_id"].to_string(),
+                    f["package_name"].to_string(),
+                )
+            })
+            .collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n);
     }
 }
