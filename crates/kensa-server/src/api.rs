@@ -381,16 +381,13 @@ async fn put_inventory(
         }
         let now = Timestamp::now();
         db.update_asset_facts(asset, &AssetUpsert::from_inventory(&inv, now))?;
-        match db.put_inventory(asset, &inv, now)? {
+        // The inventory and its evaluation job commit together: a crash
+        // between two commits would leave the new inventory as the asset's
+        // latest (so the agent's retry is answered "already have it") with
+        // nothing queued to evaluate it.
+        match db.put_inventory_queued(asset, &inv, now, crate::worker::EVALUATE)? {
             InventoryChange::Unchanged => Ok(false),
-            InventoryChange::Changed { hash } => {
-                db.enqueue(
-                    crate::worker::EVALUATE,
-                    &json!({ "asset": asset.0, "inventory": hash }),
-                    Some(&format!("evaluate:{}", asset.0)),
-                )?;
-                Ok(true)
-            }
+            InventoryChange::Changed { .. } => Ok(true),
         }
     })
     .await?;

@@ -333,6 +333,31 @@ impl Db {
         inv: &Inventory,
         at: Timestamp,
     ) -> Result<InventoryChange> {
+        self.put_inventory_inner(asset, inv, at, None)
+    }
+
+    /// [`Db::put_inventory`], and when the content changed, a `job_kind`
+    /// job `{"asset": id, "inventory": hash}` (deduplicated per asset) in
+    /// the same transaction: a crash can never leave a new inventory
+    /// stored with nothing queued to evaluate it.
+    pub fn put_inventory_queued(
+        &self,
+        asset: AssetId,
+        inv: &Inventory,
+        at: Timestamp,
+        job_kind: &str,
+    ) -> Result<InventoryChange> {
+        self.put_inventory_inner(asset, inv, at, Some(job_kind))
+    }
+
+    fn put_inventory_inner(
+        &self,
+        asset: AssetId,
+        inv: &Inventory,
+        at: Timestamp,
+        job_kind: Option<&str>,
+    ) -> Result<InventoryChange> {
+        let max_attempts = self.retry.max_attempts;
         let bytes = inv.content_bytes();
         // `content_hash` is the digest of these bytes: hashing them here
         // saves serialising the document a second time.
@@ -381,6 +406,15 @@ impl Db {
                  ON CONFLICT DO NOTHING",
                 p![asset.0, &hash, at.unix_ms()],
             )?;
+            if let Some(kind) = job_kind {
+                crate::queue::enqueue_in(
+                    tx,
+                    kind,
+                    &serde_json::json!({ "asset": asset.0, "inventory": &hash }),
+                    Some(&format!("{kind}:{}", asset.0)),
+                    max_attempts,
+                )?;
+            }
             Ok(InventoryChange::Changed { hash: hash.clone() })
         })
     }

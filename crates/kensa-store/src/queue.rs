@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StoreError};
-use crate::sql::{Dialect, Row, Val, p};
+use crate::sql::{Dialect, Row, Sql, Val, p};
 use crate::time::{Timestamp, duration_ms};
 use crate::{Db, Mode};
 
@@ -177,16 +177,7 @@ impl Db {
     ) -> Result<JobId> {
         let max_attempts = self.retry.max_attempts;
         self.tx("enqueue job", Mode::Write, |tx| {
-            let row = tx.query_one(
-                "INSERT INTO jobs (kind, payload, dedupe_key, state, attempts, max_attempts, \
-                 run_at, created_at, updated_at) \
-                 VALUES (?, ?, ?, 'queued', 0, ?, NOW_MS, NOW_MS, NOW_MS) \
-                 ON CONFLICT (kind, dedupe_key) WHERE state = 'queued' AND dedupe_key IS NOT NULL \
-                 DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at \
-                 RETURNING id",
-                p![kind, payload.clone(), dedupe_key, max_attempts],
-            )?;
-            Ok(JobId(row.i64(0)?))
+            enqueue_in(tx, kind, payload, dedupe_key, max_attempts)
         })
     }
 
@@ -359,6 +350,27 @@ impl Db {
             rows.iter().map(info_of).collect()
         })
     }
+}
+
+/// Queue a job inside the caller's transaction (see [`Db::enqueue`]), so
+/// that the job commits with the change it is about, or not at all.
+pub(crate) fn enqueue_in(
+    tx: &mut dyn Sql,
+    kind: &str,
+    payload: &serde_json::Value,
+    dedupe_key: Option<&str>,
+    max_attempts: u32,
+) -> Result<JobId> {
+    let row = tx.query_one(
+        "INSERT INTO jobs (kind, payload, dedupe_key, state, attempts, max_attempts, \
+         run_at, created_at, updated_at) \
+         VALUES (?, ?, ?, 'queued', 0, ?, NOW_MS, NOW_MS, NOW_MS) \
+         ON CONFLICT (kind, dedupe_key) WHERE state = 'queued' AND dedupe_key IS NOT NULL \
+         DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at \
+         RETURNING id",
+        p![kind, payload.clone(), dedupe_key, max_attempts],
+    )?;
+    Ok(JobId(row.i64(0)?))
 }
 
 #[cfg(test)]

@@ -151,7 +151,38 @@ fn management_items_survive_upserts(t: &TestDb) {
     assert_eq!(asset.machine_id.as_deref(), Some("cccc"));
 }
 
+/// `put_inventory_queued` queues the evaluation job in the inventory's own
+/// transaction: a new content queues exactly one job naming it, unchanged
+/// content queues none.
+fn a_changed_inventory_and_its_job_commit_together(t: &TestDb) {
+    let db = t.open();
+    let at = Timestamp::from_unix_ms(1_800_000_000_000);
+    let asset = db.upsert_asset(&host("m1", at)).expect("asset");
+    let inv = inventory("web");
+    let change = db
+        .put_inventory_queued(asset, &inv, at, "evaluate")
+        .expect("put");
+    let InventoryChange::Changed { hash } = change else {
+        panic!("{}: first inventory must be a change", t.name());
+    };
+    let jobs = db.jobs(Some("evaluate")).expect("jobs");
+    assert_eq!(jobs.len(), 1, "{}", t.name());
+    assert_eq!(jobs[0].payload["inventory"], serde_json::json!(hash));
+    assert_eq!(jobs[0].payload["asset"], serde_json::json!(asset.0));
+    let again = db
+        .put_inventory_queued(asset, &inv, at, "evaluate")
+        .expect("put again");
+    assert_eq!(again, InventoryChange::Unchanged);
+    assert_eq!(
+        db.jobs(Some("evaluate")).expect("jobs").len(),
+        1,
+        "{}",
+        t.name()
+    );
+}
+
 both!(
     identical_inventories_are_stored_once,
+    a_changed_inventory_and_its_job_commit_together,
     management_items_survive_upserts
 );
