@@ -85,6 +85,27 @@ enum Command {
         #[arg(long, value_parser = parse_day)]
         today: Option<String>,
     },
+    /// Everything on this machine in one command: a data directory, the
+    /// knowledge base, the server on SQLite, an agent for this host, its
+    /// first evaluation, a summary; then both run until Ctrl-C. Running it
+    /// again reuses the data.
+    Up {
+        /// The data directory (knowledge base, database, CA, agent state).
+        #[arg(long, default_value_os_t = default_up_dir())]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: std::net::SocketAddr,
+        /// Build the knowledge base from this offline mirror (default:
+        /// $KENSA_MIRROR, else download the feeds).
+        #[arg(long)]
+        mirror: Option<PathBuf>,
+        /// Have the agent report this root filesystem instead of the host.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Print the summary and stop instead of running on.
+        #[arg(long)]
+        once: bool,
+    },
     /// The server: the fleet API over TLS and the evaluation workers.
     Server {
         /// The data directory (SQLite database, CA, admin token).
@@ -291,6 +312,19 @@ fn main() -> ExitCode {
             exit_code,
             today,
         }),
+        Command::Up {
+            data,
+            listen,
+            mirror,
+            root,
+            once,
+        } => up::run(up::Args {
+            data,
+            listen,
+            mirror,
+            root,
+            once,
+        }),
         Command::Server {
             data,
             listen,
@@ -360,6 +394,16 @@ mod db;
 mod inventory;
 mod scan;
 mod server;
+mod up;
+
+/// `$XDG_DATA_HOME/kensa/up`, else `~/.local/share/kensa/up`.
+fn default_up_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("/var/lib"))
+        .join("kensa/up")
+}
 
 impl From<AgentCommon> for agent::Common {
     fn from(c: AgentCommon) -> agent::Common {
