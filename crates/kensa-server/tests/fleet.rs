@@ -438,8 +438,27 @@ fn the_api_refuses_what_it_must() {
             fleet.findings(&creds.asset_id).is_empty(),
             "nothing was stored"
         );
-        let (s, msg) = put(&agent_token, "sha256:00", &vec![b' '; 17 << 20]);
-        assert_eq!(s, 413, "{msg}");
+        // Too large: the server answers 413 as soon as the limit is
+        // passed and closes the connection without reading the rest, so
+        // the client may see the 413 or, still sending, a broken pipe.
+        let res = fleet
+            .client
+            .put(&format!("{}/api/v1/agent/inventory/sha256:00", fleet.base))
+            .set("Authorization", &format!("Bearer {agent_token}"))
+            .set("Content-Type", "application/json")
+            .send_bytes(&vec![b' '; 17 << 20]);
+        match res {
+            Err(ureq::Error::Status(413, _)) => {}
+            Err(ureq::Error::Transport(t))
+                if t.to_string().contains("Broken pipe")
+                    || t.to_string().contains("Connection reset") => {}
+            Ok(r) => panic!("an oversized body was accepted: {}", r.status()),
+            Err(e) => panic!("oversized body: {e}"),
+        }
+        assert!(
+            fleet.findings(&creds.asset_id).is_empty(),
+            "nothing was stored"
+        );
         // The OpenAPI document is served.
         let (s, doc) = fleet.call("GET", "/api/v1/openapi.json", None, None);
         assert_eq!(s, 200);
