@@ -169,6 +169,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/assets", get(list_assets))
         .route("/api/v1/findings", get(list_findings))
+        .route("/api/v1/coverage", get(coverage))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -455,4 +456,68 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiRe
             e.column()
         ))
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoverageQuery {
+    /// An asset silent longer than this is STALE_INVENTORY (default 24).
+    stale_hours: Option<u32>,
+}
+
+/// Whether each asset is covered, in Amazon Inspector's vocabulary:
+/// ACTIVE (SUCCESSFUL), or INACTIVE with PENDING_INITIAL_SCAN (known, no
+/// evaluated inventory yet), STALE_INVENTORY (silent longer than the
+/// threshold) or UNSUPPORTED_OS (the OS is not identified or Kensa does not
+/// know its vendor's advisories: its OS packages are not checked); with
+/// counts per reason, the inactive ones first.
+async fn coverage(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<CoverageQuery>,
+) -> ApiResult<Json<Value>> {
+    let stale_ms = i64::from(q.stale_hours.unwrap_or(24)) * 3_600_000;
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(&p, Role::Viewer, "coverage needs a user token")?;
+        let now = Timestamp::now().unix_ms();
+        let mut rows = Vec::new();
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for a in db.assets()? {
+            let supported = match (&a.os_id, &a.os_release) {
+                (Some(id), Some(release)) => {
+                    kensa_detect::distro::Distro::of(&kensa_inventory::model::Os {
+                        id: id.clone(),
+                        release: release.clone(),
+                        ..Default::default()
+                    })
+                    .is_some()
+                }
+                _ => false,
+            };
+            let reason = if a.inventory_hash.is_none() || a.evaluated_at.is_none() {
+                "PENDING_INITIAL_SCAN"
+            } else if a.inventory_at.is_none_or(|t| now - t.unix_ms() > stale_ms) {
+                "STALE_INVENTORY"
+            } else if !supported {
+                "UNSUPPORTED_OS"
+            } else {
+                "SUCCESSFUL"
+            };
+            *counts.entry(reason).or_default() += 1;
+            rows.push(json!({
+                "asset_id": a.id.0,
+                "name": a.name,
+                "os": a.os_id,
+                "os_release": a.os_release,
+                "status": if reason == "SUCCESSFUL" { "ACTIVE" } else { "INACTIVE" },
+                "reason": reason,
+                "inventory_at": a.inventory_at,
+                "evaluated_at": a.evaluated_at,
+            }));
+        }
+        rows.sort_by_key(|r| (r["status"] == "ACTIVE", r["asset_id"].as_i64()));
+        Ok(Json(json!({ "assets": rows, "counts": counts })))
+    })
+    .await
 }

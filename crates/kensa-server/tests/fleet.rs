@@ -650,3 +650,78 @@ fn two_servers_on_one_postgresql_never_run_a_job_twice() {
         assert_eq!(keys.len(), n);
     }
 }
+
+/// Coverage in Inspector's vocabulary: enrolled but not reported yet is
+/// PENDING_INITIAL_SCAN; an evaluated Alpine host is ACTIVE; a root with
+/// no identifiable OS is UNSUPPORTED_OS (its OS packages are not checked);
+/// silent longer than the threshold is STALE_INVENTORY.
+#[test]
+fn coverage_says_which_assets_are_checked_and_why_not() {
+    for backend in backends() {
+        let fleet = start(&backend);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let alpine = alpine_root(dir.path());
+        let bare = dir.path().join("bare");
+        std::fs::create_dir_all(bare.join("srv")).expect("mkdir");
+        let a = fleet.agent(&alpine, &dir.path().join("state-a"));
+        let b = fleet.agent(&bare, &dir.path().join("state-b"));
+        let ca = kensa_agent::enroll(&a, &fleet.enrollment_token()).expect("enroll a");
+        let cb = kensa_agent::enroll(&b, &fleet.enrollment_token()).expect("enroll b");
+        let reasons = |query: &str| {
+            let (status, body) = fleet.call(
+                "GET",
+                &format!("/api/v1/coverage{query}"),
+                Some(&fleet.admin),
+                None,
+            );
+            assert_eq!(status, 200, "{body}");
+            let of = |id: &str| {
+                body["assets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|r| r["asset_id"].as_i64().map(|i| i.to_string()).as_deref() == Some(id))
+                    .map(|r| {
+                        (
+                            r["status"].as_str().unwrap_or_default().to_owned(),
+                            r["reason"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+            };
+            (of(&ca.asset_id), of(&cb.asset_id), body["counts"].clone())
+        };
+        let pending = ("INACTIVE".to_owned(), "PENDING_INITIAL_SCAN".to_owned());
+        let (ra, rb, _) = reasons("");
+        assert_eq!((ra, rb), (Some(pending.clone()), Some(pending)));
+
+        let t0 = now_ms();
+        kensa_agent::run_once(&a).expect("run a");
+        kensa_agent::run_once(&b).expect("run b");
+        fleet.evaluated(&ca.asset_id, t0);
+        fleet.evaluated(&cb.asset_id, t0);
+        let (ra, rb, counts) = reasons("");
+        assert_eq!(ra, Some(("ACTIVE".to_owned(), "SUCCESSFUL".to_owned())));
+        assert_eq!(
+            rb,
+            Some(("INACTIVE".to_owned(), "UNSUPPORTED_OS".to_owned()))
+        );
+        assert_eq!(counts["SUCCESSFUL"], 1);
+        assert_eq!(counts["UNSUPPORTED_OS"], 1);
+        std::thread::sleep(Duration::from_millis(20));
+        let (ra, _, _) = reasons("?stale_hours=0");
+        assert_eq!(
+            ra,
+            Some(("INACTIVE".to_owned(), "STALE_INVENTORY".to_owned()))
+        );
+        // A viewer may read it; an agent may not.
+        let agent = kensa_agent::StateDir::open(dir.path().join("state-a"))
+            .and_then(|s| s.credentials())
+            .expect("credentials");
+        assert_eq!(
+            fleet
+                .call("GET", "/api/v1/coverage", Some(agent.token.expose()), None)
+                .0,
+            403
+        );
+    }
+}
