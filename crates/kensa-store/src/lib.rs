@@ -225,11 +225,26 @@ fn connect(backend: &Backend) -> Result<Conn> {
             // WAL: readers never block the writer nor the writer them.
             // synchronous=NORMAL is durable across process crashes in WAL
             // mode (only an OS crash can lose the last commits).
-            for (pragma, value) in [
-                ("journal_mode", "WAL"),
-                ("synchronous", "NORMAL"),
-                ("foreign_keys", "ON"),
-            ] {
+            //
+            // Switching a new file to WAL needs an exclusive lock, and SQLite
+            // answers SQLITE_BUSY at once, without its busy handler, when
+            // another connection is doing the same (several processes
+            // opening a fresh database together): retry that one, within
+            // the busy timeout.
+            let deadline = std::time::Instant::now() + SQLITE_BUSY_TIMEOUT;
+            loop {
+                match c.pragma_update(None, "journal_mode", "WAL") {
+                    Ok(()) => break,
+                    Err(rusqlite::Error::SqliteFailure(f, _))
+                        if f.code == rusqlite::ErrorCode::DatabaseBusy
+                            && std::time::Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(e) => return Err(open_err(e.into())),
+                }
+            }
+            for (pragma, value) in [("synchronous", "NORMAL"), ("foreign_keys", "ON")] {
                 c.pragma_update(None, pragma, value)
                     .map_err(|e| open_err(e.into()))?;
             }
