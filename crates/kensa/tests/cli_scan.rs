@@ -15,6 +15,8 @@
 //! The knowledge base is imported once per test process from the data
 //! folder, as `kensa db import --mirror` does it for a user.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,36 +24,9 @@ use std::sync::OnceLock;
 
 use kensa_version::Ecosystem;
 use serde_json::Value;
+use support::{kb, utf8};
 
 // ---------------------------------------------------------------- setup
-
-fn utf8(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-/// The knowledge base store, imported once per test process.
-fn kb() -> &'static Path {
-    static KB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &KB.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = dir.path().join("kb");
-        let o = Command::new(env!("CARGO_BIN_EXE_kensa"))
-            .args(["db", "import", "--mirror"])
-            .arg(kensa_testkit::data_dir())
-            .arg("--store")
-            .arg(&store)
-            .output()
-            .expect("kensa runs");
-        assert!(
-            o.status.success(),
-            "kensa db import failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        (dir, store)
-    })
-    .1
-}
 
 /// An Alpine 3.4.6 root: the real apk database of the data folder.
 fn alpine_root() -> &'static Path {

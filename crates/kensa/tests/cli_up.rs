@@ -3,8 +3,10 @@
 //! a root made from the data folder's real Alpine database (`--root`), so
 //! that the expected findings are known: exactly what `kensa scan` finds.
 
-use std::path::Path;
+mod support;
+
 use std::process::{Command, Output};
+use support::utf8;
 
 fn kensa(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kensa"))
@@ -27,10 +29,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
-}
-
-fn utf8(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 #[test]

@@ -32,15 +32,17 @@
 //! missing by hand (two transactions; the agent's retry then got `204`
 //! from the hash check and the asset kept stale findings).
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::{kb, utf8};
 
 const KENSA: &str = env!("CARGO_BIN_EXE_kensa");
 /// Longer than the queue lease (120 s) a killed worker's job waits out.
@@ -48,34 +50,11 @@ const LEASE_WAIT: Duration = Duration::from_secs(150);
 
 // ---------------------------------------------------------------- setup
 
-fn utf8(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
-}
-
-/// The knowledge base, imported once per test process as a user does.
-fn kb() -> &'static Path {
-    static KB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &KB.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = dir.path().join("kb");
-        let o = Command::new(KENSA)
-            .args(["db", "import", "--mirror"])
-            .arg(kensa_testkit::data_dir())
-            .arg("--store")
-            .arg(&store)
-            .output()
-            .expect("kensa runs");
-        assert!(o.status.success(), "kensa db import: {}", text(&o));
-        (dir, store)
-    })
-    .1
 }
 
 fn text(o: &Output) -> String {

@@ -15,39 +15,17 @@
 //! pinned Python packages, syft and trivy), `go`, `rpm`, `rpmbuild` and
 //! Debian's `python3-rpm` and `python3-packaging`.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use serde_json::Value;
+use support::kb;
 
 fn truth_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/truth")
-}
-
-/// The knowledge base, imported once per test process from the data folder.
-fn kb() -> &'static Path {
-    static KB: OnceLock<tempfile::TempDir> = OnceLock::new();
-    KB.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = dir.path().join("kb");
-        let o = Command::new(env!("CARGO_BIN_EXE_kensa"))
-            .args(["db", "import", "--mirror"])
-            .arg(kensa_testkit::data_dir())
-            .arg("--store")
-            .arg(&store)
-            .output()
-            .expect("kensa runs");
-        assert!(
-            o.status.success(),
-            "kensa db import failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        dir
-    })
-    .path()
 }
 
 /// `kensa scan --root ROOT --format json`, parsed.
@@ -55,7 +33,7 @@ fn scan(root: &Path) -> Value {
     let o = Command::new(env!("CARGO_BIN_EXE_kensa"))
         .arg("scan")
         .arg("--store")
-        .arg(kb().join("kb"))
+        .arg(kb())
         .arg("--root")
         .arg(root)
         .args(["--format", "json"])
@@ -99,7 +77,7 @@ fn scan_saved_inventory(root: &Path) -> Value {
     let o = Command::new(env!("CARGO_BIN_EXE_kensa"))
         .arg("scan")
         .arg("--store")
-        .arg(kb().join("kb"))
+        .arg(kb())
         .arg("--inventory")
         .arg(&file)
         .args(["--format", "json"])
