@@ -26,11 +26,14 @@
 mod asset;
 mod auth;
 pub mod error;
+pub mod filter;
 mod lifecycle;
 pub mod migrate;
+mod query;
 mod queue;
 mod sql;
 mod time;
+mod triage;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
@@ -40,10 +43,18 @@ pub use crate::asset::{
     Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, Management,
 };
 pub use crate::error::{DbError, Result, StoreError};
+pub use crate::filter::Filter;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};
 pub use crate::migrate::SCHEMA_VERSION;
+pub use crate::query::{
+    Aggregate, FindingPage, FindingQuery, FindingSummary, GroupBy, Sort, SortKey,
+};
 pub use crate::queue::{FailOutcome, Job, JobId, JobInfo, JobState, RetryPolicy};
 pub use crate::time::Timestamp;
+pub use crate::triage::{
+    AuditEntry, BULK_LIMIT, Justification, Response, SlaPolicy, SuppressionRule, Triage,
+    TriageChange, TriageRule, TriageState,
+};
 
 use crate::sql::{Dialect, PgSql, Sql, SqliteSql};
 

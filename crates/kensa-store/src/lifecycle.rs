@@ -39,7 +39,7 @@ impl Status {
         }
     }
 
-    fn parse(s: &str) -> Result<Status> {
+    pub(crate) fn parse(s: &str) -> Result<Status> {
         match s {
             "ACTIVE" => Ok(Status::Active),
             "SUPPRESSED" => Ok(Status::Suppressed),
@@ -178,7 +178,22 @@ fn columns(f: &Finding, occurrences: u32) -> Result<Vec<Val>> {
         Val::from(f.effective_score()),
         Val::from(occurrences),
         Val::Json(detail),
+        Val::from(severity_rank(f.severity.as_str())),
+        Val::from(f.effective_score().unwrap_or(-1.0)),
+        Val::from(f.epss.as_ref().map_or(-1.0, |e| e.score)),
     ])
+}
+
+/// The band as a number, most severe highest (the order sorts use).
+pub(crate) fn severity_rank(band: &str) -> i64 {
+    match band {
+        "CRITICAL" => 5,
+        "HIGH" => 4,
+        "MEDIUM" => 3,
+        "LOW" => 2,
+        "INFORMATIONAL" => 1,
+        _ => 0,
+    }
 }
 
 struct Existing {
@@ -186,6 +201,9 @@ struct Existing {
     status: Status,
     occurrences: u32,
     finding: Finding,
+    severity: String,
+    first_observed: i64,
+    due_by_hand: bool,
 }
 
 impl Db {
@@ -234,7 +252,7 @@ impl Db {
             let mut existing: HashMap<Key, Existing> = HashMap::new();
             for r in tx.query(
                 "SELECT id, vulnerability_id, package_name, package_arch, status, occurrences, \
-                 detail FROM findings WHERE asset_id = ?",
+                 detail, severity, first_observed, due_by_hand FROM findings WHERE asset_id = ?",
                 p![asset.0],
             )? {
                 existing.insert(
@@ -244,11 +262,15 @@ impl Db {
                         status: Status::parse(&r.text(4)?)?,
                         occurrences: r.u32(5)?,
                         finding: r.decode(6)?,
+                        severity: r.text(7)?,
+                        first_observed: r.i64(8)?,
+                        due_by_hand: r.bool(9)?,
                     },
                 );
             }
             let mut counts = LifecycleCounts::default();
             let t = at.unix_ms();
+            let policy = crate::triage::sla(tx)?;
             for (key, f, n, cols) in rows {
                 let version = Some(f.package.installed_version.as_str());
                 let Some(old) = existing.remove(&key) else {
@@ -260,15 +282,23 @@ impl Db {
                         Val::from(Status::Active.as_str()),
                     ];
                     params.extend(cols);
-                    params.extend([Val::from(t), Val::from(t), Val::from(t)]);
+                    let due = policy.due(f.severity.as_str(), t);
+                    params.extend([
+                        Val::from(t),
+                        Val::from(t),
+                        Val::from(t),
+                        Val::from(due),
+                        Val::from(due.unwrap_or(i64::MAX)),
+                    ]);
                     let id = tx
                         .query_one(
                             "INSERT INTO findings (asset_id, vulnerability_id, package_name, \
                              package_arch, status, severity, package_kind, installed_version, \
                              fixed_version, fix_available, vendor_status, kev, epss, score, \
-                             occurrences, detail, first_observed, last_observed, updated_at) \
-                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                             RETURNING id",
+                             occurrences, detail, severity_rank, score_sort, epss_sort, \
+                             first_observed, last_observed, updated_at, due_at, due_sort) \
+                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+                             ?, ?, ?, ?) RETURNING id",
                             &params,
                         )?
                         .i64(0)?;
@@ -306,10 +336,20 @@ impl Db {
                     "UPDATE findings SET status = ?, severity = ?, package_kind = ?, \
                      installed_version = ?, fixed_version = ?, fix_available = ?, \
                      vendor_status = ?, kev = ?, epss = ?, score = ?, occurrences = ?, \
-                     detail = ?, last_observed = ?, updated_at = COALESCE(?, updated_at), \
+                     detail = ?, severity_rank = ?, score_sort = ?, epss_sort = ?, \
+                     last_observed = ?, updated_at = COALESCE(?, updated_at), \
                      closed_at = NULL, reopen_count = reopen_count + ? WHERE id = ?",
                     &params,
                 )?;
+                // The SLA's due date follows the severity, unless a person
+                // set it.
+                if old.severity != f.severity.as_str() && !old.due_by_hand {
+                    let due = policy.due(f.severity.as_str(), old.first_observed);
+                    tx.exec(
+                        "UPDATE findings SET due_at = ?, due_sort = ? WHERE id = ?",
+                        p![due, due.unwrap_or(i64::MAX), old.id],
+                    )?;
+                }
                 if reopened {
                     event(tx, old.id, at, "reopened", version)?;
                 }
@@ -318,14 +358,19 @@ impl Db {
                 if old.status == Status::Closed {
                     continue;
                 }
+                // A suppression is about a live finding: one that comes back
+                // is judged again (by the rules, or a person).
                 tx.exec(
-                    "UPDATE findings SET status = ?, closed_at = ?, updated_at = ? WHERE id = ?",
+                    "UPDATE findings SET status = ?, closed_at = ?, updated_at = ?, \
+                     suppressed_by = NULL, suppress_reason = NULL WHERE id = ?",
                     p![Status::Closed.as_str(), t, t, old.id],
                 )?;
                 let version = Some(old.finding.package.installed_version.as_str());
                 event(tx, old.id, at, "closed", version)?;
                 counts.closed += 1;
             }
+            crate::triage::apply_triage_rules(tx, Some(asset), at)?;
+            crate::triage::apply_suppression_rules(tx, Some(asset), at)?;
             tx.exec(
                 "UPDATE assets SET evaluated_at = ? WHERE id = ?",
                 p![t, asset.0],
@@ -415,9 +460,14 @@ impl Db {
                     id.0
                 )));
             }
+            let (by, exempt) = match status {
+                Status::Suppressed => (Some("manual"), false),
+                _ => (None, true),
+            };
             tx.exec(
-                "UPDATE findings SET status = ?, updated_at = ? WHERE id = ?",
-                p![status.as_str(), at.unix_ms(), id.0],
+                "UPDATE findings SET status = ?, updated_at = ?, suppressed_by = ?, \
+                 suppress_exempt = ? WHERE id = ?",
+                p![status.as_str(), at.unix_ms(), by, exempt, id.0],
             )?;
             let name = match status {
                 Status::Suppressed => "suppressed",

@@ -35,6 +35,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_auth.sql"),
         postgres: include_str!("../migrations/postgres/0002_auth.sql"),
     },
+    Migration {
+        version: 3,
+        name: "triage",
+        sqlite: include_str!("../migrations/sqlite/0003_triage.sql"),
+        postgres: include_str!("../migrations/postgres/0003_triage.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

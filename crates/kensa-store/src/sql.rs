@@ -139,6 +139,10 @@ pub(crate) use p;
 pub(crate) struct Row(Vec<Val>);
 
 impl Row {
+    pub(crate) fn val(&self, i: usize) -> Result<&Val> {
+        self.get(i)
+    }
+
     fn get(&self, i: usize) -> Result<&Val> {
         self.0
             .get(i)

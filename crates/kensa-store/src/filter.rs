@@ -1,0 +1,876 @@
+//! The filter language: one line of text that selects findings, used alike
+//! by the query API, bulk triage, suppression rules and the command line.
+//!
+//! ```text
+//! severity=CRITICAL,HIGH package^=openssl status!=CLOSED score>=7 kev=true
+//! first_observed=2026-01-01..2026-03-31 last_observed<-7d tag=prod team="web ops"
+//! ```
+//!
+//! A filter is terms separated by spaces; every term is `key op value`.
+//! Operators: `=` (one of a comma-separated list, or an inclusive range
+//! `a..b` on numbers and times), `!=` (none of the list), `^=` (starts with
+//! one of the list), `>=`, `<=`, `>` and `<`. Terms on different keys must
+//! all hold; on one key, the `=` and `^=` terms are alternatives (as
+//! Amazon Inspector's filter criteria: EQUALS and PREFIX conditions on one
+//! key are OR-ed, NOT_EQUALS and ranges AND-ed). Values with spaces,
+//! commas or quotes are written in double quotes, `\"` and `\\` inside.
+//! Times are `YYYY-MM-DD` (a whole day: the start of it as a lower bound,
+//! its end as an upper bound), RFC 3339, or relative to now: `-7d`, `-12h`.
+//!
+//! A parsed [`Filter`] prints back canonically ([`std::fmt::Display`]),
+//! which is what suppression rules store.
+
+use std::fmt;
+
+use crate::error::{Result, StoreError};
+use crate::sql::{Dialect, Val};
+use crate::time::Timestamp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Integer,
+    Number,
+    Time,
+    Flag,
+    /// An asset tag: the asset's JSON array holds the value.
+    Tag,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Case {
+    AsIs,
+    Upper,
+    Lower,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct KeyDef {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    kind: Kind,
+    case: Case,
+    /// The column, `f.` a finding's, `a.` its asset's.
+    column: &'static str,
+}
+
+const fn key(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    kind: Kind,
+    case: Case,
+    column: &'static str,
+) -> KeyDef {
+    KeyDef {
+        name,
+        aliases,
+        kind,
+        case,
+        column,
+    }
+}
+
+/// Every key a filter may use.
+static KEYS: &[KeyDef] = &[
+    key("severity", &[], Kind::Text, Case::Upper, "f.severity"),
+    key("status", &[], Kind::Text, Case::Upper, "f.status"),
+    key(
+        "vulnerability_id",
+        &["vulnerability", "cve"],
+        Kind::Text,
+        Case::AsIs,
+        "f.vulnerability_id",
+    ),
+    key(
+        "package",
+        &["package_name"],
+        Kind::Text,
+        Case::AsIs,
+        "f.package_name",
+    ),
+    key(
+        "package_kind",
+        &["ecosystem"],
+        Kind::Text,
+        Case::Lower,
+        "f.package_kind",
+    ),
+    key(
+        "package_arch",
+        &["arch"],
+        Kind::Text,
+        Case::AsIs,
+        "f.package_arch",
+    ),
+    key(
+        "installed_version",
+        &[],
+        Kind::Text,
+        Case::AsIs,
+        "f.installed_version",
+    ),
+    key(
+        "fixed_version",
+        &[],
+        Kind::Text,
+        Case::AsIs,
+        "f.fixed_version",
+    ),
+    key(
+        "vendor_status",
+        &[],
+        Kind::Text,
+        Case::Lower,
+        "f.vendor_status",
+    ),
+    key(
+        "triage_state",
+        &["triage"],
+        Kind::Text,
+        Case::Lower,
+        "f.triage_state",
+    ),
+    key("assignee", &[], Kind::Text, Case::AsIs, "f.assignee"),
+    key(
+        "suppressed_by",
+        &[],
+        Kind::Text,
+        Case::AsIs,
+        "f.suppressed_by",
+    ),
+    key("asset_name", &["asset"], Kind::Text, Case::AsIs, "a.name"),
+    key("asset_kind", &[], Kind::Text, Case::Lower, "a.kind"),
+    key("os", &[], Kind::Text, Case::Lower, "a.os_id"),
+    key("os_release", &[], Kind::Text, Case::AsIs, "a.os_release"),
+    key("owner", &[], Kind::Text, Case::AsIs, "a.owner"),
+    key("team", &[], Kind::Text, Case::AsIs, "a.team"),
+    key(
+        "environment",
+        &["env"],
+        Kind::Text,
+        Case::AsIs,
+        "a.environment",
+    ),
+    key("tag", &["tags"], Kind::Tag, Case::AsIs, "a.tags"),
+    key("asset_id", &[], Kind::Integer, Case::AsIs, "f.asset_id"),
+    key("id", &["finding_id"], Kind::Integer, Case::AsIs, "f.id"),
+    key("score", &[], Kind::Number, Case::AsIs, "f.score"),
+    key("epss", &[], Kind::Number, Case::AsIs, "f.epss"),
+    key(
+        "first_observed",
+        &[],
+        Kind::Time,
+        Case::AsIs,
+        "f.first_observed",
+    ),
+    key(
+        "last_observed",
+        &[],
+        Kind::Time,
+        Case::AsIs,
+        "f.last_observed",
+    ),
+    key(
+        "updated",
+        &["updated_at"],
+        Kind::Time,
+        Case::AsIs,
+        "f.updated_at",
+    ),
+    key("due", &["due_at"], Kind::Time, Case::AsIs, "f.due_at"),
+    key(
+        "closed",
+        &["closed_at"],
+        Kind::Time,
+        Case::AsIs,
+        "f.closed_at",
+    ),
+    key(
+        "fix_available",
+        &["fixable"],
+        Kind::Flag,
+        Case::AsIs,
+        "f.fix_available",
+    ),
+    key(
+        "kev",
+        &["exploit_available"],
+        Kind::Flag,
+        Case::AsIs,
+        "f.kev",
+    ),
+];
+
+/// The keys, for help texts and the OpenAPI document.
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|k| k.name)
+}
+
+fn lookup(name: &str) -> Option<&'static KeyDef> {
+    KEYS.iter()
+        .find(|k| k.name == name || k.aliases.contains(&name))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ne,
+    Prefix,
+    Ge,
+    Le,
+    Gt,
+    Lt,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+            Op::Prefix => "^=",
+            Op::Ge => ">=",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Lt => "<",
+        }
+    }
+}
+
+/// A value as written (normalised for case-insensitive keys); typed when
+/// the SQL is made, so that relative times are relative to the query.
+#[derive(Clone, Debug, PartialEq)]
+enum Operand {
+    List(Vec<String>),
+    Range(String, String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Term {
+    key: &'static KeyDef,
+    op: Op,
+    operand: Operand,
+}
+
+/// A parsed filter. The empty filter selects everything.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    terms: Vec<Term>,
+}
+
+fn bad(term: &str, why: impl fmt::Display) -> StoreError {
+    StoreError::InvalidArgument(format!("filter term `{term}`: {why}"))
+}
+
+impl std::str::FromStr for Filter {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Filter> {
+        Filter::parse(s)
+    }
+}
+
+impl Filter {
+    pub fn parse(text: &str) -> Result<Filter> {
+        let mut terms = Vec::new();
+        for raw in split_terms(text)? {
+            terms.push(parse_term(&raw)?);
+        }
+        Ok(Filter { terms })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// This filter and `other` both.
+    #[must_use]
+    pub fn and(mut self, other: &Filter) -> Filter {
+        self.terms.extend(other.terms.iter().cloned());
+        self
+    }
+
+    /// Whether the SQL needs the asset joined as `a`.
+    pub(crate) fn needs_asset(&self) -> bool {
+        self.terms.iter().any(|t| t.key.column.starts_with("a."))
+    }
+
+    /// The condition as SQL on `findings f` (and `assets a` when
+    /// [`Filter::needs_asset`]), with its parameters. `now` anchors
+    /// relative times.
+    pub(crate) fn to_sql(&self, dialect: Dialect, now: Timestamp) -> Result<(String, Vec<Val>)> {
+        let mut clauses = Vec::new();
+        let mut params = Vec::new();
+        // Keys in first-use order; on one key, = and ^= are alternatives.
+        let mut seen: Vec<&'static str> = Vec::new();
+        for t in &self.terms {
+            if !seen.contains(&t.key.name) {
+                seen.push(t.key.name);
+            }
+        }
+        for name in seen {
+            let mut any = Vec::new();
+            for t in self.terms.iter().filter(|t| t.key.name == name) {
+                let (sql, mut ps) = term_sql(t, dialect, now)?;
+                match t.op {
+                    Op::Eq | Op::Prefix if !matches!(t.operand, Operand::Range(..)) => {
+                        any.push((sql, ps));
+                    }
+                    _ => {
+                        clauses.push(sql);
+                        params.append(&mut ps);
+                    }
+                }
+            }
+            if !any.is_empty() {
+                let mut parts = Vec::new();
+                for (sql, mut ps) in any {
+                    parts.push(sql);
+                    params.append(&mut ps);
+                }
+                clauses.push(format!("({})", parts.join(" OR ")));
+            }
+        }
+        if clauses.is_empty() {
+            return Ok(("1 = 1".into(), params));
+        }
+        Ok((clauses.join(" AND "), params))
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, t) in self.terms.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{}{}", t.key.name, t.op.as_str())?;
+            match &t.operand {
+                Operand::Range(lo, hi) => write!(f, "{}..{}", quote(lo), quote(hi))?,
+                Operand::List(vs) => {
+                    for (j, v) in vs.iter().enumerate() {
+                        if j > 0 {
+                            f.write_str(",")?;
+                        }
+                        f.write_str(&quote(v))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for Filter {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+fn quote(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.chars()
+            .all(|c| !c.is_whitespace() && !matches!(c, ',' | '"' | '\\'))
+        && !v.contains("..");
+    if plain {
+        return v.to_owned();
+    }
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('"');
+    for c in v.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Splits on whitespace outside double quotes; quotes stay in the term.
+fn split_terms(text: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if escaped {
+            cur.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if quoted => {
+                cur.push(c);
+                escaped = true;
+            }
+            '"' => {
+                cur.push(c);
+                quoted = !quoted;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err(bad(&cur, "a double quote is not closed"));
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+fn parse_term(raw: &str) -> Result<Term> {
+    let at = raw.find(['=', '!', '^', '<', '>']).ok_or_else(|| {
+        bad(
+            raw,
+            "expected key, operator and value, e.g. severity=CRITICAL",
+        )
+    })?;
+    let name = &raw[..at];
+    let rest = &raw[at..];
+    let (op, value) = [
+        ("!=", Op::Ne),
+        ("^=", Op::Prefix),
+        (">=", Op::Ge),
+        ("<=", Op::Le),
+        ("=", Op::Eq),
+        (">", Op::Gt),
+        ("<", Op::Lt),
+    ]
+    .iter()
+    .find_map(|(s, op)| rest.strip_prefix(s).map(|v| (*op, v)))
+    .ok_or_else(|| bad(raw, "unknown operator (use =, !=, ^=, >=, <=, > or <)"))?;
+    let key = lookup(name).ok_or_else(|| {
+        bad(
+            raw,
+            format!(
+                "unknown key {name:?}; known keys: {}",
+                keys().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    let values = split_values(raw, value)?;
+    let ordered = matches!(key.kind, Kind::Integer | Kind::Number | Kind::Time);
+    let operand = match (op, values.as_slice()) {
+        (_, []) => return Err(bad(raw, "no value")),
+        (Op::Eq, [range]) if ordered && range.contains("..") => {
+            let (lo, hi) = range
+                .split_once("..")
+                .ok_or_else(|| bad(raw, "a range is written a..b"))?;
+            Operand::Range(lo.to_owned(), hi.to_owned())
+        }
+        (Op::Ge | Op::Le | Op::Gt | Op::Lt, [_, _, ..]) => {
+            return Err(bad(raw, "a comparison takes one value"));
+        }
+        _ => Operand::List(values),
+    };
+    match (key.kind, op) {
+        (Kind::Flag, Op::Eq) => {}
+        (Kind::Flag, _) => return Err(bad(raw, "a yes/no key takes = only")),
+        (Kind::Text | Kind::Tag, Op::Eq | Op::Ne | Op::Prefix) => {}
+        (Kind::Text | Kind::Tag, _) => {
+            return Err(bad(raw, "a text key takes =, != or ^="));
+        }
+        (Kind::Integer | Kind::Number | Kind::Time, Op::Prefix) => {
+            return Err(bad(raw, "^= is for text keys"));
+        }
+        _ => {}
+    }
+    let operand = match operand {
+        Operand::List(vs) => Operand::List(vs.into_iter().map(|v| cased(key, v)).collect()),
+        r => r,
+    };
+    let term = Term { key, op, operand };
+    // Type-check now, so that a stored rule never fails later; relative
+    // times are re-evaluated at each use.
+    term_sql(&term, Dialect::Sqlite, Timestamp::now())?;
+    Ok(term)
+}
+
+fn cased(key: &KeyDef, v: String) -> String {
+    match key.case {
+        Case::AsIs => v,
+        Case::Upper => v.to_uppercase(),
+        Case::Lower => v.to_lowercase(),
+    }
+}
+
+/// Splits a value on commas outside quotes and removes the quotes.
+fn split_values(raw: &str, value: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted => match chars.next() {
+                Some(n) => cur.push(n),
+                None => return Err(bad(raw, "a value ends with a lone backslash")),
+            },
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            ',' if !quoted => {
+                if cur.is_empty() && !was_quoted {
+                    return Err(bad(raw, "an empty value in a list"));
+                }
+                out.push(std::mem::take(&mut cur));
+                was_quoted = false;
+            }
+            c => cur.push(c),
+        }
+    }
+    if cur.is_empty() && !was_quoted {
+        if out.is_empty() {
+            return Ok(out);
+        }
+        return Err(bad(raw, "an empty value in a list"));
+    }
+    out.push(cur);
+    Ok(out)
+}
+
+fn flag(raw: &str, v: &str) -> Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" => Ok(true),
+        "false" | "no" | "0" => Ok(false),
+        _ => Err(bad(raw, format!("{v:?} is not true or false"))),
+    }
+}
+
+/// A time bound in ms; a date is its day's start (`upper` false) or the
+/// last millisecond of it (`upper` true).
+fn time(raw: &str, v: &str, upper: bool, now: Timestamp) -> Result<i64> {
+    let relative = v.strip_prefix('-').and_then(|d| {
+        let (n, unit) = d.split_at(d.len().checked_sub(1)?);
+        let n: i64 = n.parse().ok()?;
+        let ms = match unit {
+            "d" => 86_400_000,
+            "h" => 3_600_000,
+            "m" => 60_000,
+            _ => return None,
+        };
+        Some(now.unix_ms() - n.saturating_mul(ms))
+    });
+    if let Some(t) = relative {
+        return Ok(t);
+    }
+    if v.len() == 10 {
+        let t = Timestamp::parse_rfc3339(&format!("{v}T00:00:00Z"))
+            .map_err(|_| bad(raw, format!("{v:?} is not a date YYYY-MM-DD")))?;
+        return Ok(if upper {
+            t.unix_ms() + 86_400_000 - 1
+        } else {
+            t.unix_ms()
+        });
+    }
+    Timestamp::parse_rfc3339(v)
+        .map(Timestamp::unix_ms)
+        .map_err(|_| {
+            bad(
+                raw,
+                format!("{v:?} is not a time (YYYY-MM-DD, RFC 3339, or -7d / -12h / -30m)"),
+            )
+        })
+}
+
+/// A typed bound for an ordered key.
+fn bound(t: &Term, v: &str, upper: bool, now: Timestamp) -> Result<Val> {
+    let raw = format!("{}{}", t.key.name, t.op.as_str());
+    match t.key.kind {
+        Kind::Integer => v
+            .parse::<i64>()
+            .map(Val::I64)
+            .map_err(|_| bad(&raw, format!("{v:?} is not an integer"))),
+        Kind::Number => v
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(Val::F64)
+            .ok_or_else(|| bad(&raw, format!("{v:?} is not a number"))),
+        Kind::Time => time(&raw, v, upper, now).map(Val::I64),
+        _ => Ok(Val::Text(v.to_owned())),
+    }
+}
+
+/// The smallest string above every string starting with `prefix`, in
+/// UTF-8 byte order (SQLite's BINARY collation); `None` when there is none.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = u32::from(last) + 1;
+        if (0xD800..0xE000).contains(&next) {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+fn term_sql(t: &Term, dialect: Dialect, now: Timestamp) -> Result<(String, Vec<Val>)> {
+    let col = t.key.column;
+    let raw = || format!("{}{}", t.key.name, t.op.as_str());
+    let ordered = matches!(t.key.kind, Kind::Integer | Kind::Number | Kind::Time);
+    let values: Vec<Val> = match &t.operand {
+        Operand::Range(lo, hi) => {
+            let lo = bound(t, lo, false, now)?;
+            let hi = bound(t, hi, true, now)?;
+            return Ok((format!("{col} BETWEEN ? AND ?"), vec![lo, hi]));
+        }
+        Operand::List(vs) => {
+            let mut out = Vec::with_capacity(vs.len());
+            for v in vs {
+                out.push(match t.key.kind {
+                    Kind::Flag => Val::Bool(flag(&raw(), v)?),
+                    // `=` on a day means the whole day.
+                    Kind::Time if t.op == Op::Eq => {
+                        return day_terms(t, vs, now);
+                    }
+                    Kind::Integer | Kind::Number | Kind::Time => {
+                        bound(t, v, matches!(t.op, Op::Le | Op::Gt), now)?
+                    }
+                    Kind::Text | Kind::Tag => Val::Text(v.clone()),
+                });
+            }
+            out
+        }
+    };
+    if ordered && matches!(t.op, Op::Ge | Op::Le | Op::Gt | Op::Lt) {
+        let cmp = t.op.as_str();
+        return Ok((format!("{col} {cmp} ?"), values));
+    }
+    if t.key.kind == Kind::Tag {
+        let (each, elem) = match dialect {
+            Dialect::Sqlite => ("json_each(a.tags) t", "t.value"),
+            Dialect::Postgres => ("jsonb_array_elements_text(a.tags) t(v)", "t.v"),
+        };
+        return Ok(match t.op {
+            Op::Eq => (
+                format!(
+                    "EXISTS (SELECT 1 FROM {each} WHERE {elem} IN ({}))",
+                    placeholders(values.len())
+                ),
+                values,
+            ),
+            Op::Ne => (
+                format!(
+                    "NOT EXISTS (SELECT 1 FROM {each} WHERE {elem} IN ({}))",
+                    placeholders(values.len())
+                ),
+                values,
+            ),
+            _ => {
+                let (cond, params) = prefix_sql(elem, &values, dialect);
+                (
+                    format!("EXISTS (SELECT 1 FROM {each} WHERE {cond})"),
+                    params,
+                )
+            }
+        });
+    }
+    Ok(match t.op {
+        Op::Eq => (format!("{col} IN ({})", placeholders(values.len())), values),
+        // As Inspector's NOT_EQUALS: a finding without the value (NULL)
+        // is not equal to it.
+        Op::Ne => (
+            format!(
+                "({col} IS NULL OR {col} NOT IN ({}))",
+                placeholders(values.len())
+            ),
+            values,
+        ),
+        _ => prefix_sql(col, &values, dialect),
+    })
+}
+
+/// `col` starts with one of `values`: an index range on SQLite (binary
+/// collation), `starts_with` on PostgreSQL (whose collation may not order
+/// by bytes).
+fn prefix_sql(col: &str, values: &[Val], dialect: Dialect) -> (String, Vec<Val>) {
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    for v in values {
+        let Val::Text(p) = v else { continue };
+        if p.is_empty() {
+            parts.push(format!("{col} IS NOT NULL"));
+            continue;
+        }
+        match dialect {
+            Dialect::Postgres => {
+                parts.push(format!("starts_with({col}, ?)"));
+                params.push(v.clone());
+            }
+            Dialect::Sqlite => match prefix_end(p) {
+                Some(end) => {
+                    parts.push(format!("({col} >= ? AND {col} < ?)"));
+                    params.push(v.clone());
+                    params.push(Val::Text(end));
+                }
+                None => {
+                    parts.push(format!("{col} >= ?"));
+                    params.push(v.clone());
+                }
+            },
+        }
+    }
+    (format!("({})", parts.join(" OR ")), params)
+}
+
+fn day_terms(t: &Term, vs: &[String], now: Timestamp) -> Result<(String, Vec<Val>)> {
+    let raw = format!("{}{}", t.key.name, t.op.as_str());
+    let col = t.key.column;
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    for v in vs {
+        parts.push(format!("{col} BETWEEN ? AND ?"));
+        params.push(Val::I64(time(&raw, v, false, now)?));
+        params.push(Val::I64(time(&raw, v, true, now)?));
+    }
+    Ok((format!("({})", parts.join(" OR ")), params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql(f: &str) -> (String, Vec<Val>) {
+        Filter::parse(f)
+            .expect("parses")
+            .to_sql(Dialect::Sqlite, Timestamp::from_unix_ms(1_000_000_000_000))
+            .expect("sql")
+    }
+
+    #[test]
+    fn terms_on_one_key_are_alternatives_and_keys_all_hold() {
+        let (s, p) = sql("severity=critical,high package^=openssl severity=low");
+        assert_eq!(
+            s,
+            "(f.severity IN (?, ?) OR f.severity IN (?)) AND \
+             (((f.package_name >= ? AND f.package_name < ?)))"
+        );
+        assert_eq!(
+            p,
+            vec![
+                Val::from("CRITICAL"),
+                Val::from("HIGH"),
+                Val::from("LOW"),
+                Val::from("openssl"),
+                Val::from("openssm"),
+            ]
+        );
+    }
+
+    #[test]
+    fn ranges_comparisons_flags_and_not_equals() {
+        let (s, p) = sql("score=7..9.5 epss>0.1 kev=yes status!=CLOSED,suppressed");
+        assert_eq!(
+            s,
+            "f.score BETWEEN ? AND ? AND f.epss > ? AND (f.kev IN (?)) AND \
+             (f.status IS NULL OR f.status NOT IN (?, ?))"
+        );
+        assert_eq!(p[0], Val::F64(7.0));
+        assert_eq!(p[1], Val::F64(9.5));
+        assert_eq!(p[3], Val::Bool(true));
+        assert_eq!(p[5], Val::from("SUPPRESSED"));
+    }
+
+    #[test]
+    fn days_are_whole_and_relative_times_count_back_from_now() {
+        let (s, p) = sql("first_observed=2026-01-02 last_observed<-1d");
+        assert_eq!(
+            s,
+            "((f.first_observed BETWEEN ? AND ?)) AND f.last_observed < ?"
+        );
+        assert_eq!(
+            p,
+            vec![
+                Val::I64(1_767_312_000_000),
+                Val::I64(1_767_398_399_999),
+                Val::I64(1_000_000_000_000 - 86_400_000),
+            ]
+        );
+        let (_, p) = sql("due<=2026-01-02");
+        assert_eq!(p, vec![Val::I64(1_767_398_399_999)]);
+    }
+
+    #[test]
+    fn quoted_values_and_canonical_printing_round_trip() {
+        let text = r#"team="web ops" tag=prod,"a,b" asset_name^="db \"x\"" sev"#;
+        assert!(Filter::parse(text).is_err(), "a bare word is refused");
+        let f = Filter::parse(r#"team="web ops"  tag=prod,"a,b" asset^="db \"x\"" cve=CVE-1"#)
+            .expect("parses");
+        let printed = f.to_string();
+        assert_eq!(
+            printed,
+            r#"team="web ops" tag=prod,"a,b" asset_name^="db \"x\"" vulnerability_id=CVE-1"#
+        );
+        assert_eq!(Filter::parse(&printed).expect("reparses"), f);
+    }
+
+    #[test]
+    fn errors_name_the_term() {
+        for (f, want) in [
+            ("colour=red", "unknown key \"colour\""),
+            ("score^=7", "^= is for text keys"),
+            ("score>=high", "\"high\" is not a number"),
+            ("kev=maybe", "not true or false"),
+            ("first_observed>=yesterday", "is not a time"),
+            ("package>openssl", "a text key takes"),
+            ("team=\"web", "not closed"),
+            ("severity=", "no value"),
+            ("severity=a,,b", "empty value"),
+        ] {
+            let e = Filter::parse(f).expect_err(f).to_string();
+            assert!(e.contains(want), "{f}: {e}");
+            assert!(e.contains("filter term"), "{f}: {e}");
+        }
+    }
+
+    #[test]
+    fn prefix_bounds_follow_utf8_byte_order() {
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+    }
+
+    #[test]
+    fn tags_and_postgres_prefixes() {
+        let f = Filter::parse("tag=prod,pci tag!=legacy package^=lib").expect("parses");
+        let (s, p) = f
+            .to_sql(Dialect::Postgres, Timestamp::from_unix_ms(0))
+            .expect("sql");
+        // Parameters in the order of their placeholders.
+        assert_eq!(
+            p,
+            vec![
+                Val::from("legacy"),
+                Val::from("prod"),
+                Val::from("pci"),
+                Val::from("lib")
+            ]
+        );
+        assert_eq!(
+            s,
+            "NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(a.tags) t(v) WHERE t.v IN (?)) \
+             AND (EXISTS (SELECT 1 FROM jsonb_array_elements_text(a.tags) t(v) WHERE t.v IN (?, ?))) \
+             AND ((starts_with(f.package_name, ?)))"
+        );
+        assert!(f.needs_asset());
+        assert!(!Filter::parse("severity=LOW").expect("p").needs_asset());
+    }
+}
