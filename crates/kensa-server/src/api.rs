@@ -17,11 +17,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kensa_inventory::Inventory;
-use kensa_store::{AssetId, AssetKind, AssetUpsert, Db, InventoryChange, Status, Timestamp};
+use kensa_store::{AssetId, AssetKind, AssetUpsert, Db, InventoryChange, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{self, Principal, Role};
+use crate::findings;
 use crate::pool::Pool;
 
 /// What every handler shares.
@@ -58,7 +59,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             message: message.into(),
@@ -73,7 +74,7 @@ impl ApiError {
     fn forbidden(what: &str) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, format!("not allowed: {what}"))
     }
-    fn bad(message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
 }
@@ -92,7 +93,14 @@ impl From<crate::error::ServerError> for ApiError {
 
 impl From<kensa_store::StoreError> for ApiError {
     fn from(e: kensa_store::StoreError) -> ApiError {
-        ApiError::from(crate::error::ServerError::from(e))
+        match e {
+            // The caller's mistake, worded for the caller.
+            kensa_store::StoreError::InvalidArgument(m) => ApiError::bad(m),
+            kensa_store::StoreError::NotFound { what } => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("no {what}"))
+            }
+            e => ApiError::from(crate::error::ServerError::from(e)),
+        }
     }
 }
 
@@ -102,10 +110,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Run `f` with a pooled connection on the blocking pool.
-async fn with_db<T: Send + 'static>(
+pub(crate) async fn with_db<T: Send + 'static>(
     state: &Arc<AppState>,
     f: impl FnOnce(&Db) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
@@ -119,7 +127,7 @@ async fn with_db<T: Send + 'static>(
 }
 
 /// The caller, from its bearer token.
-fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
+pub(crate) fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
     let token = auth::bearer(
         headers
             .get(header::AUTHORIZATION)
@@ -139,7 +147,7 @@ fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
     }
 }
 
-fn require(p: &Principal, role: Role, what: &str) -> ApiResult<()> {
+pub(crate) fn require(p: &Principal, role: Role, what: &str) -> ApiResult<()> {
     match p {
         Principal::User { role: r, .. } if *r >= role => Ok(()),
         _ => Err(ApiError::forbidden(what)),
@@ -168,7 +176,28 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::head(inventory_known).put(put_inventory),
         )
         .route("/api/v1/assets", get(list_assets))
-        .route("/api/v1/findings", get(list_findings))
+        .route("/api/v1/findings", get(findings::list))
+        .route("/api/v1/findings/aggregate", get(findings::aggregate))
+        .route("/api/v1/findings/triage", post(findings::triage_bulk))
+        .route("/api/v1/findings/{id}", get(findings::detail))
+        .route("/api/v1/findings/{id}/triage", post(findings::triage))
+        .route("/api/v1/triage-rules", get(findings::triage_rules))
+        .route(
+            "/api/v1/triage-rules/{id}",
+            axum::routing::delete(findings::revoke_triage_rule),
+        )
+        .route(
+            "/api/v1/suppression-rules",
+            get(findings::suppression_rules).post(findings::create_suppression_rule),
+        )
+        .route(
+            "/api/v1/suppression-rules/{id}",
+            axum::routing::delete(findings::delete_suppression_rule),
+        )
+        .route(
+            "/api/v1/settings/sla",
+            get(findings::sla).put(findings::set_sla),
+        )
         .route("/api/v1/coverage", get(coverage))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -413,42 +442,8 @@ async fn list_assets(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FindingsQuery {
-    asset_id: Option<i64>,
-    status: Option<String>,
-}
-
-async fn list_findings(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Query(q): Query<FindingsQuery>,
-) -> ApiResult<Json<Value>> {
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(s) => Some(match s.to_ascii_uppercase().as_str() {
-            "ACTIVE" => Status::Active,
-            "SUPPRESSED" => Status::Suppressed,
-            "CLOSED" => Status::Closed,
-            _ => {
-                return Err(ApiError::bad(format!(
-                    "status {s:?}: expected ACTIVE, SUPPRESSED or CLOSED"
-                )));
-            }
-        }),
-    };
-    with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "listing findings needs a user token")?;
-        let found = db.findings(q.asset_id.map(AssetId), status)?;
-        Ok(Json(json!({ "findings": found })))
-    })
-    .await
-}
-
 /// Parse a JSON body, naming what it should be and where it went wrong.
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad(format!(
             "{what}: {e} (line {}, column {})",

@@ -29,6 +29,8 @@ const LEASE: Duration = Duration::from_secs(120);
 /// How often an idle worker looks at the queue even when not woken (jobs
 /// queued by other processes, leases that ran out).
 const POLL: Duration = Duration::from_secs(2);
+/// How often expired risk acceptances are looked for.
+const HOUSEKEEPING: Duration = Duration::from_secs(60);
 const CACHE: usize = 64;
 
 /// Wakes idle workers when this process queues a job.
@@ -275,7 +277,19 @@ impl Worker {
 
     /// Work until `stop`.
     pub fn run(mut self, wake: Arc<Wake>, stop: Arc<AtomicBool>) {
+        let mut housekept: Option<std::time::Instant> = None;
         while !stop.load(Ordering::Relaxed) {
+            // One worker per process keeps house: risk acceptances whose
+            // date has passed go back to triage.
+            if self.watch.is_some() && housekept.is_none_or(|t| t.elapsed() >= HOUSEKEEPING) {
+                housekept = Some(std::time::Instant::now());
+                if let Err(e) = self.db.expire_risk_acceptances(Timestamp::now()) {
+                    eprintln!(
+                        "kensa server: worker {}: expiring risk acceptances: {e}",
+                        self.name
+                    );
+                }
+            }
             match self.step() {
                 Ok(true) => {}
                 Ok(false) => wake.wait(POLL),

@@ -191,15 +191,24 @@ impl Fleet {
             .and_then(|a| a["evaluated_at"].as_i64())
     }
 
+    /// Every finding of the asset, following the pages.
     fn findings(&self, asset: &str) -> Vec<Value> {
-        let (status, body) = self.call(
-            "GET",
-            &format!("/api/v1/findings?asset_id={asset}"),
-            Some(&self.admin),
-            None,
-        );
-        assert_eq!(status, 200, "{body}");
-        body["findings"].as_array().cloned().unwrap_or_default()
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (status, body) = self.call(
+                "GET",
+                &format!("/api/v1/findings?asset_id={asset}&limit=100{cursor}"),
+                Some(&self.admin),
+                None,
+            );
+            assert_eq!(status, 200, "{body}");
+            out.extend(body["findings"].as_array().cloned().unwrap_or_default());
+            match body["next_cursor"].as_str() {
+                Some(c) => cursor = format!("&cursor={c}"),
+                None => return out,
+            }
+        }
     }
 
     /// Wait until the asset's latest inventory has been evaluated.
@@ -723,5 +732,204 @@ fn coverage_says_which_assets_are_checked_and_why_not() {
                 .0,
             403
         );
+    }
+}
+
+/// A user token with `role`, made by the admin.
+fn token(fleet: &Fleet, name: &str, role: &str) -> String {
+    let (s, b) = fleet.call(
+        "POST",
+        "/api/v1/api-tokens",
+        Some(&fleet.admin),
+        Some(json!({"name": name, "role": role})),
+    );
+    assert_eq!(s, 201, "{b}");
+    b["token"].as_str().expect("token").to_owned()
+}
+
+#[test]
+fn findings_are_queried_triaged_and_suppressed_through_the_api() {
+    for backend in backends() {
+        let fleet = start(&backend);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = alpine_root(dir.path());
+        let cfg = fleet.agent(&root, &dir.path().join("state"));
+        let creds = kensa_agent::enroll(&cfg, &fleet.enrollment_token()).expect("enroll");
+        let t0 = now_ms();
+        kensa_agent::run_once(&cfg).expect("run");
+        fleet.evaluated(&creds.asset_id, t0);
+        let all = fleet.findings(&creds.asset_id);
+        assert!(all.len() > 20, "{} findings", all.len());
+        let viewer = token(&fleet, "v", "viewer");
+        let analyst = token(&fleet, "a", "analyst");
+
+        // Filtered, sorted, paged: every busybox finding, highest score
+        // first, three per page, the pages joined equal one query.
+        let q = "/api/v1/findings?filter=package%3Dbusybox&sort=score:desc&limit=3&count=true";
+        let (s, page) = fleet.call("GET", q, Some(&viewer), None);
+        assert_eq!(s, 200, "{page}");
+        let busybox_total = all
+            .iter()
+            .filter(|f| f["package_name"] == "busybox")
+            .count();
+        assert_eq!(page["total"], busybox_total as u64);
+        assert_eq!(page["findings"].as_array().map(Vec::len), Some(3));
+        let mut seen: Vec<Value> = page["findings"].as_array().cloned().unwrap_or_default();
+        let mut cursor = page["next_cursor"].as_str().map(str::to_owned);
+        while let Some(c) = cursor {
+            let (s, p) = fleet.call("GET", &format!("{q}&cursor={c}"), Some(&viewer), None);
+            assert_eq!(s, 200, "{p}");
+            seen.extend(p["findings"].as_array().cloned().unwrap_or_default());
+            cursor = p["next_cursor"].as_str().map(str::to_owned);
+        }
+        assert_eq!(seen.len(), busybox_total);
+        let scores: Vec<f64> = seen
+            .iter()
+            .map(|f| f["score"].as_f64().unwrap_or(-1.0))
+            .collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+
+        // A bad filter is a 400 naming the term.
+        let (s, b) = fleet.call(
+            "GET",
+            "/api/v1/findings?filter=colour%3Dred",
+            Some(&viewer),
+            None,
+        );
+        assert_eq!(s, 400);
+        assert!(
+            b["error"].as_str().is_some_and(|e| e.contains("colour")),
+            "{b}"
+        );
+
+        // Aggregation by package agrees with the list.
+        let (s, agg) = fleet.call(
+            "GET",
+            "/api/v1/findings/aggregate?by=package",
+            Some(&viewer),
+            None,
+        );
+        assert_eq!(s, 200, "{agg}");
+        let bb = agg["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|g| g["key"] == "busybox")
+            .expect("a busybox group");
+        assert_eq!(bb["total"], busybox_total as u64);
+
+        // A viewer cannot triage; an analyst can, and the audit says who.
+        let id = seen[0]["id"].as_i64().expect("id");
+        let path = format!("/api/v1/findings/{id}/triage");
+        let body = json!({"state": "exploitable", "assignee": "alice"});
+        let (s, _) = fleet.call("POST", &path, Some(&viewer), Some(body.clone()));
+        assert_eq!(s, 403);
+        let (s, b) = fleet.call("POST", &path, Some(&analyst), Some(body));
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["triage"]["state"], "exploitable");
+        let (s, d) = fleet.call(
+            "GET",
+            &format!("/api/v1/findings/{id}"),
+            Some(&viewer),
+            None,
+        );
+        assert_eq!(s, 200, "{d}");
+        assert_eq!(d["audit"][0]["actor"], "a");
+        assert_eq!(d["audit"][0]["after"]["assignee"], "alice");
+        assert!(
+            d["finding"]["finding"]["vulnerability_id"].is_string(),
+            "{d}"
+        );
+        // Bad triage input: 400 with the reason, nothing changed.
+        for bad in [
+            json!({"state": "risk_accepted"}),
+            json!({"state": "maybe"}),
+            json!({"colour": "red"}),
+            json!({}),
+        ] {
+            let (s, b) = fleet.call("POST", &path, Some(&analyst), Some(bad.clone()));
+            assert_eq!(s, 400, "{bad}: {b}");
+            assert!(b["error"].is_string(), "{b}");
+        }
+        let (_, d2) = fleet.call(
+            "GET",
+            &format!("/api/v1/findings/{id}"),
+            Some(&viewer),
+            None,
+        );
+        assert_eq!(d2["audit"].as_array().map(Vec::len), Some(1));
+        let (s, _) = fleet.call(
+            "POST",
+            "/api/v1/findings/999999999/triage",
+            Some(&analyst),
+            Some(json!({"comment": "x"})),
+        );
+        assert_eq!(s, 404);
+
+        // Bulk over a filter needs a filter.
+        let (s, b) = fleet.call(
+            "POST",
+            "/api/v1/findings/triage",
+            Some(&analyst),
+            Some(json!({"state": "in_triage"})),
+        );
+        assert_eq!(s, 400, "{b}");
+        let (s, b) = fleet.call(
+            "POST",
+            "/api/v1/findings/triage",
+            Some(&analyst),
+            Some(json!({"filter": "package=busybox triage_state!=exploitable", "state": "in_triage"})),
+        );
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["findings_changed"], (busybox_total - 1) as u64);
+
+        // A suppression rule: a viewer may not, an analyst may; the
+        // findings it selects are suppressed, and come back when it goes.
+        let rule = json!({"name": "busybox", "filter": "package=busybox", "reason": "not installed in production images"});
+        let (s, _) = fleet.call(
+            "POST",
+            "/api/v1/suppression-rules",
+            Some(&viewer),
+            Some(rule.clone()),
+        );
+        assert_eq!(s, 403);
+        let (s, b) = fleet.call(
+            "POST",
+            "/api/v1/suppression-rules",
+            Some(&analyst),
+            Some(rule),
+        );
+        assert_eq!(s, 201, "{b}");
+        assert_eq!(b["findings_suppressed"], busybox_total as u64);
+        let rule_id = b["rule"]["id"].as_i64().expect("rule id");
+        let (_, p) = fleet.call(
+            "GET",
+            "/api/v1/findings?filter=status%3DSUPPRESSED&count=true",
+            Some(&viewer),
+            None,
+        );
+        assert_eq!(p["total"], busybox_total as u64);
+        let (s, b) = fleet.call(
+            "DELETE",
+            &format!("/api/v1/suppression-rules/{rule_id}"),
+            Some(&analyst),
+            None,
+        );
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["findings_released"], busybox_total as u64);
+
+        // The SLA policy is the admin's.
+        let sla = json!({"critical": 3, "high": 14, "medium": 60, "low": 120});
+        let (s, _) = fleet.call(
+            "PUT",
+            "/api/v1/settings/sla",
+            Some(&analyst),
+            Some(sla.clone()),
+        );
+        assert_eq!(s, 403);
+        let (s, b) = fleet.call("PUT", "/api/v1/settings/sla", Some(&fleet.admin), Some(sla));
+        assert_eq!(s, 200, "{b}");
+        let (_, got) = fleet.call("GET", "/api/v1/settings/sla", Some(&viewer), None);
+        assert_eq!(got["critical"], 3);
     }
 }

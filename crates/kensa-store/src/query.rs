@@ -166,6 +166,8 @@ pub struct FindingSummary {
     pub triage_state: Option<String>,
     pub assignee: Option<String>,
     pub suppressed_by: Option<String>,
+    /// How many times it came back after closing.
+    pub reopen_count: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -178,8 +180,8 @@ pub struct FindingPage {
 const SUMMARY_COLUMNS: &str = "f.id, f.asset_id, f.vulnerability_id, f.package_name, \
      f.package_arch, f.package_kind, f.installed_version, f.fixed_version, f.vendor_status, \
      f.status, f.severity, f.score, f.epss, f.kev, f.first_observed, f.last_observed, \
-     f.updated_at, f.due_at, f.triage_state, f.assignee, f.suppressed_by";
-const SUMMARY_WIDTH: usize = 21;
+     f.updated_at, f.due_at, f.triage_state, f.assignee, f.suppressed_by, f.reopen_count";
+const SUMMARY_WIDTH: usize = 22;
 
 fn summary_of(r: &Row) -> Result<FindingSummary> {
     Ok(FindingSummary {
@@ -205,6 +207,7 @@ fn summary_of(r: &Row) -> Result<FindingSummary> {
         triage_state: r.opt_text(18)?,
         assignee: r.opt_text(19)?,
         suppressed_by: r.opt_text(20)?,
+        reopen_count: r.u32(21)?,
     })
 }
 

@@ -383,10 +383,23 @@ impl Server {
             .collect()
     }
 
+    /// Every finding of the asset, following the pages.
     fn findings(&self, asset: &str) -> Vec<Value> {
-        let (s, b) = self.call("GET", &format!("/api/v1/findings?asset_id={asset}"), None);
-        assert_eq!(s, 200, "[{}] findings of asset {asset}: {b}", self.label);
-        b["findings"].as_array().expect("findings").clone()
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (s, b) = self.call(
+                "GET",
+                &format!("/api/v1/findings?asset_id={asset}&limit=100{cursor}"),
+                None,
+            );
+            assert_eq!(s, 200, "[{}] findings of asset {asset}: {b}", self.label);
+            out.extend(b["findings"].as_array().expect("findings").iter().cloned());
+            match b["next_cursor"].as_str() {
+                Some(c) => cursor = format!("&cursor={c}"),
+                None => return out,
+            }
+        }
     }
 
     /// The job queue as the database has it, for the log (the server may
