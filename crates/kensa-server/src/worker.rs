@@ -29,8 +29,9 @@ const LEASE: Duration = Duration::from_secs(120);
 /// How often an idle worker looks at the queue even when not woken (jobs
 /// queued by other processes, leases that ran out).
 const POLL: Duration = Duration::from_secs(2);
-/// How often expired risk acceptances are looked for.
-const HOUSEKEEPING: Duration = Duration::from_secs(60);
+/// How often expired risk acceptances are looked for and the planner's
+/// statistics refreshed.
+const HOUSEKEEPING: Duration = Duration::from_secs(600);
 const CACHE: usize = 64;
 
 /// Wakes idle workers when this process queues a job.
@@ -288,6 +289,11 @@ impl Worker {
                         "kensa server: worker {}: expiring risk acceptances: {e}",
                         self.name
                     );
+                }
+                // The query planner's statistics, which SQLite never
+                // refreshes by itself.
+                if let Err(e) = self.db.analyze() {
+                    eprintln!("kensa server: worker {}: analyze: {e}", self.name);
                 }
             }
             match self.step() {

@@ -35,6 +35,22 @@ enum Kind {
     Flag,
     /// An asset tag: the asset's JSON array holds the value.
     Tag,
+    /// A severity band, compared by rank (`severity>=HIGH`), so that the
+    /// filter and the "most severe first" sort share one index.
+    Severity,
+}
+
+/// A band's rank, as migration 3 stores it in `severity_rank`.
+fn severity_rank(band: &str) -> Option<i64> {
+    Some(match band {
+        "CRITICAL" => 5,
+        "HIGH" => 4,
+        "MEDIUM" => 3,
+        "LOW" => 2,
+        "INFORMATIONAL" => 1,
+        "UNTRIAGED" => 0,
+        _ => return None,
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +88,13 @@ const fn key(
 
 /// Every key a filter may use.
 static KEYS: &[KeyDef] = &[
-    key("severity", &[], Kind::Text, Case::Upper, "f.severity"),
+    key(
+        "severity",
+        &[],
+        Kind::Severity,
+        Case::Upper,
+        "f.severity_rank",
+    ),
     key("status", &[], Kind::Text, Case::Upper, "f.status"),
     key(
         "vulnerability_id",
@@ -455,7 +477,10 @@ fn parse_term(raw: &str) -> Result<Term> {
         )
     })?;
     let values = split_values(raw, value)?;
-    let ordered = matches!(key.kind, Kind::Integer | Kind::Number | Kind::Time);
+    let ordered = matches!(
+        key.kind,
+        Kind::Integer | Kind::Number | Kind::Time | Kind::Severity
+    );
     let operand = match (op, values.as_slice()) {
         (_, []) => return Err(bad(raw, "no value")),
         (Op::Eq, [range]) if ordered && range.contains("..") => {
@@ -476,14 +501,14 @@ fn parse_term(raw: &str) -> Result<Term> {
         (Kind::Text | Kind::Tag, _) => {
             return Err(bad(raw, "a text key takes =, != or ^="));
         }
-        (Kind::Integer | Kind::Number | Kind::Time, Op::Prefix) => {
+        (Kind::Integer | Kind::Number | Kind::Time | Kind::Severity, Op::Prefix) => {
             return Err(bad(raw, "^= is for text keys"));
         }
         _ => {}
     }
     let operand = match operand {
         Operand::List(vs) => Operand::List(vs.into_iter().map(|v| cased(key, v)).collect()),
-        r => r,
+        Operand::Range(lo, hi) => Operand::Range(cased(key, lo), cased(key, hi)),
     };
     let term = Term { key, op, operand };
     // Type-check now, so that a stored rule never fails later; relative
@@ -596,6 +621,15 @@ fn bound(t: &Term, v: &str, upper: bool, now: Timestamp) -> Result<Val> {
             .map(Val::F64)
             .ok_or_else(|| bad(&raw, format!("{v:?} is not a number"))),
         Kind::Time => time(&raw, v, upper, now).map(Val::I64),
+        Kind::Severity => severity_rank(v).map(Val::I64).ok_or_else(|| {
+            bad(
+                &raw,
+                format!(
+                    "{v:?} is not a severity (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, \
+                     UNTRIAGED)"
+                ),
+            )
+        }),
         _ => Ok(Val::Text(v.to_owned())),
     }
 }
@@ -624,7 +658,10 @@ fn placeholders(n: usize) -> String {
 fn term_sql(t: &Term, dialect: Dialect, now: Timestamp) -> Result<(String, Vec<Val>)> {
     let col = t.key.column;
     let raw = || format!("{}{}", t.key.name, t.op.as_str());
-    let ordered = matches!(t.key.kind, Kind::Integer | Kind::Number | Kind::Time);
+    let ordered = matches!(
+        t.key.kind,
+        Kind::Integer | Kind::Number | Kind::Time | Kind::Severity
+    );
     let values: Vec<Val> = match &t.operand {
         Operand::Range(lo, hi) => {
             let lo = bound(t, lo, false, now)?;
@@ -640,7 +677,7 @@ fn term_sql(t: &Term, dialect: Dialect, now: Timestamp) -> Result<(String, Vec<V
                     Kind::Time if t.op == Op::Eq => {
                         return day_terms(t, vs, now);
                     }
-                    Kind::Integer | Kind::Number | Kind::Time => {
+                    Kind::Integer | Kind::Number | Kind::Time | Kind::Severity => {
                         bound(t, v, matches!(t.op, Op::Le | Op::Gt), now)?
                     }
                     Kind::Text | Kind::Tag => Val::Text(v.clone()),
@@ -759,15 +796,15 @@ mod tests {
         let (s, p) = sql("severity=critical,high package^=openssl severity=low");
         assert_eq!(
             s,
-            "(f.severity IN (?, ?) OR f.severity IN (?)) AND \
+            "(f.severity_rank IN (?, ?) OR f.severity_rank IN (?)) AND \
              (((f.package_name >= ? AND f.package_name < ?)))"
         );
         assert_eq!(
             p,
             vec![
-                Val::from("CRITICAL"),
-                Val::from("HIGH"),
-                Val::from("LOW"),
+                Val::I64(5),
+                Val::I64(4),
+                Val::I64(2),
                 Val::from("openssl"),
                 Val::from("openssm"),
             ]
@@ -786,6 +823,19 @@ mod tests {
         assert_eq!(p[1], Val::F64(9.5));
         assert_eq!(p[3], Val::Bool(true));
         assert_eq!(p[5], Val::from("SUPPRESSED"));
+    }
+
+    #[test]
+    fn severities_compare_by_rank() {
+        let (s, p) = sql("severity>=high severity!=untriaged");
+        assert_eq!(
+            s,
+            "f.severity_rank >= ? AND (f.severity_rank IS NULL OR f.severity_rank NOT IN (?))"
+        );
+        assert_eq!(p, vec![Val::I64(4), Val::I64(0)]);
+        let (s, p) = sql("severity=low..HIGH");
+        assert_eq!(s, "f.severity_rank BETWEEN ? AND ?");
+        assert_eq!(p, vec![Val::I64(2), Val::I64(4)]);
     }
 
     #[test]
@@ -833,6 +883,8 @@ mod tests {
             ("team=\"web", "not closed"),
             ("severity=", "no value"),
             ("severity=a,,b", "empty value"),
+            ("severity=SEVERE", "not a severity"),
+            ("severity^=CRIT", "^= is for text keys"),
         ] {
             let e = Filter::parse(f).expect_err(f).to_string();
             assert!(e.contains(want), "{f}: {e}");

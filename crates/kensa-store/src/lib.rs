@@ -159,6 +159,18 @@ impl Db {
         })
     }
 
+    /// Refreshes the planner's statistics, so that it picks the right
+    /// index for each filter and sort. PostgreSQL's autovacuum does this by
+    /// itself; SQLite never does, so the server calls this now and then.
+    /// `analysis_limit` samples rows, so that it stays fast at any size.
+    pub fn analyze(&self) -> Result<()> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => "PRAGMA analysis_limit = 2000; ANALYZE;",
+            Dialect::Postgres => "ANALYZE;",
+        };
+        self.tx("analyze", Mode::Write, |tx| tx.batch(sql))
+    }
+
     /// How failed jobs are retried (see [`RetryPolicy`]).
     pub fn set_retry_policy(&mut self, retry: RetryPolicy) {
         self.retry = retry;
