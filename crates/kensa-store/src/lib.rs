@@ -31,6 +31,7 @@ pub mod migrate;
 mod queue;
 mod sql;
 mod time;
+mod users;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
@@ -44,6 +45,7 @@ pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, Sto
 pub use crate::migrate::SCHEMA_VERSION;
 pub use crate::queue::{FailOutcome, Job, JobId, JobInfo, JobState, RetryPolicy};
 pub use crate::time::Timestamp;
+pub use crate::users::{LoginUser, SessionUser, User};
 
 use crate::sql::{Dialect, PgSql, Sql, SqliteSql};
 
