@@ -1,7 +1,7 @@
-//! The HTTP API (`/api/v1`), JSON in and out. Every route but enrolment
-//! and the health check authenticates the caller and checks its role here,
-//! on the server: the console's hiding of a control is a convenience, this
-//! is the rule.
+//! The HTTP API (`/api/v1`), JSON in and out. Every route but enrolment,
+//! login and the health check authenticates the caller and checks its
+//! role here, on the server: the console's hiding of a control is a
+//! convenience, this is the rule.
 //!
 //! Database work is synchronous (`kensa-store`): handlers run it on the
 //! blocking pool with a pooled connection, never on the async workers.
@@ -58,22 +58,22 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             message: message.into(),
         }
     }
-    fn unauthorized() -> ApiError {
+    pub(crate) fn unauthorized() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "missing, unknown or expired token (send Authorization: Bearer <token>)",
+            "missing, unknown or expired token or session (send Authorization: Bearer <token>, or log in)",
         )
     }
-    fn forbidden(what: &str) -> ApiError {
+    pub(crate) fn forbidden(what: &str) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, format!("not allowed: {what}"))
     }
-    fn bad(message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
 }
@@ -102,10 +102,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Run `f` with a pooled connection on the blocking pool.
-async fn with_db<T: Send + 'static>(
+pub(crate) async fn with_db<T: Send + 'static>(
     state: &Arc<AppState>,
     f: impl FnOnce(&Db) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
@@ -118,8 +118,13 @@ async fn with_db<T: Send + 'static>(
     .map_err(|e| ApiError::from(crate::error::ServerError::Internal(e.to_string())))?
 }
 
-/// The caller, from its bearer token.
-fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
+/// The caller, from its bearer token or, without an `Authorization`
+/// header, its session cookie (CSRF is checked before, in
+/// [`crate::session::csrf`]).
+pub(crate) fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return crate::session::principal_of_session(db, headers);
+    }
     let token = auth::bearer(
         headers
             .get(header::AUTHORIZATION)
@@ -139,7 +144,7 @@ fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
     }
 }
 
-fn require(p: &Principal, role: Role, what: &str) -> ApiResult<()> {
+pub(crate) fn require(p: &Principal, role: Role, what: &str) -> ApiResult<()> {
     match p {
         Principal::User { role: r, .. } if *r >= role => Ok(()),
         _ => Err(ApiError::forbidden(what)),
@@ -157,6 +162,7 @@ fn agent_asset(p: &Principal) -> ApiResult<AssetId> {
 
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.limits.body;
+    let csrf = axum::middleware::from_fn_with_state(Arc::clone(&state), crate::session::csrf);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/openapi.json", get(openapi))
@@ -170,8 +176,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/assets", get(list_assets))
         .route("/api/v1/findings", get(list_findings))
         .route("/api/v1/coverage", get(coverage))
+        .merge(crate::session::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+        // Outermost, so that it covers every route, whatever order they
+        // are added in.
+        .layer(csrf)
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -448,7 +458,7 @@ async fn list_findings(
 }
 
 /// Parse a JSON body, naming what it should be and where it went wrong.
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad(format!(
             "{what}: {e} (line {}, column {})",

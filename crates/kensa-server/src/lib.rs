@@ -9,6 +9,9 @@
 //!   writes it to `<data>/admin-token` (mode 0600); agents enrol with
 //!   single-use enrolment tokens and get their own token, which can write
 //!   their own asset only.
+//! - Users ([`session`]): local users with argon2id passwords log in to
+//!   cookie sessions with CSRF tokens; the first start creates the user
+//!   `admin` with a random password in `<data>/admin-password`.
 //! - Evaluation ([`worker`]): an inventory that changed queues an
 //!   `evaluate` job; worker threads claim jobs from the database queue,
 //!   match the inventory against the knowledge base and apply the finding
@@ -20,6 +23,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 mod pool;
+pub mod session;
 pub mod tls;
 pub mod worker;
 
@@ -56,6 +60,9 @@ pub struct Running {
     pub ca_cert: PathBuf,
     /// The admin token, on the start that created it.
     pub admin_token: Option<String>,
+    /// The password of the first admin user (`admin`), on the start that
+    /// created it.
+    pub admin_password: Option<String>,
     pub backend: Backend,
     stop: Arc<AtomicBool>,
     wake: Arc<worker::Wake>,
@@ -96,20 +103,22 @@ fn bootstrap_admin(db: &Db, data_dir: &Path) -> Result<Option<String>> {
         &auth::digest(&token),
         Timestamp::now(),
     )?;
-    let path = data_dir.join("admin-token");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io(&path))?;
-        writeln!(f, "{token}").map_err(io(&path))?;
-    }
+    write_secret(&data_dir.join("admin-token"), &token)?;
     Ok(Some(token))
+}
+
+/// Write a secret to a file only its owner may read.
+fn write_secret(path: &Path, secret: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    writeln!(f, "{secret}").map_err(io(path))
 }
 
 /// Start the server: migrations, TLS material, workers, then the listener.
@@ -121,6 +130,7 @@ pub fn start(cfg: Config) -> Result<Running> {
     };
     let db = Db::open(&backend)?;
     let admin_token = bootstrap_admin(&db, &cfg.data_dir)?;
+    let admin_password = session::bootstrap_user(&db, &cfg.data_dir)?;
     drop(db);
 
     let tls_files = tls::TlsFiles::in_dir(&cfg.data_dir);
@@ -199,6 +209,7 @@ pub fn start(cfg: Config) -> Result<Running> {
         addr,
         ca_cert: tls_files.ca_cert,
         admin_token,
+        admin_password,
         backend,
         stop,
         wake,
