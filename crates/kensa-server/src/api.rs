@@ -30,6 +30,7 @@ pub struct AppState {
     pub limits: Limits,
     /// Wakes the evaluation workers when a job is queued.
     pub wake: Arc<crate::worker::Wake>,
+    pub login_throttle: Arc<crate::session::LoginThrottle>,
 }
 
 /// Request size limits.

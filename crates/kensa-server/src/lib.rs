@@ -176,6 +176,7 @@ pub fn start(cfg: Config) -> Result<Running> {
         pool: Pool::new(backend.clone(), 8),
         limits: api::Limits::default(),
         wake: Arc::clone(&wake),
+        login_throttle: Arc::default(),
     });
     // Kept outside the runtime: pooled PostgreSQL clients run their own
     // runtime when closed, which must not happen on an async thread, so
@@ -196,7 +197,11 @@ pub fn start(cfg: Config) -> Result<Running> {
                 runtime.block_on(async move {
                     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
                     let server = axum_server::from_tcp_rustls(listener, config);
-                    if let Err(e) = server.handle(handle).serve(app.into_make_service()).await {
+                    if let Err(e) = server
+                        .handle(handle)
+                        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                        .await
+                    {
                         eprintln!("kensa server: {e}");
                     }
                 });

@@ -16,21 +16,25 @@
 //!   cookie without the right `X-CSRF-Token`. Requests with an
 //!   `Authorization` header need none: browsers never add that header on
 //!   their own, and such a request is authenticated by its token alone.
+//! - [`LoginThrottle`] refuses logins (429) after too many failures for a
+//!   name from one address, or from one address at all.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, Request, State};
+use axum::extract::{ConnectInfo, Path as UrlPath, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
+use axum::{Extension, Json};
 use kensa_store::{Db, StoreError, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -202,8 +206,91 @@ fn login_failed() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password")
 }
 
-async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Response> {
+/// Failed logins, counted in this process per (name, client address) and
+/// per client address over a fixed window. Past a limit, logins for that
+/// key are refused (429) until its window ends, before any hashing: a
+/// password guesser gets a few dozen tries an hour and cannot make the
+/// server spend its CPU on argon2. Per (name, address) rather than per
+/// name, so that nobody can lock a user out from elsewhere.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+/// The window failures are counted over.
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Failed logins allowed per (name, client address) in a window.
+pub const FAILURES_PER_NAME: u32 = 10;
+/// Failed logins allowed per client address in a window, all names.
+pub const FAILURES_PER_ADDRESS: u32 = 100;
+/// Keys kept before the expired ones are swept out.
+const THROTTLE_SWEEP: usize = 10_000;
+
+impl LoginThrottle {
+    fn keys(name: &str, addr: Option<IpAddr>) -> [(String, u32); 2] {
+        let addr = addr.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+        [
+            (format!("{addr} {name}"), FAILURES_PER_NAME),
+            (addr, FAILURES_PER_ADDRESS),
+        ]
+    }
+
+    /// How long until a login for `name` from `addr` is allowed again, if
+    /// it is refused now.
+    fn retry_after(&self, name: &str, addr: Option<IpAddr>, now: Instant) -> Option<Duration> {
+        let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        Self::keys(name, addr)
+            .iter()
+            .filter_map(|(key, limit)| {
+                let (n, since) = failures.get(key)?;
+                let end = *since + THROTTLE_WINDOW;
+                (*n >= *limit && end > now).then(|| end - now)
+            })
+            .max()
+    }
+
+    fn failed(&self, name: &str, addr: Option<IpAddr>, now: Instant) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if failures.len() >= THROTTLE_SWEEP {
+            failures.retain(|_, (_, since)| *since + THROTTLE_WINDOW > now);
+        }
+        for (key, _) in Self::keys(name, addr) {
+            let entry = failures.entry(key).or_insert((0, now));
+            if entry.1 + THROTTLE_WINDOW <= now {
+                *entry = (0, now);
+            }
+            entry.0 = entry.0.saturating_add(1);
+        }
+    }
+
+    fn succeeded(&self, name: &str, addr: Option<IpAddr>) {
+        let [(key, _), _] = Self::keys(name, addr);
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&key);
+    }
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let req: LoginRequest = parse_json(&body, "login")?;
+    let addr = peer.map(|Extension(ConnectInfo(a))| a.ip());
+    let throttle = Arc::clone(&state.login_throttle);
+    if let Some(wait) = throttle.retry_after(&req.name, addr, Instant::now()) {
+        let secs = wait.as_secs().max(1);
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, secs.to_string())],
+            Json(json!({
+                "error": format!("too many failed logins: try again in {secs} s")
+            })),
+        )
+            .into_response());
+    }
     with_db(&state, move |db| {
         let now = Timestamp::now();
         let user = db.user_for_login(&req.name)?;
@@ -215,8 +302,12 @@ async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Res
         let matches = verify_password(&hash, &req.password);
         let user = match user {
             Some(u) if matches && !u.disabled => u,
-            _ => return Err(login_failed()),
+            _ => {
+                throttle.failed(&req.name, addr, Instant::now());
+                return Err(login_failed());
+            }
         };
+        throttle.succeeded(&req.name, addr);
         let role = Role::parse(&user.role).ok_or_else(login_failed)?;
         db.delete_expired_sessions(now)?;
         let token = auth::new_token("kss_")?;
@@ -544,6 +635,42 @@ mod tests {
         assert!(check_password("elevenchars").is_err());
         assert!(check_password("twelve chars").is_ok());
         assert!(check_password(&"x".repeat(1025)).is_err());
+    }
+
+    #[test]
+    fn failed_logins_are_throttled_per_name_and_address() {
+        let t = LoginThrottle::default();
+        let (a, b) = (
+            Some(IpAddr::from([10, 0, 0, 1])),
+            Some(IpAddr::from([10, 0, 0, 2])),
+        );
+        let t0 = Instant::now();
+        for _ in 0..FAILURES_PER_NAME {
+            assert_eq!(t.retry_after("anna", a, t0), None);
+            t.failed("anna", a, t0);
+        }
+        let wait = t.retry_after("anna", a, t0).expect("throttled");
+        assert_eq!(wait, THROTTLE_WINDOW);
+        // Not another address, nor another name from the same one.
+        assert_eq!(t.retry_after("anna", b, t0), None);
+        assert_eq!(t.retry_after("bob", a, t0), None);
+        // The window ends.
+        assert_eq!(t.retry_after("anna", a, t0 + THROTTLE_WINDOW), None);
+        t.failed("anna", a, t0 + THROTTLE_WINDOW);
+        assert_eq!(t.retry_after("anna", a, t0 + THROTTLE_WINDOW), None);
+        // Many names from one address.
+        for i in 0..FAILURES_PER_ADDRESS {
+            t.failed(&format!("n{i}"), b, t0);
+        }
+        assert!(t.retry_after("anyone", b, t0).is_some());
+        // A success forgets the name's failures, not the address's.
+        let c = Some(IpAddr::from([10, 0, 0, 3]));
+        for _ in 0..FAILURES_PER_NAME - 1 {
+            t.failed("carl", c, t0);
+        }
+        t.succeeded("carl", c);
+        t.failed("carl", c, t0);
+        assert_eq!(t.retry_after("carl", c, t0), None);
     }
 
     #[test]

@@ -698,3 +698,37 @@ fn logins_reveal_nothing_and_sessions_end() {
         }
     }
 }
+
+/// Password guessing: past the limit of failures, logins for that name
+/// from that address are refused before any password check, the right
+/// password included; other names still log in.
+#[test]
+fn password_guessing_is_throttled() {
+    for backend in backends() {
+        let s = start(&backend);
+        s.create_user("anna", "analyst", "anna's first password");
+        for i in 0..kensa_server::session::FAILURES_PER_NAME {
+            let r = s.login_reply("anna", &format!("guess number {i}"));
+            assert_eq!(r.status, 401, "{}", r.text);
+        }
+        let r = s.login_reply("anna", "anna's first password");
+        assert_eq!(r.status, 429, "{}", r.text);
+        assert!(r.set_cookie.is_none());
+        let again = s
+            .client
+            .post(&format!("{}/api/v1/session", s.base))
+            .set("Content-Type", "application/json")
+            .send_string(r#"{"name": "anna", "password": "anna's first password"}"#);
+        match again {
+            Err(ureq::Error::Status(429, res)) => {
+                let secs: u64 = res
+                    .header("retry-after")
+                    .and_then(|v| v.parse().ok())
+                    .expect("Retry-After in seconds");
+                assert!((1..=900).contains(&secs), "{secs}");
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+        s.login("admin", &s.admin_password);
+    }
+}
