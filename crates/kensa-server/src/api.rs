@@ -1,7 +1,7 @@
-//! The HTTP API (`/api/v1`), JSON in and out. Every route but enrolment
-//! and the health check authenticates the caller and checks its role here,
-//! on the server: the console's hiding of a control is a convenience, this
-//! is the rule.
+//! The HTTP API (`/api/v1`), JSON in and out. Every route but enrolment,
+//! login and the health check authenticates the caller and checks its
+//! role here, on the server: the console's hiding of a control is a
+//! convenience, this is the rule.
 //!
 //! Database work is synchronous (`kensa-store`): handlers run it on the
 //! blocking pool with a pooled connection, never on the async workers.
@@ -31,6 +31,7 @@ pub struct AppState {
     pub limits: Limits,
     /// Wakes the evaluation workers when a job is queued.
     pub wake: Arc<crate::worker::Wake>,
+    pub login_throttle: Arc<crate::session::LoginThrottle>,
 }
 
 /// Request size limits.
@@ -65,13 +66,13 @@ impl ApiError {
             message: message.into(),
         }
     }
-    fn unauthorized() -> ApiError {
+    pub(crate) fn unauthorized() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "missing, unknown or expired token (send Authorization: Bearer <token>)",
+            "missing, unknown or expired token or session (send Authorization: Bearer <token>, or log in)",
         )
     }
-    fn forbidden(what: &str) -> ApiError {
+    pub(crate) fn forbidden(what: &str) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, format!("not allowed: {what}"))
     }
     pub(crate) fn bad(message: impl Into<String>) -> ApiError {
@@ -126,8 +127,13 @@ pub(crate) async fn with_db<T: Send + 'static>(
     .map_err(|e| ApiError::from(crate::error::ServerError::Internal(e.to_string())))?
 }
 
-/// The caller, from its bearer token.
+/// The caller, from its bearer token or, without an `Authorization`
+/// header, its session cookie (CSRF is checked before, in
+/// [`crate::session::csrf`]).
 pub(crate) fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return crate::session::principal_of_session(db, headers);
+    }
     let token = auth::bearer(
         headers
             .get(header::AUTHORIZATION)
@@ -165,6 +171,7 @@ fn agent_asset(p: &Principal) -> ApiResult<AssetId> {
 
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.limits.body;
+    let csrf = axum::middleware::from_fn_with_state(Arc::clone(&state), crate::session::csrf);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/openapi.json", get(openapi))
@@ -199,8 +206,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(findings::sla).put(findings::set_sla),
         )
         .route("/api/v1/coverage", get(coverage))
+        .merge(crate::session::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+        // Outermost, so that it covers every route, whatever order they
+        // are added in.
+        .layer(csrf)
 }
 
 async fn openapi() -> impl IntoResponse {

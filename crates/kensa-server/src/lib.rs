@@ -9,6 +9,9 @@
 //!   writes it to `<data>/admin-token` (mode 0600); agents enrol with
 //!   single-use enrolment tokens and get their own token, which can write
 //!   their own asset only.
+//! - Users ([`session`]): local users with argon2id passwords log in to
+//!   cookie sessions with CSRF tokens; the first start creates the user
+//!   `admin` with a random password in `<data>/admin-password`.
 //! - Evaluation ([`worker`]): an inventory that changed queues an
 //!   `evaluate` job; worker threads claim jobs from the database queue,
 //!   match the inventory against the knowledge base and apply the finding
@@ -21,6 +24,7 @@ pub mod auth;
 pub mod error;
 mod findings;
 mod pool;
+pub mod session;
 pub mod tls;
 pub mod worker;
 
@@ -57,6 +61,9 @@ pub struct Running {
     pub ca_cert: PathBuf,
     /// The admin token, on the start that created it.
     pub admin_token: Option<String>,
+    /// The password of the first admin user (`admin`), on the start that
+    /// created it.
+    pub admin_password: Option<String>,
     pub backend: Backend,
     stop: Arc<AtomicBool>,
     wake: Arc<worker::Wake>,
@@ -97,20 +104,22 @@ fn bootstrap_admin(db: &Db, data_dir: &Path) -> Result<Option<String>> {
         &auth::digest(&token),
         Timestamp::now(),
     )?;
-    let path = data_dir.join("admin-token");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io(&path))?;
-        writeln!(f, "{token}").map_err(io(&path))?;
-    }
+    write_secret(&data_dir.join("admin-token"), &token)?;
     Ok(Some(token))
+}
+
+/// Write a secret to a file only its owner may read.
+fn write_secret(path: &Path, secret: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    writeln!(f, "{secret}").map_err(io(path))
 }
 
 /// Start the server: migrations, TLS material, workers, then the listener.
@@ -122,6 +131,7 @@ pub fn start(cfg: Config) -> Result<Running> {
     };
     let db = Db::open(&backend)?;
     let admin_token = bootstrap_admin(&db, &cfg.data_dir)?;
+    let admin_password = session::bootstrap_user(&db, &cfg.data_dir)?;
     drop(db);
 
     let tls_files = tls::TlsFiles::in_dir(&cfg.data_dir);
@@ -167,6 +177,7 @@ pub fn start(cfg: Config) -> Result<Running> {
         pool: Pool::new(backend.clone(), 8),
         limits: api::Limits::default(),
         wake: Arc::clone(&wake),
+        login_throttle: Arc::default(),
     });
     // Kept outside the runtime: pooled PostgreSQL clients run their own
     // runtime when closed, which must not happen on an async thread, so
@@ -187,7 +198,11 @@ pub fn start(cfg: Config) -> Result<Running> {
                 runtime.block_on(async move {
                     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
                     let server = axum_server::from_tcp_rustls(listener, config);
-                    if let Err(e) = server.handle(handle).serve(app.into_make_service()).await {
+                    if let Err(e) = server
+                        .handle(handle)
+                        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                        .await
+                    {
                         eprintln!("kensa server: {e}");
                     }
                 });
@@ -200,6 +215,7 @@ pub fn start(cfg: Config) -> Result<Running> {
         addr,
         ca_cert: tls_files.ca_cert,
         admin_token,
+        admin_password,
         backend,
         stop,
         wake,

@@ -34,6 +34,7 @@ mod queue;
 mod sql;
 mod time;
 mod triage;
+mod users;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
@@ -55,6 +56,7 @@ pub use crate::triage::{
     AuditEntry, BULK_LIMIT, Justification, Response, SlaPolicy, SuppressionRule, Triage,
     TriageChange, TriageRule, TriageState,
 };
+pub use crate::users::{LoginUser, SessionUser, User};
 
 use crate::sql::{Dialect, PgSql, Sql, SqliteSql};
 

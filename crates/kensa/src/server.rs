@@ -53,6 +53,12 @@ pub fn run(args: Args) -> ExitCode {
     if let Some(t) = &running.admin_token {
         println!("  admin token (shown once; also in the data directory's admin-token): {t}");
     }
+    if let Some(p) = &running.admin_password {
+        println!(
+            "  console user {} (shown once; also in the data directory's admin-password): {p}",
+            kensa_server::session::FIRST_ADMIN
+        );
+    }
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(200));
     }

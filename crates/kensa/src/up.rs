@@ -91,24 +91,10 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => return fail(e),
     };
     let url = format!("https://127.0.0.1:{}", running.addr.port());
-    let admin = running.admin_token.clone().map_or_else(
-        || {
-            std::fs::read_to_string(server_dir.join("admin-token"))
-                .map(|t| {
-                    format!(
-                        "{} (from {})",
-                        t.trim(),
-                        server_dir.join("admin-token").display()
-                    )
-                })
-                .unwrap_or_else(|_| "see the admin-token file of the first start".into())
-        },
-        |t| {
-            format!(
-                "{t} (new; also in {})",
-                server_dir.join("admin-token").display()
-            )
-        },
+    let admin = secret(running.admin_token.clone(), &server_dir.join("admin-token"));
+    let password = secret(
+        running.admin_password.clone(),
+        &server_dir.join("admin-password"),
     );
 
     let result = enrol_and_report(&args, &url, &running.ca_cert, &running.backend, &stop);
@@ -121,6 +107,10 @@ pub fn run(args: Args) -> ExitCode {
     };
     println!();
     println!("Kensa is up: {url}");
+    println!(
+        "  console login:   {} / {password}",
+        kensa_server::session::FIRST_ADMIN
+    );
     println!("  admin API token: {admin}");
     println!("  CA for agents:   {}", running.ca_cert.display());
     if let Err(e) = summary(&running.backend, asset) {
@@ -143,6 +133,17 @@ pub fn run(args: Args) -> ExitCode {
     running.stop();
     println!("stopped");
     ExitCode::SUCCESS
+}
+
+/// A secret the first start created, as `up` shows it: new, or read back
+/// from its file on later runs.
+fn secret(fresh: Option<String>, file: &Path) -> String {
+    match fresh {
+        Some(s) => format!("{s} (new; also in {})", file.display()),
+        None => std::fs::read_to_string(file)
+            .map(|s| format!("{} (from {})", s.trim(), file.display()))
+            .unwrap_or_else(|_| format!("see {} of the first start", file.display())),
+    }
 }
 
 /// Enrol the local agent once, report, and wait for the evaluation.

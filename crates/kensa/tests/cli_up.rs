@@ -89,6 +89,15 @@ fn up_from_nothing_then_again_with_the_same_data() {
     );
     let token = std::fs::read_to_string(data.join("server/admin-token")).expect("admin token file");
     assert!(out.contains(token.trim()));
+    let password =
+        std::fs::read_to_string(data.join("server/admin-password")).expect("admin password file");
+    assert!(
+        out.contains(&format!(
+            "console login:   admin / {} (new;",
+            password.trim()
+        )),
+        "{out}"
+    );
 
     let scan = kensa(&[
         "scan",
@@ -114,6 +123,10 @@ fn up_from_nothing_then_again_with_the_same_data() {
     let out = String::from_utf8_lossy(&second.stdout);
     assert!(out.contains("(kept;"), "{out}");
     assert!(!out.contains("(new;") && out.contains("(from "), "{out}");
+    assert!(
+        out.contains(&format!("admin / {} (from ", password.trim())),
+        "{out}"
+    );
     assert!(out.contains("agent: Unchanged"), "{out}");
     assert!(
         out.contains(&format!("this host: {expected} open findings")),
