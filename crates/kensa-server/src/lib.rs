@@ -17,9 +17,11 @@
 //! The API is described by `/api/v1/openapi.json` (`src/openapi.json`).
 
 pub mod api;
+mod assets;
 pub mod auth;
 pub mod error;
 mod pool;
+pub mod register;
 pub mod tls;
 pub mod worker;
 

@@ -29,6 +29,7 @@ pub mod error;
 mod lifecycle;
 pub mod migrate;
 mod queue;
+mod register;
 mod sql;
 mod time;
 
@@ -43,6 +44,10 @@ pub use crate::error::{DbError, Result, StoreError};
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};
 pub use crate::migrate::SCHEMA_VERSION;
 pub use crate::queue::{FailOutcome, Job, JobId, JobInfo, JobState, RetryPolicy};
+pub use crate::register::{
+    AssetSource, ExposedPort, ImportCounts, ImportError, ManagementPatch, Middleware,
+    RegisterRecord, middleware_of, valid_date,
+};
 pub use crate::time::Timestamp;
 
 use crate::sql::{Dialect, PgSql, Sql, SqliteSql};
