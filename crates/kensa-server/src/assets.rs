@@ -9,9 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kensa_store::{
-    Asset, AssetId, Db, ExposedPort, InternetExposure, ManagementPatch, Timestamp,
-};
+use kensa_store::{Asset, AssetId, Db, ExposedPort, InternetExposure, ManagementPatch, Timestamp};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -203,7 +201,9 @@ fn port_item(v: &Value, i: usize) -> ApiResult<ExposedPort> {
                 source: text("source", "api")?,
             })
         }
-        _ => Err(bad("expected \"443/tcp\" or {\"port\": 443, \"protocol\": \"tcp\"}")),
+        _ => Err(bad(
+            "expected \"443/tcp\" or {\"port\": 443, \"protocol\": \"tcp\"}",
+        )),
     }
 }
 
@@ -246,9 +246,9 @@ fn patch_of(body: &[u8]) -> ApiResult<ManagementPatch> {
         Some(Value::Array(a)) => Some(
             a.iter()
                 .map(|t| {
-                    t.as_str().map(|s| s.trim().to_owned()).ok_or_else(|| {
-                        ApiError::bad(format!("tags: expected strings, found {t}"))
-                    })
+                    t.as_str()
+                        .map(|s| s.trim().to_owned())
+                        .ok_or_else(|| ApiError::bad(format!("tags: expected strings, found {t}")))
                 })
                 .collect::<ApiResult<Vec<_>>>()?,
         ),
@@ -307,7 +307,11 @@ pub(crate) async fn patch(
     with_db(&state, move |db| {
         // The role before the body: a viewer learns nothing from it.
         let p = principal(db, &headers)?;
-        require(&p, Role::Admin, "changing management items needs the admin role")?;
+        require(
+            &p,
+            Role::Admin,
+            "changing management items needs the admin role",
+        )?;
         let patch = patch_of(&body)?;
         let a = db.asset(id)?.ok_or_else(|| not_found(id))?;
         let m = patch.apply(&a.management);
@@ -417,4 +421,3 @@ fn rejected(format: &str, errors: &[crate::register::InputError]) -> Response {
     )
         .into_response()
 }
-

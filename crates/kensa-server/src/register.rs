@@ -214,10 +214,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Parsed, Vec<InputError>> {
             None => errors.push(InputError {
                 line: Some(1),
                 column: Some(h.clone()),
-                message: format!(
-                    "unknown column {h:?} (known: {})",
-                    CSV_COLUMNS.join(", ")
-                ),
+                message: format!("unknown column {h:?} (known: {})", CSV_COLUMNS.join(", ")),
             }),
         }
     }
@@ -227,10 +224,10 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Parsed, Vec<InputError>> {
             column: Some("name".into()),
             message: "the column name is required".into(),
         });
-    }
-    if !errors.is_empty() {
         return Err(errors);
     }
+    // The lines are read even when the header has a column too many, so
+    // that one answer lists every problem.
     let mut out = Parsed::default();
     for row in reader.records() {
         let row = match row {
@@ -532,7 +529,11 @@ pub fn parse_ec2(bytes: &[u8]) -> Result<Parsed, Vec<InputError>> {
             };
             let name = field("Tags.Name", tags.get("name").map(String::as_str), MAX_TEXT)
                 .unwrap_or_else(|| id.to_owned());
-            let owner = field("Tags.Owner", tags.get("owner").map(String::as_str), MAX_TEXT);
+            let owner = field(
+                "Tags.Owner",
+                tags.get("owner").map(String::as_str),
+                MAX_TEXT,
+            );
             let team = field("Tags.Team", tags.get("team").map(String::as_str), MAX_TEXT);
             let environment = field(
                 "Tags.Environment",
@@ -638,9 +639,15 @@ mod tests {
         assert_eq!(errors[0].column.as_deref(), Some("operation_start"));
         assert!(errors[0].message.contains("2024-02-30"), "{}", errors[0]);
 
-        let errors = parse_csv(b"name,colour\nweb-1,blue\n").expect_err("unknown column");
+        let errors = parse_csv(b"name,colour,support_end\nweb-1,blue,2024-1-1\n")
+            .expect_err("unknown column");
+        assert_eq!(errors.len(), 2, "{errors:?}");
         assert_eq!(errors[0].column.as_deref(), Some("colour"));
         assert_eq!(errors[0].line, Some(1));
+        assert_eq!(
+            (errors[1].line, errors[1].column.as_deref()),
+            (Some(2), Some("support_end"))
+        );
 
         let errors = parse_csv(b"hostname\nweb-1\n").expect_err("no name column");
         assert_eq!(errors[0].column.as_deref(), Some("name"));

@@ -258,7 +258,9 @@ pub(crate) fn asset_of(r: &Row) -> Result<Asset> {
 fn json_list<T: serde::de::DeserializeOwned>(r: &Row, i: usize, what: &str) -> Result<Vec<T>> {
     match r.opt_json(i)? {
         None => Ok(Vec::new()),
-        Some(v) => serde_json::from_value(v).map_err(|e| StoreError::Corrupt(format!("{what}: {e}"))),
+        Some(v) => {
+            serde_json::from_value(v).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+        }
     }
 }
 

@@ -132,7 +132,10 @@ fn product_of(name: &str) -> Option<&'static str> {
         ("varnish", &["varnish"]),
         ("squid", &["squid"]),
         ("caddy", &["caddy"]),
-        ("mysql", &["mysql-server", "mysql-community-server", "mysql"]),
+        (
+            "mysql",
+            &["mysql-server", "mysql-community-server", "mysql"],
+        ),
         ("mariadb", &["mariadb-server", "mariadb"]),
         ("redis", &["redis", "redis-server"]),
         ("valkey", &["valkey", "valkey-server"]),
@@ -147,12 +150,21 @@ fn product_of(name: &str) -> Option<&'static str> {
         ("openssh-server", &["openssh-server", "openssh"]),
         (
             "docker",
-            &["docker-ce", "docker.io", "docker", "moby-engine", "docker-engine"],
+            &[
+                "docker-ce",
+                "docker.io",
+                "docker",
+                "moby-engine",
+                "docker-engine",
+            ],
         ),
         ("containerd", &["containerd", "containerd.io"]),
         ("bind", &["bind9", "bind"]),
         ("postfix", &["postfix"]),
-        ("exim", &["exim4", "exim4-daemon-light", "exim4-daemon-heavy", "exim"]),
+        (
+            "exim",
+            &["exim4", "exim4-daemon-light", "exim4-daemon-heavy", "exim"],
+        ),
         ("nodejs", &["nodejs", "nodejs-current"]),
         ("go", &["golang", "golang-go", "go"]),
     ];
@@ -401,7 +413,10 @@ fn lock_suffix(tx: &dyn Sql) -> &'static str {
 
 /// The asset a record describes: by instance id, by natural key, else by
 /// name or hostname (case-insensitive) when exactly one host has it.
-fn find_target(tx: &mut dyn Sql, r: &RegisterRecord) -> Result<std::result::Result<Option<AssetId>, String>> {
+fn find_target(
+    tx: &mut dyn Sql,
+    r: &RegisterRecord,
+) -> Result<std::result::Result<Option<AssetId>, String>> {
     if let Some(id) = &r.instance_id
         && let Some(row) = tx.query_opt(
             "SELECT id FROM assets WHERE instance_id = ? AND kind = 'host' ORDER BY id",
@@ -630,11 +645,9 @@ impl Db {
             .transpose()?;
         // DMI's asset tag is the instance id on EC2 (`i-` and hex); other
         // providers put a UUID there that no register names.
-        let instance = inv
-            .host
-            .cloud_instance_id
-            .clone()
-            .filter(|i| i.starts_with("i-") && i.len() > 2 && i[2..].bytes().all(|c| c.is_ascii_hexdigit()));
+        let instance = inv.host.cloud_instance_id.clone().filter(|i| {
+            i.starts_with("i-") && i.len() > 2 && i[2..].bytes().all(|c| c.is_ascii_hexdigit())
+        });
         self.tx("update inventory facts", Mode::Write, |tx| {
             let n = tx.exec(
                 "UPDATE assets SET name = CASE WHEN source = 'register' THEN name ELSE ? END, \
@@ -667,7 +680,10 @@ impl Db {
     pub fn set_asset_eol(&self, asset: AssetId, eol: Option<&kensa_detect::OsEol>) -> Result<()> {
         let v = eol.map(|e| json(e, "asset end of life")).transpose()?;
         self.tx("set asset end of life", Mode::Write, |tx| {
-            tx.exec("UPDATE assets SET eol = ? WHERE id = ?", p![v.clone(), asset.0])?;
+            tx.exec(
+                "UPDATE assets SET eol = ? WHERE id = ?",
+                p![v.clone(), asset.0],
+            )?;
             Ok(())
         })
     }

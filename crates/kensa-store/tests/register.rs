@@ -99,15 +99,17 @@ fn inventory(hostname: &str, packages: &[(PackageKind, &str, &str)]) -> Inventor
 
 fn imports_create_then_update_or_leave_unchanged(t: &TestDb) {
     let db = t.open();
-    let records = vec![
-        ec2(1, "i-0abc123", "web-1", "alice"),
-        named(2, "db-1"),
-    ];
+    let records = vec![ec2(1, "i-0abc123", "web-1", "alice"), named(2, "db-1")];
     let c = db
         .import_register(&records, at(0))
         .expect("import")
         .expect("applies");
-    assert_eq!((c.created, c.updated, c.unchanged), (2, 0, 0), "{}", t.name());
+    assert_eq!(
+        (c.created, c.updated, c.unchanged),
+        (2, 0, 0),
+        "{}",
+        t.name()
+    );
     let web = c.assets[0].1;
     let dbh = c.assets[1].1;
     let a = db.asset(web).expect("read").expect("exists");
@@ -133,7 +135,10 @@ fn imports_create_then_update_or_leave_unchanged(t: &TestDb) {
         .expect("import")
         .expect("applies");
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2));
-    assert_eq!(db.asset(web).expect("read").expect("exists").updated_at, at(0));
+    assert_eq!(
+        db.asset(web).expect("read").expect("exists").updated_at,
+        at(0)
+    );
 
     // A new owner, and an item the register does not give kept as people
     // set it.
@@ -168,7 +173,10 @@ fn the_register_never_overwrites_reported_facts(t: &TestDb) {
             seen_at: at(0),
         })
         .expect("agent's asset");
-    let inv = inventory("db-1", &[(PackageKind::Deb, "postgresql-14", "14.11-0ubuntu0.22.04.1")]);
+    let inv = inventory(
+        "db-1",
+        &[(PackageKind::Deb, "postgresql-14", "14.11-0ubuntu0.22.04.1")],
+    );
     db.update_inventory_facts(id, &AssetUpsert::from_inventory(&inv, at(1)), &inv)
         .expect("facts");
     db.put_inventory(id, &inv, at(1)).expect("inventory");
@@ -225,7 +233,10 @@ fn a_bad_record_changes_nothing(t: &TestDb) {
     assert!(errors[0].message.contains("several assets"), "{errors:?}");
     assert!(errors[1].message.contains("line 2"), "{errors:?}");
     assert_eq!(db.assets().expect("list").len(), 2, "nothing stored");
-    assert_eq!(t.raw_count("SELECT COUNT(*) FROM assets WHERE source = 'register'"), 0);
+    assert_eq!(
+        t.raw_count("SELECT COUNT(*) FROM assets WHERE source = 'register'"),
+        0
+    );
 }
 
 /// An agent enrolling with the hostname of a registered machine adopts it:
@@ -238,7 +249,8 @@ fn an_enrolling_agent_adopts_its_registered_machine(t: &TestDb) {
         .expect("applies");
     let id = c.assets[0].1;
     assert_eq!(
-        db.adopt_registered_asset("other-host", "m-x", at(1)).expect("adopt"),
+        db.adopt_registered_asset("other-host", "m-x", at(1))
+            .expect("adopt"),
         None
     );
     assert_eq!(
@@ -299,7 +311,11 @@ fn inventories_give_pretty_name_and_middleware(t: &TestDb) {
         &[
             (PackageKind::Deb, "nginx-core", "1.18.0-6ubuntu14.4"),
             (PackageKind::Deb, "postgresql-14", "14.11-0ubuntu0.22.04.1"),
-            (PackageKind::Deb, "postgresql-client-14", "14.11-0ubuntu0.22.04.1"),
+            (
+                PackageKind::Deb,
+                "postgresql-client-14",
+                "14.11-0ubuntu0.22.04.1",
+            ),
             (PackageKind::Deb, "python3.10", "3.10.12-1~22.04.3"),
             (PackageKind::Deb, "libc6", "2.35-0ubuntu3.6"),
             (PackageKind::Python, "redis", "5.0.1"),
