@@ -8,7 +8,8 @@
 //! `schema_migrations`; a database migrated by a newer Kensa is refused.
 //!
 //! - Assets ([`Db::upsert_asset`]) are hosts and images, with the facts the
-//!   agent reports and the management items people set.
+//!   agent reports and the management items people set; machines without
+//!   an agent come from an asset register ([`Db::import_register`]).
 //! - Inventories ([`Db::put_inventory`]) are stored once per content hash,
 //!   compressed, so that identical servers share one copy and any asset
 //!   can be evaluated again later ([`Db::inventory`]).
