@@ -69,6 +69,64 @@ fn cycle_of(version: &str, parts: usize) -> String {
         .join(".")
 }
 
+/// Where an operating system stands against its vendor's support dates,
+/// for the fleet's asset records (the scan's finding says the same to a
+/// reader; this says it to a program).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OsEol {
+    /// endoflife.date's product (`debian`, `alpine-linux`).
+    pub product: String,
+    pub cycle: String,
+    /// End of regular security support, when announced.
+    pub eol: Option<String>,
+    /// Ended, even when no date is given.
+    pub eol_reached: bool,
+    pub extended_support: Option<String>,
+    /// On the day it was computed: `supported`, `extended` (past the
+    /// regular end, extended support still running) or `ended`.
+    pub status: String,
+}
+
+impl OsEol {
+    /// Whether regular support has ended by `today` (`YYYY-MM-DD`): dates
+    /// move on after the record was computed, so callers ask again.
+    pub fn ended_by(&self, today: &str) -> bool {
+        self.eol_reached || self.eol.as_deref().is_some_and(|d| d < today)
+    }
+}
+
+/// The support dates of `os` per the knowledge base's endoflife.date
+/// records; `None` when Kensa does not know the distribution or the base
+/// has no record of the cycle.
+pub fn os_eol(
+    os: &kensa_inventory::model::Os,
+    store: &Store,
+    today: &str,
+) -> Result<Option<OsEol>> {
+    let Some((product, cycle)) = Distro::of(os).and_then(|d| d.eol_product()) else {
+        return Ok(None);
+    };
+    let all = releases(store, product)?;
+    let Some(r) = all.into_iter().find(|r| r.cycle == cycle) else {
+        return Ok(None);
+    };
+    let status = if !ended(&r, today) {
+        "supported"
+    } else if r.extended_support.as_deref().is_some_and(|d| d >= today) {
+        "extended"
+    } else {
+        "ended"
+    };
+    Ok(Some(OsEol {
+        product: product.to_owned(),
+        cycle,
+        eol: r.eol,
+        eol_reached: r.eol_reached,
+        extended_support: r.extended_support,
+        status: status.to_owned(),
+    }))
+}
+
 pub(crate) fn check(
     inventory: &Inventory,
     distro: Option<&Distro>,

@@ -562,3 +562,4 @@ fn remediation(
 }
 
 mod eol;
+pub use crate::eol::{OsEol, os_eol};

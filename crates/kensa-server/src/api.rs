@@ -183,6 +183,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::head(inventory_known).put(put_inventory),
         )
         .route("/api/v1/assets", get(list_assets))
+        .route("/api/v1/assets/import", post(crate::assets::import))
+        .route(
+            "/api/v1/assets/{id}",
+            get(crate::assets::detail).patch(crate::assets::patch),
+        )
         .route("/api/v1/findings", get(findings::list))
         .route("/api/v1/findings/aggregate", get(findings::aggregate))
         .route("/api/v1/findings/triage", post(findings::triage_bulk))
@@ -329,16 +334,25 @@ async fn enroll(
         let name = hostname
             .clone()
             .unwrap_or_else(|| "unnamed host".to_owned());
-        let asset = db.upsert_asset(&AssetUpsert {
-            kind: AssetKind::Host,
-            name,
-            hostname,
-            machine_id: Some(machine_id),
-            image_id: None,
-            os_id: None,
-            os_release: None,
-            seen_at: now,
-        })?;
+        // A machine imported from a register, that nothing reported for
+        // yet, becomes this agent's asset (its management items kept).
+        let adopted = match &hostname {
+            Some(h) => db.adopt_registered_asset(h, &machine_id, now)?,
+            None => None,
+        };
+        let asset = match adopted {
+            Some(a) => a,
+            None => db.upsert_asset(&AssetUpsert {
+                kind: AssetKind::Host,
+                name,
+                hostname,
+                machine_id: Some(machine_id),
+                image_id: None,
+                os_id: None,
+                os_release: None,
+                seen_at: now,
+            })?,
+        };
         let agent = db.create_agent(asset, &digest, req.agent_version.as_deref(), now)?;
         Ok((
             StatusCode::CREATED,
@@ -421,7 +435,7 @@ async fn put_inventory(
             )));
         }
         let now = Timestamp::now();
-        db.update_asset_facts(asset, &AssetUpsert::from_inventory(&inv, now))?;
+        db.update_inventory_facts(asset, &AssetUpsert::from_inventory(&inv, now), &inv)?;
         // The inventory and its evaluation job commit together: a crash
         // between two commits would leave the new inventory as the asset's
         // latest (so the agent's retry is answered "already have it") with
@@ -471,11 +485,8 @@ struct CoverageQuery {
     stale_hours: Option<u32>,
 }
 
-/// Whether each asset is covered, in Amazon Inspector's vocabulary:
-/// ACTIVE (SUCCESSFUL), or INACTIVE with PENDING_INITIAL_SCAN (known, no
-/// evaluated inventory yet), STALE_INVENTORY (silent longer than the
-/// threshold) or UNSUPPORTED_OS (the OS is not identified or Kensa does not
-/// know its vendor's advisories: its OS packages are not checked); with
+/// Whether each asset is covered, in Amazon Inspector's vocabulary
+/// ([`crate::assets::coverage_of`] says how each reason is decided), with
 /// counts per reason, the inactive ones first.
 async fn coverage(
     State(state): State<Arc<AppState>>,
@@ -486,38 +497,22 @@ async fn coverage(
     with_db(&state, move |db| {
         let p = principal(db, &headers)?;
         require(&p, Role::Viewer, "coverage needs a user token")?;
-        let now = Timestamp::now().unix_ms();
+        let cx = crate::assets::CoverageContext::new(db, stale_ms)?;
         let mut rows = Vec::new();
         let mut counts = std::collections::BTreeMap::<&str, usize>::new();
         for a in db.assets()? {
-            let supported = match (&a.os_id, &a.os_release) {
-                (Some(id), Some(release)) => {
-                    kensa_detect::distro::Distro::of(&kensa_inventory::model::Os {
-                        id: id.clone(),
-                        release: release.clone(),
-                        ..Default::default()
-                    })
-                    .is_some()
-                }
-                _ => false,
-            };
-            let reason = if a.inventory_hash.is_none() || a.evaluated_at.is_none() {
-                "PENDING_INITIAL_SCAN"
-            } else if a.inventory_at.is_none_or(|t| now - t.unix_ms() > stale_ms) {
-                "STALE_INVENTORY"
-            } else if !supported {
-                "UNSUPPORTED_OS"
-            } else {
-                "SUCCESSFUL"
-            };
+            let (status, reason) = crate::assets::coverage_of(&a, &cx);
             *counts.entry(reason).or_default() += 1;
             rows.push(json!({
                 "asset_id": a.id.0,
                 "name": a.name,
                 "os": a.os_id,
                 "os_release": a.os_release,
-                "status": if reason == "SUCCESSFUL" { "ACTIVE" } else { "INACTIVE" },
+                "status": status,
                 "reason": reason,
+                "source": a.source,
+                "agent": cx.agents.contains(&a.id),
+                "eol": a.eol,
                 "inventory_at": a.inventory_at,
                 "evaluated_at": a.evaluated_at,
             }));

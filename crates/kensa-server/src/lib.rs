@@ -20,10 +20,12 @@
 //! The API is described by `/api/v1/openapi.json` (`src/openapi.json`).
 
 pub mod api;
+mod assets;
 pub mod auth;
 pub mod error;
 mod findings;
 mod pool;
+pub mod register;
 pub mod session;
 pub mod tls;
 pub mod worker;

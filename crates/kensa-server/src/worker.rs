@@ -268,6 +268,23 @@ impl Worker {
                 f
             }
         };
+        // Before the evaluation is applied: whoever sees the evaluation
+        // time move sees the support dates that go with it.
+        let eol = match (&record.os_id, &record.os_release) {
+            (Some(id), Some(release)) => kensa_detect::os_eol(
+                &kensa_inventory::model::Os {
+                    id: id.clone(),
+                    release: release.clone(),
+                    ..Default::default()
+                },
+                self.kb()?,
+                &crate::assets::today(),
+            )?,
+            _ => None,
+        };
+        if eol != record.eol {
+            self.db.set_asset_eol(asset, eol.as_ref())?;
+        }
         match self.db.apply_evaluation(asset, &findings, Timestamp::now()) {
             // Another worker applied a newer evaluation meanwhile: this
             // one's result is older, and dropping it is right.

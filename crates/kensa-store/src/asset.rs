@@ -7,6 +7,7 @@ use kensa_inventory::model::SourceKind;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StoreError};
+use crate::register::{AssetSource, ExposedPort, Middleware};
 use crate::sql::{Dialect, Row, Sql, p};
 use crate::time::Timestamp;
 use crate::{Db, Mode};
@@ -62,7 +63,7 @@ impl InternetExposure {
         }
     }
 
-    fn parse(s: &str) -> Result<InternetExposure> {
+    pub(crate) fn parse(s: &str) -> Result<InternetExposure> {
         match s {
             "yes" => Ok(InternetExposure::Yes),
             "no" => Ok(InternetExposure::No),
@@ -149,6 +150,11 @@ pub struct Management {
     pub tags: Vec<String>,
     /// `None`: never set (the console shows it as unknown).
     pub internet_exposure: Option<InternetExposure>,
+    /// The ports open to the internet, as a cloud or firewall description
+    /// says (the agent's listeners are what the host listens on, not what
+    /// reaches it).
+    #[serde(default)]
+    pub exposed_ports: Vec<ExposedPort>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -170,6 +176,17 @@ pub struct Asset {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub management: Management,
+    /// How the asset became known.
+    pub source: AssetSource,
+    /// The cloud instance id (EC2 `i-…`), from a register or the host.
+    pub instance_id: Option<String>,
+    pub ip_addresses: Vec<String>,
+    /// `PRETTY_NAME` from the latest inventory, or the register's OS.
+    pub os_pretty: Option<String>,
+    /// Server software found among the latest inventory's OS packages.
+    pub middleware: Vec<Middleware>,
+    /// The OS's support dates, as of the latest evaluation.
+    pub eol: Option<kensa_detect::OsEol>,
 }
 
 /// What [`Db::put_inventory`] found.
@@ -182,11 +199,12 @@ pub enum InventoryChange {
     Changed { hash: String },
 }
 
-const ASSET_COLUMNS: &str = "id, kind, name, hostname, machine_id, image_id, os_id, os_release, \
+pub(crate) const ASSET_COLUMNS: &str = "id, kind, name, hostname, machine_id, image_id, os_id, os_release, \
      inventory_hash, inventory_at, evaluated_at, created_at, updated_at, operation_start, \
-     support_end, owner, team, environment, tags, internet_exposure";
+     support_end, owner, team, environment, tags, internet_exposure, source, instance_id, \
+     ip_addresses, exposed_ports, os_pretty, middleware, eol";
 
-fn asset_of(r: &Row) -> Result<Asset> {
+pub(crate) fn asset_of(r: &Row) -> Result<Asset> {
     let tags: Option<Vec<String>> = match r.opt_json(18)? {
         None => None,
         Some(v) => Some(
@@ -219,8 +237,31 @@ fn asset_of(r: &Row) -> Result<Asset> {
                 .opt_text(19)?
                 .map(|s| InternetExposure::parse(&s))
                 .transpose()?,
+            exposed_ports: json_list(r, 23, "asset exposed ports")?,
+        },
+        source: AssetSource::parse(&r.text(20)?)?,
+        instance_id: r.opt_text(21)?,
+        ip_addresses: json_list(r, 22, "asset addresses")?,
+        os_pretty: r.opt_text(24)?,
+        middleware: json_list(r, 25, "asset middleware")?,
+        eol: match r.opt_json(26)? {
+            None => None,
+            Some(v) => Some(
+                serde_json::from_value(v)
+                    .map_err(|e| StoreError::Corrupt(format!("asset end of life: {e}")))?,
+            ),
         },
     })
+}
+
+/// A JSON array column; empty when NULL.
+fn json_list<T: serde::de::DeserializeOwned>(r: &Row, i: usize, what: &str) -> Result<Vec<T>> {
+    match r.opt_json(i)? {
+        None => Ok(Vec::new()),
+        Some(v) => {
+            serde_json::from_value(v).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+        }
+    }
 }
 
 /// Locks the asset's row until the transaction ends (PostgreSQL; SQLite's
@@ -298,10 +339,15 @@ impl Db {
             context: "asset tags".into(),
             source: e,
         })?;
+        let ports = serde_json::to_value(&m.exposed_ports).map_err(|e| StoreError::Json {
+            context: "asset exposed ports".into(),
+            source: e,
+        })?;
         self.tx("set management items", Mode::Write, |tx| {
             let n = tx.exec(
                 "UPDATE assets SET operation_start = ?, support_end = ?, owner = ?, team = ?, \
-                 environment = ?, tags = ?, internet_exposure = ?, updated_at = ? WHERE id = ?",
+                 environment = ?, tags = ?, internet_exposure = ?, exposed_ports = ?, \
+                 updated_at = ? WHERE id = ?",
                 p![
                     m.operation_start.clone(),
                     m.support_end.clone(),
@@ -310,6 +356,7 @@ impl Db {
                     m.environment.clone(),
                     tags,
                     m.internet_exposure.map(InternetExposure::as_str),
+                    ports,
                     at.unix_ms(),
                     id.0,
                 ],

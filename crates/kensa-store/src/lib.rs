@@ -8,7 +8,8 @@
 //! `schema_migrations`; a database migrated by a newer Kensa is refused.
 //!
 //! - Assets ([`Db::upsert_asset`]) are hosts and images, with the facts the
-//!   agent reports and the management items people set.
+//!   agent reports and the management items people set; machines without
+//!   an agent come from an asset register ([`Db::import_register`]).
 //! - Inventories ([`Db::put_inventory`]) are stored once per content hash,
 //!   compressed, so that identical servers share one copy and any asset
 //!   can be evaluated again later ([`Db::inventory`]).
@@ -31,6 +32,7 @@ mod lifecycle;
 pub mod migrate;
 mod query;
 mod queue;
+mod register;
 mod sql;
 mod time;
 mod triage;
@@ -51,6 +53,10 @@ pub use crate::query::{
     Aggregate, FindingPage, FindingQuery, FindingSummary, GroupBy, Sort, SortKey,
 };
 pub use crate::queue::{FailOutcome, Job, JobId, JobInfo, JobState, RetryPolicy};
+pub use crate::register::{
+    AssetSource, ExposedPort, ImportCounts, ImportError, ManagementPatch, Middleware,
+    RegisterRecord, middleware_of, valid_date,
+};
 pub use crate::time::Timestamp;
 pub use crate::triage::{
     AuditEntry, BULK_LIMIT, Justification, Response, SlaPolicy, SuppressionRule, Triage,

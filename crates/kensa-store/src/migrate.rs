@@ -47,6 +47,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_users.sql"),
         postgres: include_str!("../migrations/postgres/0004_users.sql"),
     },
+    Migration {
+        version: 5,
+        name: "asset register",
+        sqlite: include_str!("../migrations/sqlite/0005_asset_register.sql"),
+        postgres: include_str!("../migrations/postgres/0005_asset_register.sql"),
+    },
 ];
 
 /// The newest schema this build knows.
@@ -115,7 +121,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version, i64::try_from(i + 1).expect("small"));
-            let file = format!("{:04}_{}.sql", m.version, m.name);
+            let file = format!("{:04}_{}.sql", m.version, m.name.replace(' ', "_"));
             for (dialect, text) in [("sqlite", m.sqlite), ("postgres", m.postgres)] {
                 let on_disk = std::fs::read_to_string(dir.join(dialect).join(&file))
                     .unwrap_or_else(|e| panic!("{dialect}/{file}: {e}"));

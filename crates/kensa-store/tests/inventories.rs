@@ -141,6 +141,7 @@ fn management_items_survive_upserts(t: &TestDb) {
         environment: Some("production".into()),
         tags: vec!["pci".into(), "web".into()],
         internet_exposure: Some(InternetExposure::Yes),
+        exposed_ports: Vec::new(),
     };
     db.set_management(a, &m, at).expect("set");
     db.upsert_asset(&host("cccc", at))
