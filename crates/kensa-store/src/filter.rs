@@ -669,6 +669,9 @@ fn term_sql(t: &Term, dialect: Dialect, now: Timestamp) -> Result<(String, Vec<V
             return Ok((format!("{col} BETWEEN ? AND ?"), vec![lo, hi]));
         }
         Operand::List(vs) => {
+            if t.key.kind == Kind::Flag {
+                return flag_sql(t, vs, dialect);
+            }
             let mut out = Vec::with_capacity(vs.len());
             for v in vs {
                 out.push(match t.key.kind {
@@ -767,6 +770,29 @@ fn prefix_sql(col: &str, values: &[Val], dialect: Dialect) -> (String, Vec<Val>)
     (format!("({})", parts.join(" OR ")), params)
 }
 
+/// A yes/no term as a literal, not a parameter: the planner can then use
+/// the partial indexes on `kev` (a partial index applies only when the
+/// query states its condition itself).
+fn flag_sql(t: &Term, vs: &[String], dialect: Dialect) -> Result<(String, Vec<Val>)> {
+    let raw = format!("{}{}", t.key.name, t.op.as_str());
+    let mut want = Vec::new();
+    for v in vs {
+        let b = flag(&raw, v)?;
+        if !want.contains(&b) {
+            want.push(b);
+        }
+    }
+    let col = t.key.column;
+    let sql = match (want.as_slice(), dialect) {
+        ([true], Dialect::Sqlite) => format!("{col} = 1"),
+        ([false], Dialect::Sqlite) => format!("{col} = 0"),
+        ([true], Dialect::Postgres) => col.to_owned(),
+        ([false], Dialect::Postgres) => format!("NOT {col}"),
+        _ => "1 = 1".to_owned(),
+    };
+    Ok((sql, Vec::new()))
+}
+
 fn day_terms(t: &Term, vs: &[String], now: Timestamp) -> Result<(String, Vec<Val>)> {
     let raw = format!("{}{}", t.key.name, t.op.as_str());
     let col = t.key.column;
@@ -816,13 +842,15 @@ mod tests {
         let (s, p) = sql("score=7..9.5 epss>0.1 kev=yes status!=CLOSED,suppressed");
         assert_eq!(
             s,
-            "f.score BETWEEN ? AND ? AND f.epss > ? AND (f.kev IN (?)) AND \
+            "f.score BETWEEN ? AND ? AND f.epss > ? AND (f.kev = 1) AND \
              (f.status IS NULL OR f.status NOT IN (?, ?))"
         );
         assert_eq!(p[0], Val::F64(7.0));
         assert_eq!(p[1], Val::F64(9.5));
-        assert_eq!(p[3], Val::Bool(true));
-        assert_eq!(p[5], Val::from("SUPPRESSED"));
+        assert_eq!(p[4], Val::from("SUPPRESSED"));
+        let (s, p) = sql("kev=no,false fix_available=true,false");
+        assert_eq!(s, "(f.kev = 0) AND (1 = 1)");
+        assert!(p.is_empty());
     }
 
     #[test]

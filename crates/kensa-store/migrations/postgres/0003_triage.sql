@@ -59,6 +59,13 @@ CREATE INDEX findings_status_rank ON findings (status, severity_rank, score_sort
 CREATE INDEX findings_status_score ON findings (status, score_sort, id);
 CREATE INDEX findings_status_last_observed ON findings (status, last_observed, id);
 CREATE INDEX findings_status_due ON findings (status, due_sort, id);
+-- Known exploited findings are few (about 2%): small partial indexes give
+-- the KEV views their sorts directly. The fix-available index of
+-- migration 1 selects most rows and only misleads the planner.
+DROP INDEX findings_kev;
+DROP INDEX findings_fixable;
+CREATE INDEX findings_kev_epss ON findings (epss_sort, id) WHERE kev;
+CREATE INDEX findings_kev_rank ON findings (severity_rank, score_sort, id) WHERE kev;
 CREATE INDEX findings_triage_state ON findings (triage_state) WHERE triage_state IS NOT NULL;
 CREATE INDEX findings_assignee ON findings (assignee) WHERE assignee IS NOT NULL;
 
