@@ -38,6 +38,10 @@ enum Kind {
     /// A severity band, compared by rank (`severity>=HIGH`), so that the
     /// filter and the "most severe first" sort share one index.
     Severity,
+    /// A port range the asset is reachable on (its `exposed_ports`, from
+    /// an asset register or a firewall description): `port=22`,
+    /// `port=1..1024`, `port>=8000`.
+    Port,
 }
 
 /// A band's rank, as migration 3 stores it in `severity_rank`.
@@ -174,6 +178,13 @@ static KEYS: &[KeyDef] = &[
         "a.environment",
     ),
     key("tag", &["tags"], Kind::Tag, Case::AsIs, "a.tags"),
+    key(
+        "port",
+        &["ports", "port_range"],
+        Kind::Port,
+        Case::AsIs,
+        "a.exposed_ports",
+    ),
     key("asset_id", &[], Kind::Integer, Case::AsIs, "f.asset_id"),
     key("id", &["finding_id"], Kind::Integer, Case::AsIs, "f.id"),
     key("score", &[], Kind::Number, Case::AsIs, "f.score"),
@@ -479,7 +490,7 @@ fn parse_term(raw: &str) -> Result<Term> {
     let values = split_values(raw, value)?;
     let ordered = matches!(
         key.kind,
-        Kind::Integer | Kind::Number | Kind::Time | Kind::Severity
+        Kind::Integer | Kind::Number | Kind::Time | Kind::Severity | Kind::Port
     );
     let operand = match (op, values.as_slice()) {
         (_, []) => return Err(bad(raw, "no value")),
@@ -503,6 +514,9 @@ fn parse_term(raw: &str) -> Result<Term> {
         }
         (Kind::Integer | Kind::Number | Kind::Time | Kind::Severity, Op::Prefix) => {
             return Err(bad(raw, "^= is for text keys"));
+        }
+        (Kind::Port, Op::Prefix | Op::Ne) => {
+            return Err(bad(raw, "a port takes =, a range a..b, >=, <=, > or <"));
         }
         _ => {}
     }
@@ -663,19 +677,24 @@ fn term_sql(t: &Term, dialect: Dialect, now: Timestamp) -> Result<(String, Vec<V
         Kind::Integer | Kind::Number | Kind::Time | Kind::Severity
     );
     let values: Vec<Val> = match &t.operand {
+        Operand::Range(lo, hi) if t.key.kind == Kind::Port => {
+            return port_range_sql(&port(&raw(), lo)?, &port(&raw(), hi)?, dialect);
+        }
         Operand::Range(lo, hi) => {
             let lo = bound(t, lo, false, now)?;
             let hi = bound(t, hi, true, now)?;
             return Ok((format!("{col} BETWEEN ? AND ?"), vec![lo, hi]));
         }
         Operand::List(vs) => {
-            if t.key.kind == Kind::Flag {
-                return flag_sql(t, vs, dialect);
+            match t.key.kind {
+                Kind::Flag => return flag_sql(t, vs, dialect),
+                Kind::Port => return port_sql(t, vs, dialect),
+                _ => {}
             }
             let mut out = Vec::with_capacity(vs.len());
             for v in vs {
                 out.push(match t.key.kind {
-                    Kind::Flag => Val::Bool(flag(&raw(), v)?),
+                    Kind::Flag | Kind::Port => continue,
                     // `=` on a day means the whole day.
                     Kind::Time if t.op == Op::Eq => {
                         return day_terms(t, vs, now);
@@ -768,6 +787,53 @@ fn prefix_sql(col: &str, values: &[Val], dialect: Dialect) -> (String, Vec<Val>)
         }
     }
     (format!("({})", parts.join(" OR ")), params)
+}
+
+fn port(raw: &str, v: &str) -> Result<i64> {
+    v.parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .map(i64::from)
+        .ok_or_else(|| bad(raw, format!("{v:?} is not a port (1 to 65535)")))
+}
+
+/// The asset is reachable on a port in `lo..=hi`: one of its exposed
+/// ranges overlaps it, or a rule opens every port.
+fn port_range_sql(lo: &i64, hi: &i64, dialect: Dialect) -> Result<(String, Vec<Val>)> {
+    let sql = match dialect {
+        Dialect::Sqlite => {
+            "EXISTS (SELECT 1 FROM json_each(a.exposed_ports) p WHERE \
+             json_extract(p.value, '$.protocol') = 'all' OR \
+             (json_extract(p.value, '$.port') <= ? AND \
+             COALESCE(json_extract(p.value, '$.to_port'), json_extract(p.value, '$.port')) >= ?))"
+        }
+        Dialect::Postgres => {
+            "EXISTS (SELECT 1 FROM jsonb_array_elements(a.exposed_ports) p(v) WHERE \
+             v->>'protocol' = 'all' OR ((v->>'port')::int <= ? AND \
+             COALESCE((v->>'to_port')::int, (v->>'port')::int) >= ?))"
+        }
+    };
+    Ok((sql.to_owned(), vec![Val::I64(*hi), Val::I64(*lo)]))
+}
+
+fn port_sql(t: &Term, vs: &[String], dialect: Dialect) -> Result<(String, Vec<Val>)> {
+    let raw = format!("{}{}", t.key.name, t.op.as_str());
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    for v in vs {
+        let p = port(&raw, v)?;
+        let (lo, hi) = match t.op {
+            Op::Ge => (p, 65535),
+            Op::Gt => (p + 1, 65535),
+            Op::Le => (1, p),
+            Op::Lt => (1, p - 1),
+            _ => (p, p),
+        };
+        let (sql, mut ps) = port_range_sql(&lo, &hi, dialect)?;
+        parts.push(sql);
+        params.append(&mut ps);
+    }
+    Ok((format!("({})", parts.join(" OR ")), params))
 }
 
 /// A yes/no term as a literal, not a parameter: the planner can then use
@@ -864,6 +930,31 @@ mod tests {
         let (s, p) = sql("severity=low..HIGH");
         assert_eq!(s, "f.severity_rank BETWEEN ? AND ?");
         assert_eq!(p, vec![Val::I64(2), Val::I64(4)]);
+    }
+
+    #[test]
+    fn ports_overlap_exposed_ranges() {
+        let (s, p) = sql("port=22,443 port=8000..8100");
+        assert!(
+            s.starts_with("EXISTS (SELECT 1 FROM json_each(a.exposed_ports) p WHERE"),
+            "{s}"
+        );
+        assert_eq!(
+            p,
+            vec![
+                Val::I64(8100),
+                Val::I64(8000),
+                Val::I64(22),
+                Val::I64(22),
+                Val::I64(443),
+                Val::I64(443)
+            ]
+        );
+        let (_, p) = sql("port>=1024");
+        assert_eq!(p, vec![Val::I64(65535), Val::I64(1024)]);
+        assert!(Filter::parse("port=0").is_err());
+        assert!(Filter::parse("port!=22").is_err());
+        assert!(Filter::parse("port>=1").expect("p").needs_asset());
     }
 
     #[test]

@@ -116,6 +116,22 @@ fn generated(rng: &mut Lcg, n: usize) -> Vec<Finding> {
         .collect()
 }
 
+fn port(port: u16, to_port: Option<u16>, protocol: &str) -> kensa_store::ExposedPort {
+    kensa_store::ExposedPort {
+        port,
+        to_port,
+        protocol: protocol.into(),
+        source: "test".into(),
+    }
+}
+
+/// Whether the asset is reachable on a port in `lo..=hi`, computed here.
+fn reachable(m: &Management, lo: u16, hi: u16) -> bool {
+    m.exposed_ports
+        .iter()
+        .any(|p| p.protocol == "all" || (p.port <= hi && p.to_port.unwrap_or(p.port) >= lo))
+}
+
 struct Fleet {
     assets: Vec<(AssetId, (Management, String))>,
 }
@@ -143,6 +159,12 @@ fn fleet(db: &Db) -> Fleet {
                 vec!["prod".into(), "pci".into()]
             } else {
                 vec!["dev".into()]
+            },
+            exposed_ports: match i % 4 {
+                0 => vec![port(22, None, "tcp")],
+                1 => vec![port(8000, Some(8100), "tcp"), port(53, None, "udp")],
+                2 => vec![],
+                _ => vec![port(0, None, "all")],
             },
             ..Management::default()
         };
@@ -243,6 +265,14 @@ fn query_agrees_with_rust(t: &TestDb) {
                     && f.vulnerability_id.starts_with("CVE-2026-000")
             }),
         ),
+        ("port=8080", Box::new(|_, m| reachable(&m.0, 8080, 8080))),
+        (
+            "port=1..100 severity>=HIGH",
+            Box::new(|f, m| {
+                reachable(&m.0, 1, 100) && matches!(f.severity, Band::Critical | Band::High)
+            }),
+        ),
+        ("port>8100", Box::new(|_, m| reachable(&m.0, 8101, 65535))),
         (
             "os=alpine status=active",
             Box::new(|f, m| f.status == kensa_store::Status::Active && m.1 == "alpine"),
