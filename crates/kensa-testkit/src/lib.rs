@@ -22,6 +22,16 @@ pub fn data_dir() -> PathBuf {
     repo_root().join("../shared/data")
 }
 
+/// Reference facts beside the data (Inspector's report columns, the
+/// vocabularies): `$KENSA_TEST_REFERENCE`, else `reference` beside the
+/// data folder.
+pub fn reference_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KENSA_TEST_REFERENCE") {
+        return PathBuf::from(dir);
+    }
+    data_dir().join("../reference")
+}
+
 /// Where `scripts/setup` puts what the tests need beyond the repository
 /// (oracles, peer tools, debootstrapped roots): `$KENSA_CACHE`, else
 /// `/var/tmp/kensa-cache`, outside the clone so that CI runs on the same

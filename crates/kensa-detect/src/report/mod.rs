@@ -3,6 +3,7 @@
 //! CycloneDX (an SBOM with its vulnerabilities) for supply-chain tools.
 
 mod cyclonedx;
+pub mod inspector;
 mod sarif;
 mod table;
 
