@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 fn kb() -> &'static Path {
     static KB: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     KB.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = kensa_testkit::process_tempdir();
         let mut b = kensa_kb::store::StoreBuilder::create(dir.path()).expect("builder");
         kensa_kb::mirror::import(&kensa_testkit::data_dir(), &mut b).expect("import");
         b.finish().expect("finish");

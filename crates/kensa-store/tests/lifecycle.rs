@@ -21,7 +21,7 @@ struct World {
 }
 
 fn world() -> World {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = kensa_testkit::process_tempdir();
     let kb_dir = dir.path().join("kb");
     let mut builder = StoreBuilder::create(&kb_dir).expect("kb builder");
     kensa_kb::mirror::import(&kensa_testkit::data_dir(), &mut builder).expect("import");

@@ -32,6 +32,32 @@ pub fn reference_dir() -> PathBuf {
     data_dir().join("../reference")
 }
 
+/// A temporary directory for state a test process keeps for its whole
+/// life (a knowledge base built once in a `static`). Statics are never
+/// dropped, so such a `TempDir` is never removed by its owner: its name
+/// carries the process id, and each call removes the directories of
+/// processes that are gone. Without this, every test run left its
+/// knowledge bases behind in `/tmp` (tens of GB over a day).
+pub fn process_tempdir() -> tempfile::TempDir {
+    let tmp = std::env::temp_dir();
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("kensa-test-")) else {
+                continue;
+            };
+            let pid = rest.split('-').next().unwrap_or("");
+            if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(&format!("kensa-test-{}-", std::process::id()))
+        .tempdir()
+        .expect("a temporary directory")
+}
+
 /// Where `scripts/setup` puts what the tests need beyond the repository
 /// (oracles, peer tools, debootstrapped roots): `$KENSA_CACHE`, else
 /// `/var/tmp/kensa-cache`, outside the clone so that CI runs on the same

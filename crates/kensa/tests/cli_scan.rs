@@ -32,7 +32,7 @@ use support::{kb, utf8};
 fn alpine_root() -> &'static Path {
     static ROOT: OnceLock<tempfile::TempDir> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = kensa_testkit::process_tempdir();
         let root = dir.path();
         std::fs::create_dir_all(root.join("lib/apk/db")).expect("mkdir");
         std::fs::create_dir_all(root.join("etc")).expect("mkdir");
@@ -83,7 +83,7 @@ Description: Persistent key-value database with network interface (client)
 fn debian10_root() -> &'static Path {
     static ROOT: OnceLock<tempfile::TempDir> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = kensa_testkit::process_tempdir();
         let root = dir.path();
         std::fs::create_dir_all(root.join("var/lib/dpkg")).expect("mkdir");
         std::fs::create_dir_all(root.join("etc")).expect("mkdir");

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 pub fn kb() -> &'static Path {
     static KB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     &KB.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = kensa_testkit::process_tempdir();
         let store = dir.path().join("kb");
         let o = Command::new(env!("CARGO_BIN_EXE_kensa"))
             .args(["db", "import", "--mirror"])
