@@ -19,6 +19,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod ingest;
 mod pool;
 pub mod tls;
 pub mod worker;

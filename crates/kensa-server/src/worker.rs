@@ -141,7 +141,7 @@ impl Worker {
                 Some(changed) => match keys_of.get(&hash) {
                     Some(&a) => a,
                     None => {
-                        let a = match self.db.inventory(&hash)? {
+                        let a = match self.db.load_inventory(&hash)? {
                             Some(inv) => kensa_detect::lookup_keys(&inv, &new)
                                 .iter()
                                 .any(|k| changed.contains(k)),
@@ -243,7 +243,7 @@ impl Worker {
             // shared.
             Some(f) if exposure == Exposure::Unknown => Arc::clone(f),
             _ => {
-                let inventory = self.db.inventory(&hash)?.ok_or_else(|| {
+                let inventory = self.db.load_inventory(&hash)?.ok_or_else(|| {
                     ServerError::Internal(format!("inventory {hash} is not stored"))
                 })?;
                 let kb = self.kb()?;

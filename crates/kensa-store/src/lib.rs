@@ -26,6 +26,7 @@
 mod asset;
 mod auth;
 pub mod error;
+pub mod ingest;
 mod lifecycle;
 pub mod migrate;
 mod queue;
@@ -40,6 +41,7 @@ pub use crate::asset::{
     Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, Management,
 };
 pub use crate::error::{DbError, Result, StoreError};
+pub use crate::ingest::CanonicalInventory;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};
 pub use crate::migrate::SCHEMA_VERSION;
 pub use crate::queue::{FailOutcome, Job, JobId, JobInfo, JobState, RetryPolicy};
