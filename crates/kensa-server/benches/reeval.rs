@@ -274,7 +274,8 @@ fn main() {
             "{done} of {} re-evaluated",
             alpine_assets.len()
         );
-        std::thread::sleep(Duration::from_millis(200));
+        // Reading 10,000 assets costs CPU the workers would use: not too often.
+        std::thread::sleep(Duration::from_millis(500));
     }
     let reeval = t.elapsed();
     let again = db
@@ -319,6 +320,6 @@ fn wait_evaluated(db: &Db, n: usize, since: Timestamp, limit: Duration) {
             return;
         }
         assert!(t.elapsed() < limit, "{done} of {n} evaluated");
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
