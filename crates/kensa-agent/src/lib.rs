@@ -395,13 +395,19 @@ impl Session {
     /// spool oldest first.
     fn cycle(&self, inv: Option<&Inventory>) -> Result<Outcome> {
         let mut unchanged = None;
-        let current = inv.map(|i| (i, i.content_hash()));
-        if let Some((inv, hash)) = &current {
+        // The canonical bytes are both what is hashed and what is sent:
+        // made once.
+        let current = inv.map(|i| {
+            let bytes = i.content_bytes();
+            let hash = kensa_inventory::model::content_hash_of(&bytes);
+            (bytes, hash)
+        });
+        if let Some((bytes, hash)) = &current {
             let last = self.state.last()?.map(|l| l.hash);
             let newest = self.spool.newest()?.map(|e| e.hash);
             match decide(hash, last.as_deref(), newest.as_deref()) {
                 Decision::Spool => {
-                    self.push(inv, hash)?;
+                    self.push(bytes, hash)?;
                 }
                 Decision::AlreadySpooled => {}
                 Decision::Unchanged => unchanged = Some(hash.as_str()),
@@ -413,8 +419,8 @@ impl Session {
                 Ok(false) => {
                     // The server lost it (restored from a backup, or the
                     // asset was reset): send it again.
-                    if let Some((inv, hash)) = &current {
-                        self.push(inv, hash)?;
+                    if let Some((bytes, hash)) = &current {
+                        self.push(bytes, hash)?;
                     }
                 }
                 Err(e) if e.is_retryable() => {
@@ -429,8 +435,9 @@ impl Session {
         self.deliver(current.as_ref().map(|(_, h)| h.as_str()))
     }
 
-    fn push(&self, inv: &Inventory, hash: &str) -> Result<()> {
-        let gz = codec::encode(inv).map_err(|e| AgentError::io(self.spool.dir(), e))?;
+    /// Spool `bytes` ([`Inventory::content_bytes`]) gzipped.
+    fn push(&self, bytes: &[u8], hash: &str) -> Result<()> {
+        let gz = codec::gzip(bytes).map_err(|e| AgentError::io(self.spool.dir(), e))?;
         let entry = self.spool.push(hash, &gz, spool::now_ms())?;
         log::info(format_args!(
             "spooled {} ({} bytes gzipped)",

@@ -121,12 +121,16 @@ fn unreachable_server_spools_once_and_does_not_duplicate() {
     assert_eq!(first.exit_code(), 3);
     let entries = spool_of(&f.cfg).entries().unwrap();
     assert_eq!(entries.len(), 1);
-    let expected = kensa_inventory::collect(&Target::Root(f.root.clone()))
-        .unwrap()
-        .content_hash();
+    let collected = kensa_inventory::collect(&Target::Root(f.root.clone())).unwrap();
+    let expected = collected.content_hash();
     assert_eq!(entries[0].hash, expected);
-    // The entry is the gzipped inventory of the root.
-    let inv = kensa_agent::codec::verify(&entries[0].read().unwrap(), &expected).unwrap();
+    // The entry is the gzipped inventory of the root, as its canonical
+    // bytes (the server hashes them instead of parsing them).
+    let body = entries[0].read().unwrap();
+    kensa_agent::codec::verify(&body, &expected).unwrap();
+    let json = kensa_agent::codec::gunzip(&body, 1 << 30).unwrap();
+    assert_eq!(json, collected.content_bytes());
+    let inv: kensa_inventory::Inventory = serde_json::from_slice(&json).unwrap();
     assert!(!inv.packages.is_empty());
     assert_eq!(inv.os.unwrap().id, "alpine");
 

@@ -229,10 +229,15 @@ impl Inventory {
     /// `sha256:` and the hex SHA-256 of [`Inventory::content_bytes`]: what
     /// an agent sends first to learn whether the server needs the document.
     pub fn content_hash(&self) -> String {
-        use sha2::Digest;
-        format!(
-            "sha256:{}",
-            hex::encode(sha2::Sha256::digest(self.content_bytes()))
-        )
+        content_hash_of(&self.content_bytes())
     }
+}
+
+/// `sha256:` and the hex SHA-256 of `bytes`: [`Inventory::content_hash`]
+/// when they are [`Inventory::content_bytes`]. Agents send those very
+/// bytes, so that the server can check a report by hashing its body
+/// instead of parsing and serialising it again.
+pub fn content_hash_of(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }

@@ -7,7 +7,8 @@
 //! `cargo bench -p kensa-server --bench ingest`
 //! (`KENSA_BENCH_ROOT`: the root to inventory, default the benchmark root
 //! of `scripts/make-bench-root`, else the cached bookworm debootstrap;
-//! `KENSA_BENCH_REPORTS`, `KENSA_BENCH_THREADS`.)
+//! `KENSA_BENCH_REPORTS`, `KENSA_BENCH_THREADS`; `KENSA_BENCH_LEGACY=1`:
+//! bodies as older agents sent them, which take the full parse.)
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ fn main() {
     let reports = env_usize("KENSA_BENCH_REPORTS", 2000);
     let threads = env_usize("KENSA_BENCH_THREADS", 8);
     let agents = env_usize("KENSA_BENCH_AGENTS", 200);
+    // The whole document, `collection` block included, as agents sent it
+    // before they sent the canonical bytes: the server's full parse.
+    let legacy = std::env::var_os("KENSA_BENCH_LEGACY").is_some();
 
     let base = kensa_inventory::collect(&Target::Root(root.clone())).expect("inventory");
     eprintln!(
@@ -91,7 +95,8 @@ fn main() {
     }
 
     // The reports: each one the base inventory with one package version
-    // changed, gzipped as agents send them. Prepared before timing.
+    // changed, gzipped as agents send them (`kensa_agent::codec::encode`).
+    // Prepared before timing.
     let bodies: Vec<(usize, String, Vec<u8>)> = (0..reports)
         .map(|n| {
             let mut inv = base.clone();
@@ -99,17 +104,23 @@ fn main() {
             if let Some(p) = inv.packages.get_mut(n % base.packages.len().max(1)) {
                 p.version = format!("{}+bench{n}", p.version);
             }
-            let json = serde_json::to_vec(&inv).expect("json");
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            gz.write_all(&json).expect("gzip");
-            (n % agents, inv.content_hash(), gz.finish().expect("gzip"))
+            let body = if legacy {
+                let json = serde_json::to_vec(&inv).expect("json");
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(&json).expect("gzip");
+                gz.finish().expect("gzip")
+            } else {
+                kensa_agent::codec::encode(&inv).expect("gzip")
+            };
+            (n % agents, inv.content_hash(), body)
         })
         .collect();
     let raw = serde_json::to_vec(&base)
         .map(|v| v.len())
         .unwrap_or_default();
     eprintln!(
-        "{reports} reports from {agents} agents, {threads} threads; {} KB JSON, {} KB gzipped each",
+        "{reports} reports from {agents} agents, {threads} threads{}; {} KB JSON, {} KB gzipped each",
+        if legacy { " (legacy bodies)" } else { "" },
         raw / 1024,
         bodies.first().map_or(0, |b| b.2.len() / 1024)
     );

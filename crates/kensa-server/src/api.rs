@@ -6,7 +6,6 @@
 //! Database work is synchronous (`kensa-store`): handlers run it on the
 //! blocking pool with a pooled connection, never on the async workers.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use axum::Json;
@@ -17,7 +16,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kensa_inventory::Inventory;
-use kensa_store::{AssetId, AssetKind, AssetUpsert, Db, InventoryChange, Timestamp};
+use kensa_store::{
+    AssetId, AssetKind, AssetUpsert, CanonicalInventory, Db, InventoryChange, Timestamp,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -404,46 +405,95 @@ async fn put_inventory(
         // Authenticate before reading a byte of the body.
         let p = principal(db, &headers)?;
         let asset = agent_asset(&p)?;
-        let json = if gzip {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&body[..])
-                .take(limit + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| ApiError::bad(format!("body is not valid gzip: {e}")))?;
-            out
-        } else {
-            body.to_vec()
-        };
-        if json.len() as u64 > limit {
-            return Err(ApiError::new(
+        let too_large = || {
+            ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("inventory larger than {limit} bytes uncompressed"),
-            ));
+            )
+        };
+        let (json, zlib) = if gzip {
+            match crate::ingest::gunzip(&body, limit) {
+                Ok(g) => (g.content, Some(g.zlib)),
+                Err(crate::ingest::GunzipError::TooLarge) => return Err(too_large()),
+                Err(crate::ingest::GunzipError::Invalid(e)) => {
+                    return Err(ApiError::bad(format!("body is not valid gzip: {e}")));
+                }
+            }
+        } else {
+            (body.to_vec(), None)
+        };
+        if json.len() as u64 > limit {
+            return Err(too_large());
         }
-        let inv: Inventory = parse_json(&json, "inventory")?;
-        if inv.schema_version != kensa_inventory::model::SCHEMA_VERSION {
-            return Err(ApiError::bad(format!(
-                "inventory schema {} is not this server's {}",
-                inv.schema_version,
-                kensa_inventory::model::SCHEMA_VERSION
-            )));
-        }
-        let actual = inv.content_hash();
-        if actual != hash {
-            return Err(ApiError::bad(format!(
-                "content hash is {actual}, not {hash} as the URL says"
-            )));
-        }
+        let check_schema = |v: u32| {
+            if v == kensa_inventory::model::SCHEMA_VERSION {
+                Ok(())
+            } else {
+                Err(ApiError::bad(format!(
+                    "inventory schema {v} is not this server's {}",
+                    kensa_inventory::model::SCHEMA_VERSION
+                )))
+            }
+        };
         let now = Timestamp::now();
-        db.update_inventory_facts(asset, &AssetUpsert::from_inventory(&inv, now), &inv)?;
-        // The inventory and its evaluation job commit together: a crash
-        // between two commits would leave the new inventory as the asset's
-        // latest (so the agent's retry is answered "already have it") with
-        // nothing queued to evaluate it.
-        match db.put_inventory_queued(asset, &inv, now, crate::worker::EVALUATE)? {
-            InventoryChange::Unchanged => Ok(false),
-            InventoryChange::Changed { .. } => Ok(true),
-        }
+        let digest = kensa_inventory::model::content_hash_of(&json);
+        // The fast path: the body is the document's canonical bytes (what
+        // agents send), so its own hash is the content hash; only the
+        // asset's facts are read from it, and it is stored as it came.
+        let head = if digest == hash {
+            let head: crate::ingest::Head = parse_json(&json, "inventory")?;
+            head.is_canonical().then_some(head)
+        } else {
+            None
+        };
+        let change = match head {
+            Some(head) => {
+                check_schema(head.schema_version)?;
+                let head_inv = head.to_inventory();
+                db.ingest_inventory(
+                    asset,
+                    &AssetUpsert::from_inventory(&head_inv, now),
+                    &head_inv,
+                    CanonicalInventory {
+                        content: &json,
+                        hash: &digest,
+                        schema_version: head.schema_version,
+                        package_count: head.packages.0,
+                        zlib: zlib.as_deref(),
+                    },
+                    Some(crate::worker::EVALUATE),
+                )?
+            }
+            None => {
+                let inv: Inventory = parse_json(&json, "inventory")?;
+                check_schema(inv.schema_version)?;
+                let bytes = inv.content_bytes();
+                let actual = kensa_inventory::model::content_hash_of(&bytes);
+                if actual != hash {
+                    return Err(ApiError::bad(format!(
+                        "content hash is {actual}, not {hash} as the URL says"
+                    )));
+                }
+                db.ingest_inventory(
+                    asset,
+                    &AssetUpsert::from_inventory(&inv, now),
+                    &inv,
+                    CanonicalInventory {
+                        content: &bytes,
+                        hash: &actual,
+                        schema_version: inv.schema_version,
+                        package_count: inv.packages.len(),
+                        zlib: None,
+                    },
+                    Some(crate::worker::EVALUATE),
+                )?
+            }
+        };
+        // The facts, the inventory and its evaluation job commit together:
+        // a crash between two commits would leave the new inventory as the
+        // asset's latest (so the agent's retry is answered "already have
+        // it") with nothing queued to evaluate it.
+        Ok(matches!(change, InventoryChange::Changed { .. }))
     })
     .await?;
     if queued {

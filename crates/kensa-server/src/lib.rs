@@ -24,6 +24,7 @@ mod assets;
 pub mod auth;
 pub mod error;
 mod findings;
+pub mod ingest;
 mod pool;
 pub mod register;
 pub mod session;

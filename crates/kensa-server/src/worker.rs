@@ -60,13 +60,21 @@ impl Wake {
     }
 }
 
+/// What one inventory gives under one knowledge base generation.
+struct Evaluated {
+    findings: Vec<Finding>,
+    /// The server software in it (the ingest fast path reads no packages,
+    /// so the evaluation records this asset fact).
+    middleware: Vec<kensa_store::Middleware>,
+}
+
 /// One worker thread's state.
 pub struct Worker {
     pub name: String,
     pub db: Db,
     pub kb_dir: PathBuf,
     kb: Option<Store>,
-    cache: HashMap<(String, PathBuf), Arc<Vec<Finding>>>,
+    cache: HashMap<(String, PathBuf), Arc<Evaluated>>,
     /// Set on one worker per process: it notices knowledge base updates
     /// and queues their `kb-updated` job.
     watch: Option<String>,
@@ -144,7 +152,7 @@ impl Worker {
                 Some(changed) => match keys_of.get(&hash) {
                     Some(&a) => a,
                     None => {
-                        let a = match self.db.inventory(&hash)? {
+                        let a = match self.db.load_inventory(&hash)? {
                             Some(inv) => kensa_detect::lookup_keys(&inv, &new)
                                 .iter()
                                 .any(|k| changed.contains(k)),
@@ -241,12 +249,12 @@ impl Worker {
         };
         let generation = self.kb()?.generation().to_owned();
         let key = (hash.clone(), generation);
-        let findings = match self.cache.get(&key) {
+        let evaluated = match self.cache.get(&key) {
             // Exposure changes the score: only exposure-free results are
             // shared.
             Some(f) if exposure == Exposure::Unknown => Arc::clone(f),
             _ => {
-                let inventory = self.db.inventory(&hash)?.ok_or_else(|| {
+                let inventory = self.db.load_inventory(&hash)?.ok_or_else(|| {
                     ServerError::Internal(format!("inventory {hash} is not stored"))
                 })?;
                 let kb = self.kb()?;
@@ -258,7 +266,10 @@ impl Worker {
                         ..Options::default()
                     },
                 )?;
-                let f = Arc::new(report.findings);
+                let f = Arc::new(Evaluated {
+                    findings: report.findings,
+                    middleware: kensa_store::middleware_of(&inventory),
+                });
                 if exposure == Exposure::Unknown {
                     if self.cache.len() >= CACHE {
                         self.cache.clear();
@@ -285,7 +296,11 @@ impl Worker {
         if eol != record.eol {
             self.db.set_asset_eol(asset, eol.as_ref())?;
         }
-        match self.db.apply_evaluation(asset, &findings, Timestamp::now()) {
+        if evaluated.middleware != record.middleware {
+            self.db.set_asset_middleware(asset, &evaluated.middleware)?;
+        }
+        let findings = &evaluated.findings;
+        match self.db.apply_evaluation(asset, findings, Timestamp::now()) {
             // Another worker applied a newer evaluation meanwhile: this
             // one's result is older, and dropping it is right.
             Ok(_) | Err(kensa_store::StoreError::StaleEvaluation { .. }) => Ok(()),

@@ -475,6 +475,139 @@ fn the_api_refuses_what_it_must() {
     }
 }
 
+/// A report on the fast path (the canonical bytes agents send: hashed, not
+/// parsed in full, stored as they came) and one on the full parse (the
+/// whole document, as older agents sent it) store the same bytes, which
+/// both readers accept; a body that is not what its hash says is refused
+/// with 400 on either path and stores nothing.
+#[test]
+fn reports_store_their_canonical_bytes_on_either_path() {
+    use std::io::Write;
+    for backend in backends() {
+        let fleet = start(&backend);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = alpine_root(dir.path());
+        let enrol = |machine: &str| {
+            let (s, b) = fleet.call(
+                "POST",
+                "/api/v1/agents/enroll",
+                None,
+                Some(json!({"enrollment_token": fleet.enrollment_token(),
+                            "hostname": machine, "machine_id": machine})),
+            );
+            assert_eq!(s, 201, "{b}");
+            (
+                b["token"].as_str().expect("token").to_owned(),
+                b["asset_id"]
+                    .as_str()
+                    .expect("asset")
+                    .parse::<i64>()
+                    .expect("id"),
+            )
+        };
+        let gzip = |bytes: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(bytes).expect("gzip");
+            e.finish().expect("gzip")
+        };
+        let put = |token: &str, hash: &str, body: &[u8]| {
+            let res = fleet
+                .client
+                .put(&format!(
+                    "{}/api/v1/agent/inventory/{}",
+                    fleet.base,
+                    hash.replace(':', "%3A")
+                ))
+                .set("Authorization", &format!("Bearer {token}"))
+                .set("Content-Type", "application/json")
+                .set("Content-Encoding", "gzip")
+                .send_bytes(&gzip(body));
+            match res {
+                Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+                Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let db = kensa_store::Db::open(&match backend.url() {
+            Some(url) => kensa_store::Backend::Postgres(url),
+            None => kensa_store::Backend::Sqlite(fleet._data.path().join("server/kensa.db")),
+        })
+        .expect("open the server's database");
+        let latest = |asset: i64| {
+            db.asset(kensa_store::AssetId(asset))
+                .expect("asset")
+                .and_then(|a| a.inventory_hash)
+        };
+
+        let mut inv = kensa_inventory::collect(&Target::Root(root.clone())).expect("inventory");
+        assert!(!inv.collection.started_at.is_empty());
+        let (fast_token, fast_asset) = enrol("fast");
+        let (slow_token, slow_asset) = enrol("slow");
+
+        // Tampered: the canonical bytes of another document under this
+        // document's hash; the whole document, one version changed.
+        let hash = inv.content_hash();
+        let mut other = inv.clone();
+        other.packages[0].version.push_str("-tampered");
+        let (s, msg) = put(&fast_token, &hash, &other.content_bytes());
+        assert_eq!(s, 400, "{msg}");
+        assert!(msg.contains("content hash"), "{msg}");
+        let (s, msg) = put(
+            &slow_token,
+            &hash,
+            &serde_json::to_vec(&other).expect("json"),
+        );
+        assert_eq!(s, 400, "{msg}");
+        // Bytes that hash to the URL's hash but are no inventory, or are
+        // not canonical (a `collection` block, which the content hash
+        // leaves out).
+        let junk = br#"{"schema_version": 1}"#;
+        let (s, msg) = put(
+            &fast_token,
+            &kensa_inventory::model::content_hash_of(junk),
+            junk,
+        );
+        assert_eq!(s, 400, "{msg}");
+        let whole = serde_json::to_vec(&inv).expect("json");
+        let (s, msg) = put(
+            &fast_token,
+            &kensa_inventory::model::content_hash_of(&whole),
+            &whole,
+        );
+        assert_eq!(s, 400, "{msg}");
+        assert!(msg.contains("content hash"), "{msg}");
+        assert_eq!(latest(fast_asset), None, "nothing was stored");
+        assert_eq!(latest(slow_asset), None, "nothing was stored");
+        assert_eq!(db.inventory_count().expect("count"), 0);
+
+        // The fast path, then the same document on the full parse.
+        let (s, msg) = put(&fast_token, &hash, &inv.content_bytes());
+        assert_eq!(s, 202, "{msg}");
+        assert_eq!(latest(fast_asset).as_deref(), Some(hash.as_str()));
+        let fast = db.inventory_bytes(&hash).expect("read").expect("stored");
+        assert_eq!(fast, inv.content_bytes());
+        let (s, msg) = put(&slow_token, &hash, &whole);
+        assert_eq!(s, 202, "{msg}");
+        assert_eq!(latest(slow_asset).as_deref(), Some(hash.as_str()));
+        assert_eq!(db.inventory_count().expect("count"), 1, "one copy");
+
+        // A new document on the full parse first: the same bytes again.
+        inv.packages[0].version.push_str("-r1");
+        let hash = inv.content_hash();
+        let (s, msg) = put(&slow_token, &hash, &serde_json::to_vec(&inv).expect("json"));
+        assert_eq!(s, 202, "{msg}");
+        let slow = db.inventory_bytes(&hash).expect("read").expect("stored");
+        assert_eq!(slow, inv.content_bytes());
+        // The full reader (which serialises the document to check it)
+        // accepts what either path stored.
+        inv.collection = Default::default();
+        assert_eq!(db.inventory(&hash).expect("read").as_ref(), Some(&inv));
+        assert_eq!(db.load_inventory(&hash).expect("read").as_ref(), Some(&inv));
+        let first = kensa_inventory::model::content_hash_of(&fast);
+        assert!(db.inventory(&first).expect("read").is_some());
+    }
+}
+
 /// A knowledge base generation built from the data folder, plus `extra`
 /// records.
 fn build_kb(dir: &Path, extra: Vec<kensa_kb::model::Record>) {

@@ -28,6 +28,7 @@ mod asset;
 mod auth;
 pub mod error;
 pub mod filter;
+pub mod ingest;
 mod lifecycle;
 pub mod migrate;
 mod query;
@@ -47,6 +48,7 @@ pub use crate::asset::{
 };
 pub use crate::error::{DbError, Result, StoreError};
 pub use crate::filter::Filter;
+pub use crate::ingest::CanonicalInventory;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};
 pub use crate::migrate::SCHEMA_VERSION;
 pub use crate::query::{

@@ -200,20 +200,39 @@ impl Db {
             let kind_filter = if kinds.is_empty() {
                 String::new()
             } else {
-                params.extend(kinds.iter().map(|k| Val::from(*k)));
                 format!("kind IN ({}) AND ", vec!["?"; kinds.len()].join(", "))
             };
-            let skip_locked = match dialect {
-                Dialect::Sqlite => "",
-                Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            let queued = "state = 'queued' AND run_at <= NOW_MS";
+            let expired = "state = 'running' AND lease_until <= NOW_MS AND attempts < max_attempts";
+            let pick = match dialect {
+                // SQLite plans the OR of the two cases as two index searches
+                // whose union it sorts, visiting every queued job on every
+                // claim (quadratic when a knowledge update queues thousands
+                // at once): the first of each case instead, by its index,
+                // and the first of the two.
+                Dialect::Sqlite => {
+                    for _ in 0..2 {
+                        params.extend(kinds.iter().map(|k| Val::from(*k)));
+                    }
+                    format!(
+                        "SELECT id FROM (\
+                         SELECT * FROM (SELECT id, run_at FROM jobs WHERE {kind_filter}{queued} \
+                         ORDER BY run_at, id LIMIT 1) UNION ALL \
+                         SELECT * FROM (SELECT id, run_at FROM jobs WHERE {kind_filter}{expired} \
+                         ORDER BY run_at, id LIMIT 1)) ORDER BY run_at, id LIMIT 1"
+                    )
+                }
+                Dialect::Postgres => {
+                    params.extend(kinds.iter().map(|k| Val::from(*k)));
+                    format!(
+                        "SELECT id FROM jobs WHERE {kind_filter}(({queued}) OR ({expired})) \
+                         ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+                    )
+                }
             };
             let sql = format!(
                 "UPDATE jobs SET state = 'running', locked_by = ?, lease_until = NOW_MS + ?, \
-                 attempts = attempts + 1, updated_at = NOW_MS \
-                 WHERE id = (SELECT id FROM jobs WHERE {kind_filter}\
-                 ((state = 'queued' AND run_at <= NOW_MS) \
-                 OR (state = 'running' AND lease_until <= NOW_MS AND attempts < max_attempts)) \
-                 ORDER BY run_at, id LIMIT 1{skip_locked}) \
+                 attempts = attempts + 1, updated_at = NOW_MS WHERE id = ({pick}) \
                  RETURNING id, kind, payload, dedupe_key, attempts, lease_until"
             );
             let Some(r) = tx.query_opt(&sql, &params)? else {

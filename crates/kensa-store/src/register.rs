@@ -397,6 +397,25 @@ pub struct ImportError {
     pub message: String,
 }
 
+/// What a host's own report says about its addresses and cloud identity.
+pub(crate) struct HostFacts {
+    /// JSON array of the addresses, `None` when the report has none.
+    pub ips: Option<serde_json::Value>,
+    pub instance: Option<String>,
+}
+
+pub(crate) fn host_facts(inv: &Inventory) -> Result<HostFacts> {
+    let ips = (!inv.host.ips.is_empty())
+        .then(|| json(&inv.host.ips, "asset addresses"))
+        .transpose()?;
+    // DMI's asset tag is the instance id on EC2 (`i-` and hex); other
+    // providers put a UUID there that no register names.
+    let instance = inv.host.cloud_instance_id.clone().filter(|i| {
+        i.starts_with("i-") && i.len() > 2 && i[2..].bytes().all(|c| c.is_ascii_hexdigit())
+    });
+    Ok(HostFacts { ips, instance })
+}
+
 fn json<T: Serialize>(v: &T, what: &str) -> Result<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| StoreError::Json {
         context: what.to_owned(),
@@ -640,14 +659,7 @@ impl Db {
         inv: &Inventory,
     ) -> Result<()> {
         let middleware = json(&middleware_of(inv), "asset middleware")?;
-        let ips = (!inv.host.ips.is_empty())
-            .then(|| json(&inv.host.ips, "asset addresses"))
-            .transpose()?;
-        // DMI's asset tag is the instance id on EC2 (`i-` and hex); other
-        // providers put a UUID there that no register names.
-        let instance = inv.host.cloud_instance_id.clone().filter(|i| {
-            i.starts_with("i-") && i.len() > 2 && i[2..].bytes().all(|c| c.is_ascii_hexdigit())
-        });
+        let HostFacts { ips, instance } = host_facts(inv)?;
         self.tx("update inventory facts", Mode::Write, |tx| {
             let n = tx.exec(
                 "UPDATE assets SET name = CASE WHEN source = 'register' THEN name ELSE ? END, \
@@ -672,6 +684,19 @@ impl Db {
                     what: asset.to_string(),
                 });
             }
+            Ok(())
+        })
+    }
+
+    /// Records the server software found in the asset's inventory (the
+    /// evaluation sets it: the ingest fast path does not read packages).
+    pub fn set_asset_middleware(&self, asset: AssetId, middleware: &[Middleware]) -> Result<()> {
+        let v = json(&middleware, "asset middleware")?;
+        self.tx("set asset middleware", Mode::Write, |tx| {
+            tx.exec(
+                "UPDATE assets SET middleware = ? WHERE id = ?",
+                p![v.clone(), asset.0],
+            )?;
             Ok(())
         })
     }
