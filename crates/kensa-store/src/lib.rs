@@ -26,6 +26,7 @@
 
 mod asset;
 mod auth;
+mod dashboard;
 pub mod error;
 pub mod filter;
 mod lifecycle;
@@ -45,6 +46,7 @@ use std::time::Duration;
 pub use crate::asset::{
     Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, Management,
 };
+pub use crate::dashboard::{BANDS, OpenCounts};
 pub use crate::error::{DbError, Result, StoreError};
 pub use crate::filter::Filter;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};
