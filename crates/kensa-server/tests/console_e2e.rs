@@ -280,6 +280,8 @@ impl Driver {
         }}});
         let v = self.call("POST", "/session", Some(caps));
         let id = v["sessionId"].as_str().expect("session id").to_owned();
+        // Only this run's pages.
+        let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).expect("screenshot dir");
         Browser {
             d: self,
@@ -550,6 +552,33 @@ fn the_console_in_a_real_browser() {
         assert!(b.find_all("#card-trend svg polyline").len() == 1);
         let total: u64 = b.text("#card-severity .big").parse().expect("a count");
         assert!(total > 0, "the Alpine root has open findings");
+        let (_, counted) = server.api(
+            "GET",
+            "/api/v1/findings?filter=status=ACTIVE&count=true&limit=1",
+            None,
+        );
+        assert_eq!(Some(total), counted["total"].as_u64(), "{counted}");
+        let sum = |css: &str| -> u64 {
+            b.texts(css)
+                .iter()
+                .map(|t| t.parse::<u64>().expect("a count"))
+                .sum()
+        };
+        assert_eq!(sum("#card-severity svg text.num"), total, "every band");
+        assert_eq!(sum("#card-base svg text.num"), total, "every base band");
+        // Nothing closed yet: today's point of the trend is every open one.
+        let today = b.find_all("#card-trend svg circle").pop().expect("a point");
+        let label = b.call(
+            "GET",
+            &format!("/element/{today}/property/textContent"),
+            None,
+        );
+        assert!(
+            label
+                .as_str()
+                .is_some_and(|l| l.ends_with(&format!(": {total}"))),
+            "{label}"
+        );
         b.shot("dashboard");
 
         // Filter by severity and package, with the quick filters.

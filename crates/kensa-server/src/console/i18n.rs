@@ -148,6 +148,7 @@ static CATALOG: &[(&str, &str, &str)] = &[
         "Reconstructed from first observation and closing times: a finding that closed and reopened counts as open since its first observation.",
         "初回検出日時とクローズ日時から再構成: 再オープンした検出結果は初回検出以降ずっと未解決として数えます。",
     ),
+    ("dash.as_of", "Counts as of", "集計時刻"),
     ("dash.overdue", "overdue", "期限超過"),
     ("dash.none", "None.", "ありません。"),
     ("f.title", "Findings", "検出結果"),

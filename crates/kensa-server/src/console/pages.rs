@@ -71,6 +71,21 @@ fn bad(e: kensa_store::StoreError) -> ApiError {
     ApiError::bad(e.to_string())
 }
 
+/// The quick status filter as a term. A known status is written as "none
+/// of the other two" (the same findings, as the status is one of three and
+/// never NULL): an equality on the status makes SQLite's planner take a
+/// status index and sort every open finding (a second at 1 million), where
+/// the not-equals form leaves it the sort column's own index to walk.
+fn status_term(status: &str) -> String {
+    const ALL: [&str; 3] = ["ACTIVE", "SUPPRESSED", "CLOSED"];
+    if ALL.contains(&status) {
+        let others: Vec<&str> = ALL.iter().copied().filter(|s| *s != status).collect();
+        format!("status!={}", others.join(","))
+    } else {
+        format!("status={}", quote(status))
+    }
+}
+
 /// A filter value written so that the filter language reads it back as
 /// one value.
 fn quote(v: &str) -> String {
@@ -132,7 +147,7 @@ impl FindingsQuery {
             terms.push(format!("severity={}", quote(s)));
         }
         if !self.status().is_empty() {
-            terms.push(format!("status={}", quote(self.status())));
+            terms.push(status_term(self.status()));
         }
         if let Some(p) = self
             .package
@@ -1339,12 +1354,53 @@ pub(crate) async fn dashboard(State(state): State<Arc<AppState>>, headers: Heade
     .await
 }
 
+/// How long the dashboard's counts over every finding are reused: they
+/// read the whole findings table (seconds at a million findings), and a
+/// dashboard a minute old is still the picture.
+const DASHBOARD_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+type Numbers = (kensa_store::OpenCounts, Vec<u64>, Timestamp);
+
+/// The counts and the trend, from this process's cache while fresh (one
+/// per database, so that several servers in one process keep theirs).
+fn dashboard_numbers(db: &kensa_store::Db, ends: &[i64]) -> ApiResult<Numbers> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, PoisonError};
+    use std::time::Instant;
+    type Cache = HashMap<String, (Instant, i64, Numbers)>;
+    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+    let key = db.backend().to_string();
+    let today = ends.last().copied().unwrap_or_default();
+    {
+        let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((at, day, n)) = cache.as_ref().and_then(|c| c.get(&key))
+            && at.elapsed() < DASHBOARD_TTL
+            && *day == today
+        {
+            return Ok(n.clone());
+        }
+    }
+    // Computed without the lock: two pages at once may both compute.
+    let n = (db.open_counts()?, db.open_trend(ends)?, Timestamp::now());
+    CACHE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert_with(HashMap::new)
+        .insert(key, (Instant::now(), today, n.clone()));
+    Ok(n)
+}
+
 fn as_refs<'a>(rows: &'a [(&'static str, u64, String)]) -> Vec<(&'static str, u64, &'a str)> {
     rows.iter().map(|(a, b, c)| (*a, *b, c.as_str())).collect()
 }
 
 fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup> {
-    let counts = db.open_counts()?;
+    // The end of each of the last 30 days (UTC), oldest first.
+    const DAY: i64 = 86_400_000;
+    let now = Timestamp::now().unix_ms();
+    let today_end = now - now.rem_euclid(DAY) + DAY - 1;
+    let ends: Vec<i64> = (0..30).rev().map(|k| today_end - k * DAY).collect();
+    let (counts, trend, as_of) = dashboard_numbers(db, &ends)?;
     let cov = CoverageContext::new(db, 24 * 3_600_000)?;
     let assets = db.assets()?;
     let mut reasons = BTreeMap::<&str, u64>::new();
@@ -1371,7 +1427,8 @@ fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup> {
         None => 0,
     };
     let oldest = db.query_findings(&FindingQuery {
-        filter: Filter::parse("status=ACTIVE severity=CRITICAL").map_err(bad)?,
+        filter: Filter::parse(&format!("{} severity=CRITICAL", status_term("ACTIVE")))
+            .map_err(bad)?,
         sort: Sort {
             key: SortKey::FirstObserved,
             descending: false,
@@ -1379,12 +1436,6 @@ fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup> {
         limit: Some(10),
         cursor: None,
     })?;
-    // The end of each of the last 30 days (UTC), oldest first.
-    const DAY: i64 = 86_400_000;
-    let now = Timestamp::now().unix_ms();
-    let today_end = now - now.rem_euclid(DAY) + DAY - 1;
-    let ends: Vec<i64> = (0..30).rev().map(|k| today_end - k * DAY).collect();
-    let trend = db.open_trend(&ends)?;
     let points: Vec<(String, u64)> = ends
         .iter()
         .zip(&trend)
@@ -1425,6 +1476,7 @@ fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup> {
         cx.t("dash.title"),
         html! {
             h1 { (cx.t("dash.title")) }
+            p class="muted" id="as-of" { (cx.t("dash.as_of")) " " (when(as_of)) " UTC" }
             div class="cards" {
                 div class="card" id="card-severity" {
                     h2 { (cx.t("dash.open_by_severity")) }
@@ -1488,4 +1540,46 @@ fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup> {
             }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_filters_make_one_filter_the_language_reads_back() {
+        let q: FindingsQuery = serde_urlencoded::from_str(
+            "q=kev%3Dtrue&severity=HIGH&package=lib+x&sort=score%3Adesc",
+        )
+        .expect("query");
+        let text = q.filter_text();
+        assert_eq!(
+            text,
+            "kev=true severity=HIGH status!=SUPPRESSED,CLOSED package^=\"lib x\""
+        );
+        let f = Filter::parse(&text).expect("parses");
+        assert_eq!(f.to_string(), text);
+        // Empty status: any; a status of its own: its complement.
+        let any: FindingsQuery = serde_urlencoded::from_str("status=").expect("query");
+        assert_eq!(any.filter_text(), "");
+        assert_eq!(status_term("CLOSED"), "status!=ACTIVE,SUPPRESSED");
+        assert_eq!(status_term("weird"), "status=weird");
+        assert_eq!(quote("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn view_addresses_keep_the_state_and_drop_what_is_changed() {
+        let q: FindingsQuery =
+            serde_urlencoded::from_str("severity=HIGH&status=&cursor=abc&sort=due%3Aasc")
+                .expect("query");
+        assert_eq!(
+            q.url(&[("cursor", None)]),
+            "/findings?severity=HIGH&status=&sort=due%3Aasc"
+        );
+        assert_eq!(
+            q.url(&[("view", Some("package")), ("sort", None), ("cursor", None)]),
+            "/findings?view=package&severity=HIGH&status="
+        );
+        assert_eq!(FindingsQuery::default().url(&[]), "/findings");
+    }
 }

@@ -65,7 +65,8 @@ pub fn line(title: &str, points: &[(String, u64)]) -> Markup {
             polyline points=(path.join(" ")) class="trend" {}
             @for i in labelled {
                 @if let Some(p) = points.get(i) {
-                    text x=(x(i)) y=(h - 6.0) class="lbl" text-anchor="middle" { (p.0) }
+                    @let anchor = if i == 0 { "start" } else if i + 1 == points.len() { "end" } else { "middle" };
+                    text x=(x(i)) y=(h - 6.0) class="lbl" text-anchor=(anchor) { (p.0) }
                     circle cx=(x(i)) cy=(y(p.1)) r="3" class="dot" { title { (p.0) ": " (p.1) } }
                 }
             }
