@@ -700,15 +700,20 @@ fn the_console_in_a_real_browser() {
         b.shot("finding");
         b.click("#triage-state option[value=exploitable]");
         b.type_in("#triage-assignee", "alice");
-        b.type_in("#triage-comment", "seen in the e2e test");
+        b.type_in("#triage-comment", "seen in the <b>e2e</b> test");
         b.submit("#triage-submit");
         assert_eq!(b.url(), finding_url);
         let audit = b.texts("#audit tr.audit-entry");
         assert!(
             audit.first().is_some_and(|a| a.contains("admin")
                 && a.contains("exploitable")
-                && a.contains("alice")),
-            "{audit:?}"
+                && a.contains("alice")
+                && a.contains("<b>e2e</b>")),
+            "escaped, shown as written: {audit:?}"
+        );
+        assert!(
+            b.find_all("#audit b").is_empty(),
+            "no markup from a comment"
         );
         assert_eq!(b.attr("#triage-assignee", "value"), "alice");
         b.shot("finding-triaged");
@@ -785,7 +790,28 @@ fn the_console_in_a_real_browser() {
         );
 
         // The other pages.
+        // A suppression rule, from its form: the filter's open findings
+        // become SUPPRESSED at once.
         b.go(&format!("{base}/rules"));
+        b.type_in("#rule-form input[name=name]", "libcrypto in the e2e test");
+        b.type_in("#rule-form input[name=filter]", "package=libcrypto1.0");
+        b.type_in("#rule-form input[name=reason]", "only libssl is used");
+        b.submit("#rule-form button");
+        let (_, open) = server.api(
+            "GET",
+            "/api/v1/findings?filter=package=libcrypto1.0+status=ACTIVE&limit=10",
+            None,
+        );
+        assert_eq!(open["findings"].as_array().map(Vec::len), Some(0), "{open}");
+        let (_, gone) = server.api(
+            "GET",
+            "/api/v1/findings?filter=package=libcrypto1.0+status=SUPPRESSED&count=true&limit=1",
+            None,
+        );
+        let n = gone["total"].as_u64().expect("count");
+        assert!(n > 0);
+        assert_eq!(b.text("#changed"), format!("{n} findings changed."));
+        assert!(b.text("#rules").contains("libcrypto in the e2e test"));
         b.shot("rules");
         b.go(&format!("{base}/coverage"));
         assert!(!b.texts("#coverage td.reason").is_empty());
@@ -828,6 +854,40 @@ fn the_console_in_a_real_browser() {
             "{cmd}"
         );
         b.shot("admin-enroll");
+
+        // The admin's session: a form post needs the form's CSRF token,
+        // and every answer carries the content security policy.
+        let csrf = b.attr("input[name=csrf_token]", "value");
+        let cookie = b.cookie("kensa_session");
+        let form_post = |body: &str| match server
+            .http
+            .post(&format!("{base}/rules"))
+            .set("Cookie", &format!("kensa_session={cookie}"))
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string(body)
+        {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(s, _)) => s,
+            Err(e) => panic!("/rules: {e}"),
+        };
+        let rule = "name=e2e&filter=severity%3DLOW&reason=checked";
+        assert_eq!(form_post(rule), 403, "no CSRF token");
+        assert_eq!(form_post(&format!("csrf_token=ksc_wrong&{rule}")), 403);
+        let (_, rules) = server.api("GET", "/api/v1/suppression-rules", None);
+        assert_eq!(rules["rules"].as_array().map(Vec::len), Some(1), "{rules}");
+        assert_eq!(form_post(&format!("csrf_token={csrf}&{rule}")), 303);
+        let (_, rules) = server.api("GET", "/api/v1/suppression-rules", None);
+        assert_eq!(rules["rules"].as_array().map(Vec::len), Some(2), "{rules}");
+        let page = server
+            .http
+            .get(&format!("{base}/login"))
+            .call()
+            .expect("login page");
+        assert!(
+            page.header("content-security-policy")
+                .is_some_and(|c| c.starts_with("default-src 'self'")),
+            "CSP"
+        );
 
         // A viewer, created here, logs in.
         b.go(&format!("{base}/admin"));
