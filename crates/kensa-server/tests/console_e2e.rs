@@ -624,8 +624,17 @@ fn the_console_in_a_real_browser() {
         );
         b.shot("findings-filtered");
 
-        // The same address reproduces the view.
+        // The same address reproduces the view; saved under a name, it is
+        // one click away.
         b.go(&url);
+        assert_eq!(b.texts("#findings td.pkg"), packages);
+        b.type_in("#view-name", "busybox <e2e>");
+        b.submit("#view-save");
+        b.go(&format!("{base}/findings"));
+        assert_eq!(b.texts("a.saved-view"), ["busybox <e2e>"]);
+        b.submit("a.saved-view");
+        // The canonical address: empty parameters dropped.
+        assert_eq!(b.url(), url.replace("q=&", ""));
         assert_eq!(b.texts("#findings td.pkg"), packages);
 
         // Sort by package (a first click on a text column sorts it

@@ -38,6 +38,7 @@ mod sql;
 mod time;
 mod triage;
 mod users;
+mod views;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
@@ -65,6 +66,7 @@ pub use crate::triage::{
     TriageChange, TriageRule, TriageState,
 };
 pub use crate::users::{LoginUser, SessionUser, User};
+pub use crate::views::{MAX_SAVED_VIEWS, SavedView};
 
 use crate::sql::{Dialect, PgSql, Sql, SqliteSql};
 

@@ -52,6 +52,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/ca.pem", get(ca_pem))
         .route("/findings", get(pages::findings))
         .route("/findings/bulk", post(pages::bulk))
+        .route("/views", post(pages::view_save))
+        .route("/views/delete", post(pages::view_delete))
         .route("/findings/{id}", get(pages::finding))
         .route("/findings/{id}/triage", post(pages::triage))
         .route("/assets/{id}", get(pages::asset).post(pages::asset_update))

@@ -252,6 +252,8 @@ fn findings_page(db: &kensa_store::Db, cx: &Ctx, q: &FindingsQuery) -> ApiResult
         }
     };
     let statuses = ["ACTIVE", "SUPPRESSED", "CLOSED"];
+    let saved = db.saved_views(&cx.user)?;
+    let this_view = q.url(&[("cursor", None), ("page", None), ("changed", None)]);
     Ok(layout(
         cx,
         cx.t("f.title"),
@@ -286,7 +288,27 @@ fn findings_page(db: &kensa_store::Db, cx: &Ctx, q: &FindingsQuery) -> ApiResult
                 code id="effective-filter" { (text) }
                 " · " a id="export-csv" href={ "/api/v1/findings/export?" (export) } { (cx.t("f.export_csv")) }
                 " · " a id="export-json" href={ "/api/v1/findings/export?" (export_json) } { (cx.t("f.export_json")) }
-                " · " span { (cx.t("f.saved_view")) }
+                " · " span class="muted" { (cx.t("f.saved_view")) }
+            }
+            div class="panel row" id="saved-views" {
+                strong { (cx.t("v.saved")) ": " }
+                @for v in &saved {
+                    span class="saved" {
+                        a class="saved-view" href=(v.url) { (v.name) }
+                        form method="post" action="/views/delete" class="inline" {
+                            (csrf_field(cx))
+                            input type="hidden" name="name" value=(v.name);
+                            input type="hidden" name="back" value=(this_view);
+                            button type="submit" class="danger small" title=(cx.t("v.delete")) { "×" }
+                        }
+                    }
+                }
+                form method="post" action="/views" class="inline" id="save-view" {
+                    (csrf_field(cx))
+                    input type="hidden" name="url" value=(this_view);
+                    label { (cx.t("v.save_as")) " " input type="text" name="name" id="view-name" required; }
+                    " " button type="submit" id="view-save" { (cx.t("v.save")) }
+                }
             }
             nav class="tabs" {
                 @for (v, key) in tabs {
@@ -559,6 +581,43 @@ pub(crate) async fn bulk(
         let back = super::local(form.get("back").unwrap_or("/findings"));
         let sep = if back.contains('?') { '&' } else { '?' };
         Ok(Out::See(format!("{back}{sep}changed={n}")))
+    })
+    .await
+}
+
+/// `POST /views`: saves the view's address under a name, for the caller.
+pub(crate) async fn view_save(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    post(&state, headers, body, |db, cx, form| {
+        let url = super::local(form.get("url").unwrap_or("/findings"));
+        let name = form.get("name").unwrap_or("").to_owned();
+        db.save_view(
+            &cx.user,
+            &kensa_store::SavedView {
+                name,
+                url: url.clone(),
+            },
+            Timestamp::now(),
+        )?;
+        Ok(Out::See(url))
+    })
+    .await
+}
+
+/// `POST /views/delete`: deletes one of the caller's saved views.
+pub(crate) async fn view_delete(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    post(&state, headers, body, |db, cx, form| {
+        db.delete_view(&cx.user, form.get("name").unwrap_or(""), Timestamp::now())?;
+        Ok(Out::See(super::local(
+            form.get("back").unwrap_or("/findings"),
+        )))
     })
     .await
 }
