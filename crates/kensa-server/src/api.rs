@@ -33,6 +33,8 @@ pub struct AppState {
     /// Wakes the evaluation workers when a job is queued.
     pub wake: Arc<crate::worker::Wake>,
     pub login_throttle: Arc<crate::session::LoginThrottle>,
+    /// The server's CA certificate (PEM), which the console hands to agents.
+    pub ca_cert: std::path::PathBuf,
 }
 
 /// Request size limits.
@@ -78,6 +80,12 @@ impl ApiError {
     }
     pub(crate) fn bad(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+    pub(crate) fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -213,6 +221,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/coverage", get(coverage))
         .merge(crate::session::routes())
+        .merge(crate::console::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
         // Outermost, so that it covers every route, whatever order they

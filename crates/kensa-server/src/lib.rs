@@ -22,6 +22,7 @@
 pub mod api;
 mod assets;
 pub mod auth;
+pub mod console;
 pub mod error;
 mod findings;
 pub mod ingest;
@@ -181,6 +182,7 @@ pub fn start(cfg: Config) -> Result<Running> {
         limits: api::Limits::default(),
         wake: Arc::clone(&wake),
         login_throttle: Arc::default(),
+        ca_cert: tls_files.ca_cert.clone(),
     });
     // Kept outside the runtime: pooled PostgreSQL clients run their own
     // runtime when closed, which must not happen on an async thread, so

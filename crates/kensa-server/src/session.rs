@@ -124,7 +124,7 @@ pub fn random_password(len: usize) -> Result<String> {
 }
 
 /// The CSRF token of a session token.
-fn csrf_token(session_token: &str) -> String {
+pub(crate) fn csrf_token(session_token: &str) -> String {
     let mut h = Sha256::new();
     h.update(b"kensa csrf\0");
     h.update(session_token.as_bytes());
@@ -168,7 +168,11 @@ pub async fn csrf(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     // Logging in uses no session's authority: a stale cookie must not
     // stand in the way of a new login.
     let login = method == Method::POST && req.uri().path() == "/api/v1/session";
-    if safe || login || req.headers().contains_key(header::AUTHORIZATION) {
+    // The console's plain HTML forms cannot set a header: their handlers
+    // check the form's `csrf_token` field with [`console_session`] before
+    // anything else (the body is theirs to read, not this middleware's).
+    let console = !req.uri().path().starts_with("/api/");
+    if safe || login || console || req.headers().contains_key(header::AUTHORIZATION) {
         return next.run(req).await;
     }
     let Some(token) = session_cookie(req.headers()) else {
@@ -196,6 +200,99 @@ pub async fn csrf(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         )
         .into_response(),
     }
+}
+
+/// The console's caller: the session of the cookie, and its CSRF token to
+/// put in forms. With `form_token` (a form post), the token the form sent
+/// must be the session's, compared as the header is in [`csrf`].
+pub(crate) fn console_session(
+    db: &Db,
+    headers: &HeaderMap,
+    form_token: Option<&str>,
+) -> ApiResult<(kensa_store::SessionUser, String)> {
+    let token = session_cookie(headers).ok_or_else(ApiError::unauthorized)?;
+    let s = db
+        .session(&auth::digest(token), Timestamp::now())?
+        .ok_or_else(ApiError::unauthorized)?;
+    if let Some(presented) = form_token
+        && !auth::same_digest(&auth::digest(presented), &s.csrf_digest)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "missing or wrong csrf_token in the form: reload the page and try again",
+        ));
+    }
+    Ok((s, csrf_token(token)))
+}
+
+/// What a successful login hands out.
+pub(crate) struct LoggedIn {
+    pub role: Role,
+    pub csrf: String,
+    pub expires: Timestamp,
+    /// The `Set-Cookie` value.
+    pub cookie: String,
+}
+
+/// Checks a name and password (throttled, as [`login`] describes) and
+/// creates a session: shared by the API's login and the console's form.
+pub(crate) fn login_session(
+    db: &Db,
+    throttle: &LoginThrottle,
+    name: &str,
+    password: &str,
+    addr: Option<IpAddr>,
+) -> ApiResult<LoggedIn> {
+    let now = Timestamp::now();
+    let user = db.user_for_login(name)?;
+    let hash = user
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
+    // Verified whatever the user's state, so that a disabled account
+    // answers in the same time and words as a wrong password.
+    let matches = verify_password(&hash, password);
+    let user = match user {
+        Some(u) if matches && !u.disabled => u,
+        _ => {
+            throttle.failed(name, addr, Instant::now());
+            return Err(login_failed());
+        }
+    };
+    throttle.succeeded(name, addr);
+    let role = Role::parse(&user.role).ok_or_else(login_failed)?;
+    db.delete_expired_sessions(now)?;
+    let token = auth::new_token("kss_")?;
+    let csrf = csrf_token(&token);
+    let expires = now.plus(SESSION_TTL);
+    db.create_session(
+        &auth::digest(&token),
+        user.id,
+        &auth::digest(&csrf),
+        now,
+        expires,
+    )?;
+    Ok(LoggedIn {
+        role,
+        csrf,
+        expires,
+        cookie: set_cookie(&token, SESSION_TTL.as_secs()),
+    })
+}
+
+/// How long a throttled login must wait, if it must.
+pub(crate) fn login_wait(
+    throttle: &LoginThrottle,
+    name: &str,
+    addr: Option<IpAddr>,
+) -> Option<u64> {
+    throttle
+        .retry_after(name, addr, Instant::now())
+        .map(|w| w.as_secs().max(1))
+}
+
+/// The `Set-Cookie` value that ends the session cookie.
+pub(crate) fn expired_cookie() -> String {
+    set_cookie("", 0)
 }
 
 #[derive(Deserialize)]
@@ -295,48 +392,18 @@ async fn login(
             .into_response());
     }
     with_db(&state, move |db| {
-        let now = Timestamp::now();
-        let user = db.user_for_login(&req.name)?;
-        let hash = user
-            .as_ref()
-            .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
-        // Verified whatever the user's state, so that a disabled account
-        // answers in the same time and words as a wrong password.
-        let matches = verify_password(&hash, &req.password);
-        let user = match user {
-            Some(u) if matches && !u.disabled => u,
-            _ => {
-                throttle.failed(&req.name, addr, Instant::now());
-                return Err(login_failed());
-            }
-        };
-        throttle.succeeded(&req.name, addr);
-        let role = Role::parse(&user.role).ok_or_else(login_failed)?;
-        db.delete_expired_sessions(now)?;
-        let token = auth::new_token("kss_")?;
-        let csrf = csrf_token(&token);
-        let expires = now.plus(SESSION_TTL);
-        db.create_session(
-            &auth::digest(&token),
-            user.id,
-            &auth::digest(&csrf),
-            now,
-            expires,
-        )?;
+        let l = login_session(db, &throttle, &req.name, &req.password, addr)?;
         Ok((
             StatusCode::CREATED,
             [
-                (
-                    header::SET_COOKIE,
-                    set_cookie(&token, SESSION_TTL.as_secs()),
-                ),
+                (header::SET_COOKIE, l.cookie),
                 (header::CACHE_CONTROL, "no-store".to_owned()),
             ],
             Json(json!({
                 "user": req.name,
-                "role": role.as_str(),
-                "csrf_token": csrf,
-                "expires_at": expires.unix_ms(),
+                "role": l.role.as_str(),
+                "csrf_token": l.csrf,
+                "expires_at": l.expires.unix_ms(),
             })),
         )
             .into_response())
@@ -390,7 +457,7 @@ async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiRe
         .into_response())
 }
 
-fn check_name(name: &str) -> ApiResult<()> {
+pub(crate) fn check_name(name: &str) -> ApiResult<()> {
     let ok = (1..=MAX_NAME).contains(&name.len())
         && name
             .chars()
@@ -404,7 +471,7 @@ fn check_name(name: &str) -> ApiResult<()> {
     }
 }
 
-fn check_password(password: &str) -> ApiResult<()> {
+pub(crate) fn check_password(password: &str) -> ApiResult<()> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
         return Err(ApiError::bad(format!(

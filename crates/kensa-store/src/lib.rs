@@ -26,6 +26,7 @@
 
 mod asset;
 mod auth;
+mod dashboard;
 pub mod error;
 pub mod filter;
 pub mod ingest;
@@ -38,6 +39,7 @@ mod sql;
 mod time;
 mod triage;
 mod users;
+mod views;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
@@ -46,6 +48,7 @@ use std::time::Duration;
 pub use crate::asset::{
     Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, Management,
 };
+pub use crate::dashboard::{BANDS, OpenCounts};
 pub use crate::error::{DbError, Result, StoreError};
 pub use crate::filter::Filter;
 pub use crate::ingest::CanonicalInventory;
@@ -65,6 +68,7 @@ pub use crate::triage::{
     TriageChange, TriageRule, TriageState,
 };
 pub use crate::users::{LoginUser, SessionUser, User};
+pub use crate::views::{MAX_SAVED_VIEWS, SavedView};
 
 use crate::sql::{Dialect, PgSql, Sql, SqliteSql};
 

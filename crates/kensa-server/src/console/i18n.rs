@@ -1,0 +1,369 @@
+//! The console's messages in English and Japanese. The language is the
+//! `kensa_lang` cookie's (set by the switch link), else the first of
+//! `Accept-Language` the console speaks, else English.
+
+use axum::http::{HeaderMap, header};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ja,
+}
+
+pub const LANG_COOKIE: &str = "kensa_lang";
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        let primary = s.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "ja" => Some(Lang::Ja),
+            _ => None,
+        }
+    }
+
+    /// The request's language (see the module documentation).
+    pub fn of(headers: &HeaderMap) -> Lang {
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix(LANG_COOKIE)?.strip_prefix('='))
+            .and_then(Lang::parse);
+        if let Some(l) = cookie {
+            return l;
+        }
+        // Ordered by q-value, the first with the highest weight winning
+        // ties, as browsers list them.
+        let mut best: Option<(f32, Lang)> = None;
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        for part in accept.split(',') {
+            let mut it = part.split(';');
+            let Some(lang) = it.next().and_then(Lang::parse) else {
+                continue;
+            };
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::En, |(_, l)| l)
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Ja,
+            Lang::Ja => Lang::En,
+        }
+    }
+
+    /// The message `key` in this language; the key itself when neither
+    /// catalogue has it (a missing message shows, it does not break the
+    /// page).
+    pub fn t(self, key: &'static str) -> &'static str {
+        match CATALOG.iter().find(|(k, _, _)| *k == key) {
+            Some((_, en, ja)) => match self {
+                Lang::En => en,
+                Lang::Ja => ja,
+            },
+            None => key,
+        }
+    }
+}
+
+/// (key, English, Japanese).
+static CATALOG: &[(&str, &str, &str)] = &[
+    ("lang.name", "English", "日本語"),
+    ("nav.dashboard", "Dashboard", "ダッシュボード"),
+    ("nav.findings", "Findings", "検出結果"),
+    ("nav.coverage", "Coverage", "カバレッジ"),
+    ("nav.rules", "Suppression rules", "抑制ルール"),
+    ("nav.admin", "Administration", "管理"),
+    ("nav.logout", "Log out", "ログアウト"),
+    ("login.title", "Log in", "ログイン"),
+    ("login.name", "User name", "ユーザー名"),
+    ("login.password", "Password", "パスワード"),
+    ("login.submit", "Log in", "ログイン"),
+    (
+        "login.failed",
+        "Wrong user name or password.",
+        "ユーザー名またはパスワードが違います。",
+    ),
+    (
+        "login.throttled",
+        "Too many failed logins: try again later.",
+        "ログインの失敗が多すぎます。しばらくしてから再試行してください。",
+    ),
+    ("dash.title", "Dashboard", "ダッシュボード"),
+    (
+        "dash.open_by_severity",
+        "Open findings by severity (adjusted)",
+        "重大度別の未解決の検出結果（調整後）",
+    ),
+    (
+        "dash.base_by_severity",
+        "Open findings by base severity (vendor or NVD CVSS v3 base score)",
+        "基本重大度別の未解決の検出結果（ベンダーまたは NVD の CVSS v3 基本値）",
+    ),
+    ("dash.fixable", "Fixable", "修正あり"),
+    ("dash.unfixed", "No fix yet", "修正なし"),
+    ("dash.kev", "Known exploited (KEV)", "悪用が確認済み（KEV）"),
+    (
+        "dash.exposed_critical",
+        "Critical on internet-exposed assets",
+        "インターネット公開資産の緊急",
+    ),
+    (
+        "dash.oldest_critical",
+        "Oldest open critical findings",
+        "最も古い未解決の緊急の検出結果",
+    ),
+    ("dash.coverage", "Coverage", "カバレッジ"),
+    (
+        "dash.eol",
+        "Assets past end of life",
+        "サポート終了済みの資産",
+    ),
+    (
+        "dash.trend",
+        "Open findings, last 30 days",
+        "未解決の検出結果（過去 30 日）",
+    ),
+    (
+        "dash.trend_note",
+        "Reconstructed from first observation and closing times: a finding that closed and reopened counts as open since its first observation.",
+        "初回検出日時とクローズ日時から再構成: 再オープンした検出結果は初回検出以降ずっと未解決として数えます。",
+    ),
+    ("dash.as_of", "Counts as of", "集計時刻"),
+    ("dash.overdue", "overdue", "期限超過"),
+    ("dash.none", "None.", "ありません。"),
+    ("f.title", "Findings", "検出結果"),
+    ("f.view.list", "List", "一覧"),
+    ("f.view.vulnerability", "By vulnerability", "脆弱性別"),
+    ("f.view.asset", "By asset", "資産別"),
+    ("f.view.package", "By package", "パッケージ別"),
+    ("f.filter", "Filter", "フィルター"),
+    (
+        "f.filter_help",
+        "The filter language: severity=CRITICAL,HIGH package^=openssl score>=7 kev=true first_observed<-7d …",
+        "フィルター言語: severity=CRITICAL,HIGH package^=openssl score>=7 kev=true first_observed<-7d …",
+    ),
+    ("f.severity", "Severity", "重大度"),
+    ("f.status", "Status", "状態"),
+    ("f.package", "Package", "パッケージ"),
+    ("f.any", "(any)", "（すべて）"),
+    ("f.apply", "Apply", "適用"),
+    ("f.reset", "Reset", "リセット"),
+    ("f.export_csv", "Export CSV", "CSV エクスポート"),
+    ("f.export_json", "Export JSON", "JSON エクスポート"),
+    ("f.next", "Next page →", "次のページ →"),
+    ("f.first", "← First page", "← 最初のページ"),
+    ("f.prev", "← Previous", "← 前へ"),
+    (
+        "f.none",
+        "No findings match.",
+        "該当する検出結果はありません。",
+    ),
+    ("f.id", "ID", "ID"),
+    ("f.vulnerability", "Vulnerability", "脆弱性"),
+    ("f.asset", "Asset", "資産"),
+    ("f.installed", "Installed", "インストール済み"),
+    ("f.fixed", "Fixed in", "修正版"),
+    ("f.score", "Score", "スコア"),
+    ("f.epss", "EPSS", "EPSS"),
+    ("f.first_observed", "First observed", "初回検出"),
+    ("f.last_observed", "Last observed", "最終検出"),
+    ("f.due", "Due", "期限"),
+    ("f.triage", "Triage", "トリアージ"),
+    ("f.assignee", "Assignee", "担当者"),
+    ("f.total", "Total", "合計"),
+    ("f.assets", "Assets", "資産数"),
+    ("f.max_score", "Max score", "最大スコア"),
+    (
+        "f.bulk",
+        "Change every finding this filter selects (or only the ticked ones)",
+        "このフィルターが選ぶすべての検出結果（またはチェックしたもの）を変更",
+    ),
+    ("f.bulk_submit", "Apply to findings", "検出結果に適用"),
+    ("f.suppress", "Suppress", "抑制"),
+    ("f.suppress_reason", "Suppression reason", "抑制の理由"),
+    (
+        "f.changed",
+        "findings changed.",
+        "件の検出結果を変更しました。",
+    ),
+    (
+        "f.saved_view",
+        "This page's address reproduces the view: bookmark it to save it.",
+        "このページのアドレスでこの表示を再現できます。ブックマークして保存してください。",
+    ),
+    ("v.saved", "Saved views", "保存したビュー"),
+    ("v.save_as", "Save this view as", "このビューを保存"),
+    ("v.save", "Save", "保存"),
+    ("v.delete", "Delete", "削除"),
+    ("fd.title", "Finding", "検出結果"),
+    ("fd.description", "Description", "説明"),
+    ("fd.references", "References", "参照"),
+    ("fd.scores", "Scores", "スコア"),
+    ("fd.base_vector", "Base vector", "基本ベクトル"),
+    ("fd.adjusted_vector", "Adjusted vector", "調整後ベクトル"),
+    ("fd.adjustments", "Adjustments", "調整"),
+    ("fd.metric", "Metric", "メトリック"),
+    ("fd.value", "Value", "値"),
+    ("fd.reason", "Reason", "理由"),
+    ("fd.vectors", "Every CVSS vector", "すべての CVSS ベクトル"),
+    ("fd.source", "Source", "提供元"),
+    ("fd.fix", "Fix", "修正方法"),
+    (
+        "fd.affected",
+        "Affected packages and assets",
+        "影響を受けるパッケージと資産",
+    ),
+    ("fd.triage_form", "Triage", "トリアージ"),
+    ("fd.state", "State", "状態"),
+    ("fd.justification", "Justification", "根拠"),
+    ("fd.comment", "Comment", "コメント"),
+    ("fd.due_date", "Due date", "期限"),
+    ("fd.risk_until", "Risk accepted until", "リスク受容期限"),
+    (
+        "fd.everywhere",
+        "Apply to this vulnerability in this package on every asset, now and later",
+        "すべての資産の同じ脆弱性とパッケージに、現在と今後とも適用",
+    ),
+    ("fd.save", "Save", "保存"),
+    ("fd.audit", "Audit history", "監査履歴"),
+    ("fd.history", "Lifecycle", "ライフサイクル"),
+    ("fd.at", "When", "日時"),
+    ("fd.actor", "Who", "実行者"),
+    ("fd.via", "Via", "経路"),
+    ("fd.before", "Before", "変更前"),
+    ("fd.after", "After", "変更後"),
+    ("fd.event", "Event", "イベント"),
+    ("fd.notes", "Notes", "注記"),
+    ("a.title", "Asset", "資産"),
+    ("a.management", "Management items", "管理項目"),
+    ("a.os", "Operating system", "OS"),
+    ("a.eol", "End of life", "サポート終了"),
+    ("a.exposure", "Internet exposure", "インターネット公開"),
+    ("a.ports", "Exposed ports", "公開ポート"),
+    ("a.inventory", "Inventory", "インベントリ"),
+    ("a.search", "Search packages", "パッケージ検索"),
+    ("a.findings", "Open findings", "未解決の検出結果"),
+    (
+        "a.all_findings",
+        "All of this asset's findings",
+        "この資産のすべての検出結果",
+    ),
+    ("a.owner", "Owner", "所有者"),
+    ("a.team", "Team", "チーム"),
+    ("a.environment", "Environment", "環境"),
+    ("a.tags", "Tags (comma-separated)", "タグ（カンマ区切り）"),
+    ("a.operation_start", "Operation start", "運用開始日"),
+    ("a.support_end", "Support end", "サポート終了日"),
+    ("a.middleware", "Middleware", "ミドルウェア"),
+    ("a.version", "Version", "バージョン"),
+    ("a.kind", "Kind", "種類"),
+    ("a.name", "Name", "名前"),
+    ("a.ended", "ended", "終了"),
+    ("a.supported", "supported", "サポート中"),
+    ("a.unknown", "unknown", "不明"),
+    (
+        "a.no_inventory",
+        "No inventory yet.",
+        "インベントリはまだありません。",
+    ),
+    ("cov.title", "Coverage", "カバレッジ"),
+    ("cov.status", "Status", "状態"),
+    ("cov.reason", "Reason", "理由"),
+    ("cov.agent", "Agent", "エージェント"),
+    ("cov.inventory_at", "Last inventory", "最終インベントリ"),
+    ("cov.source", "Source", "登録元"),
+    ("r.title", "Suppression rules", "抑制ルール"),
+    ("r.name", "Name", "名前"),
+    ("r.filter", "Filter", "フィルター"),
+    ("r.reason", "Reason", "理由"),
+    ("r.created", "Created", "作成"),
+    ("r.create", "Create rule", "ルールを作成"),
+    ("r.delete", "Delete", "削除"),
+    ("adm.title", "Administration", "管理"),
+    ("adm.users", "Users", "ユーザー"),
+    ("adm.role", "Role", "ロール"),
+    ("adm.disabled", "Disabled", "無効"),
+    ("adm.create_user", "Create user", "ユーザーを作成"),
+    ("adm.tokens", "API tokens", "API トークン"),
+    ("adm.create_token", "Create API token", "API トークンを作成"),
+    (
+        "adm.token_once",
+        "Copy it now: it is shown only once.",
+        "今コピーしてください。一度しか表示されません。",
+    ),
+    ("adm.enroll", "Agent enrollment", "エージェント登録"),
+    (
+        "adm.enroll_help",
+        "Creates a one-time enrollment token (valid 24 hours) and the command that installs the agent with it. Download the server's CA certificate as ca.pem next to it.",
+        "一回限りの登録トークン（24 時間有効）と、それを使うエージェント登録コマンドを作成します。サーバーの CA 証明書を ca.pem として同じ場所に保存してください。",
+    ),
+    (
+        "adm.enroll_submit",
+        "New enrollment token",
+        "新しい登録トークン",
+    ),
+    ("adm.ca", "Download ca.pem", "ca.pem をダウンロード"),
+    ("err.title", "Error", "エラー"),
+    (
+        "err.forbidden",
+        "Not allowed for your role.",
+        "このロールでは許可されていません。",
+    ),
+    ("role.viewer", "viewer", "閲覧者"),
+    ("role.analyst", "analyst", "アナリスト"),
+    ("role.admin", "admin", "管理者"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_comes_from_the_cookie_then_accept_language() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Lang::of(&h), Lang::En);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            "fr-FR, ja;q=0.8, en;q=0.5".parse().expect("v"),
+        );
+        assert_eq!(Lang::of(&h), Lang::Ja);
+        h.insert(header::ACCEPT_LANGUAGE, "ja-JP".parse().expect("v"));
+        assert_eq!(Lang::of(&h), Lang::Ja);
+        h.insert(header::COOKIE, "a=b; kensa_lang=en".parse().expect("v"));
+        assert_eq!(Lang::of(&h), Lang::En);
+    }
+
+    #[test]
+    fn every_message_has_both_languages() {
+        for (k, en, ja) in CATALOG {
+            assert!(!en.is_empty() && !ja.is_empty(), "{k}");
+            assert_eq!(
+                CATALOG.iter().filter(|(o, _, _)| o == k).count(),
+                1,
+                "{k} twice"
+            );
+        }
+        assert_eq!(Lang::Ja.t("nav.findings"), "検出結果");
+        assert_eq!(Lang::En.t("nav.findings"), "Findings");
+    }
+}
