@@ -193,12 +193,22 @@ pub async fn csrf(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         Ok(Some(s)) if presented.is_some_and(|p| auth::same_digest(&p, &s.csrf_digest)) => {
             next.run(req).await
         }
-        Ok(Some(_)) => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "missing or wrong X-CSRF-Token: a request authenticated by the session cookie must \
-             send the csrf_token its login (or GET /api/v1/session) returned",
-        )
-        .into_response(),
+        Ok(Some(_)) => {
+            let mut res = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "missing or wrong X-CSRF-Token: a request authenticated by the session cookie \
+                 must send the csrf_token its login (or GET /api/v1/session) returned",
+            )
+            .into_response();
+            // The body is left unread, so the server drops the connection
+            // after this answer; saying so keeps a client from sending its
+            // next request on it (it would see the connection close).
+            res.headers_mut().insert(
+                header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            res
+        }
     }
 }
 
