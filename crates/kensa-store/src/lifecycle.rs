@@ -236,7 +236,7 @@ impl Db {
         }
         let mut rows = Vec::with_capacity(incoming.len());
         for (key, (f, n)) in incoming {
-            rows.push((key, f, n, columns(f, n)?));
+            rows.push((key, f, n));
         }
         self.tx("apply evaluation", Mode::Write, |tx| {
             let row = lock_asset(tx, asset, "evaluated_at")?;
@@ -271,7 +271,7 @@ impl Db {
             let mut counts = LifecycleCounts::default();
             let t = at.unix_ms();
             let policy = crate::triage::sla(tx)?;
-            for (key, f, n, cols) in rows {
+            for (key, f, n) in rows {
                 let version = Some(f.package.installed_version.as_str());
                 let Some(old) = existing.remove(&key) else {
                     let mut params = vec![
@@ -281,7 +281,7 @@ impl Db {
                         Val::from(key.2),
                         Val::from(Status::Active.as_str()),
                     ];
-                    params.extend(cols);
+                    params.extend(columns(f, n)?);
                     let due = policy.due(f.severity.as_str(), t);
                     params.extend([
                         Val::from(t),
@@ -324,11 +324,18 @@ impl Db {
                     }
                 };
                 let changed = reopened || old.occurrences != n || old.finding != *f;
+                if !changed {
+                    // Observed again as it was: only `last_observed`
+                    // moves, for all such findings in one statement below.
+                    continue;
+                }
+                // Serialised only when written: most findings of a
+                // re-evaluation are unchanged.
                 let mut params = vec![Val::from(status.as_str())];
-                params.extend(cols);
+                params.extend(columns(f, n)?);
                 params.extend([
                     Val::from(t),
-                    Val::from(if changed { Some(t) } else { None }),
+                    Val::from(t),
                     Val::from(i64::from(reopened)),
                     Val::from(old.id),
                 ]);
@@ -337,7 +344,7 @@ impl Db {
                      installed_version = ?, fixed_version = ?, fix_available = ?, \
                      vendor_status = ?, kev = ?, epss = ?, score = ?, occurrences = ?, \
                      detail = ?, severity_rank = ?, score_sort = ?, epss_sort = ?, \
-                     last_observed = ?, updated_at = COALESCE(?, updated_at), \
+                     last_observed = ?, updated_at = ?, \
                      closed_at = NULL, reopen_count = reopen_count + ? WHERE id = ?",
                     &params,
                 )?;
@@ -369,6 +376,13 @@ impl Db {
                 event(tx, old.id, at, "closed", version)?;
                 counts.closed += 1;
             }
+            // Every finding still open was observed by this evaluation (the
+            // others were just closed).
+            tx.exec(
+                "UPDATE findings SET last_observed = ? WHERE asset_id = ? AND status <> 'CLOSED' \
+                 AND last_observed < ?",
+                p![t, asset.0, t],
+            )?;
             crate::triage::apply_triage_rules(tx, Some(asset), at)?;
             crate::triage::apply_suppression_rules(tx, Some(asset), at)?;
             tx.exec(
