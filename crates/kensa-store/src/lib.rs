@@ -27,6 +27,7 @@
 mod asset;
 mod auth;
 pub mod error;
+mod export;
 pub mod filter;
 mod lifecycle;
 pub mod migrate;
@@ -46,6 +47,7 @@ pub use crate::asset::{
     Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, Management,
 };
 pub use crate::error::{DbError, Result, StoreError};
+pub use crate::export::{EXPORT_JOB, ExportRecord};
 pub use crate::filter::Filter;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};
 pub use crate::migrate::SCHEMA_VERSION;

@@ -1,0 +1,90 @@
+//! CSV (and JSON) export of a million stored findings: wall time, rows per
+//! second, and resident memory sampled every 10,000 rows, so that "flat"
+//! is measured, not assumed.
+//!
+//! ```text
+//! cargo bench -p kensa-server --bench export
+//! KENSA_BENCH_DB=/path/to/findings.db …   # another SQLite fleet database
+//! KENSA_BENCH_FORMATS=csv,json …          # also JSON
+//! ```
+//!
+//! The database is the one `cargo bench -p kensa-store --bench query`
+//! builds (`/var/tmp/kensa-bench/findings-1000000.db`, 1,000,000
+//! findings on 10,000 assets); it is copied to a temporary directory
+//! first, since opening a database may write to it. The export goes to a
+//! file in that directory, as a job's would.
+
+use std::time::Instant;
+
+use kensa_server::export::{Format, write_export};
+use kensa_store::{Backend, Db, Filter, Sort};
+
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let src = std::env::var("KENSA_BENCH_DB")
+        .unwrap_or_else(|_| "/var/tmp/kensa-bench/findings-1000000.db".into());
+    if !std::path::Path::new(&src).exists() {
+        eprintln!("{src} is missing: `cargo bench -p kensa-store --bench query` builds it");
+        return;
+    }
+    let dir = tempfile::tempdir_in("/var/tmp").expect("temp dir");
+    let db_path = dir.path().join("findings.db");
+    let t = Instant::now();
+    std::fs::copy(&src, &db_path).expect("copy the database");
+    eprintln!("copied {src} in {:.1} s", t.elapsed().as_secs_f64());
+    let db = Db::open(&Backend::Sqlite(db_path)).expect("open");
+    let formats = std::env::var("KENSA_BENCH_FORMATS").unwrap_or_else(|_| "csv".into());
+    for name in formats.split(',') {
+        let format = match name {
+            "json" => Format::Json,
+            _ => Format::Csv,
+        };
+        let out_path = dir.path().join(format!("export.{name}"));
+        let out = std::fs::File::create(&out_path).expect("output");
+        let rss_start = status_kb("VmRSS:");
+        let mut samples: Vec<(u64, u64)> = Vec::new();
+        let t = Instant::now();
+        let w = write_export(
+            &db,
+            &Filter::default(),
+            Sort::default(),
+            format,
+            out,
+            |rows| {
+                samples.push((rows, status_kb("VmRSS:")));
+                Ok(())
+            },
+        )
+        .expect("export");
+        let secs = t.elapsed().as_secs_f64();
+        let at = |n: u64| samples.iter().find(|(r, _)| *r >= n).map_or(0, |(_, k)| *k);
+        let max = samples.iter().map(|(_, k)| *k).max().unwrap_or(0);
+        println!(
+            "export {name}: {} rows, {:.1} MB in {secs:.2} s ({:.0} rows/s)",
+            w.rows,
+            w.bytes as f64 / 1e6,
+            w.rows as f64 / secs
+        );
+        println!(
+            "  RSS: {:.1} MB before; {:.1} MB at 100k rows, {:.1} MB at 500k, {:.1} MB at the end, {:.1} MB max; VmHWM {:.1} MB",
+            rss_start as f64 / 1024.0,
+            at(100_000) as f64 / 1024.0,
+            at(500_000) as f64 / 1024.0,
+            samples.last().map_or(0, |(_, k)| *k) as f64 / 1024.0,
+            max as f64 / 1024.0,
+            status_kb("VmHWM:") as f64 / 1024.0
+        );
+        std::fs::remove_file(&out_path).expect("remove the export");
+    }
+}
