@@ -5,7 +5,7 @@
 //! ```text
 //! cargo bench -p kensa-server --bench export
 //! KENSA_BENCH_DB=/path/to/findings.db …   # another SQLite fleet database
-//! KENSA_BENCH_FORMATS=csv,json …          # also JSON
+//! KENSA_BENCH_FORMATS=records,csv,json …  # also the reader alone, and JSON
 //! ```
 //!
 //! The database is the one `cargo bench -p kensa-store --bench query`
@@ -46,6 +46,22 @@ fn main() {
     let db = Db::open(&Backend::Sqlite(db_path)).expect("open");
     let formats = std::env::var("KENSA_BENCH_FORMATS").unwrap_or_else(|_| "csv".into());
     for name in formats.split(',') {
+        if name == "records" {
+            // The store's streaming reader alone: pages read and findings
+            // decoded, nothing written.
+            let t = Instant::now();
+            let n = db
+                .export_findings(&Filter::default(), Sort::default(), |r| {
+                    std::hint::black_box(&r);
+                    Ok(())
+                })
+                .expect("export");
+            println!(
+                "store reader alone: {n} records in {:.2} s",
+                t.elapsed().as_secs_f64()
+            );
+            continue;
+        }
         let format = match name {
             "json" => Format::Json,
             _ => Format::Csv,

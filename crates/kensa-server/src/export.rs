@@ -957,7 +957,17 @@ impl ExportWorker {
             format.content_type()
         };
         let file = std::fs::File::open(&path).map_err(io)?;
-        S3::new(cfg).put(bucket, key, file, len, &sha, content_type, &amz)?;
+        S3::new(cfg).put(
+            bucket,
+            key,
+            s3::Upload {
+                body: file,
+                len,
+                sha256: sha,
+            },
+            content_type,
+            &amz,
+        )?;
         Ok((
             Written {
                 rows: written.rows,

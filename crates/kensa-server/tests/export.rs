@@ -115,14 +115,16 @@ fn finding(rng: &mut Lcg, i: usize) -> Finding {
         aliases: vec![],
         advisories: vec![],
         title: Some(format!("{name}: a flaw, \"quoted\", with a comma")),
-        description: (i % 7 == 0).then(|| "line one\nline two, with \"quotes\"".to_owned()),
+        description: i
+            .is_multiple_of(7)
+            .then(|| "line one\nline two, with \"quotes\"".to_owned()),
         published: None,
         package: PackageRef {
             name: name.clone(),
             kind: "deb".into(),
             version: version.clone(),
             installed_version: version.clone(),
-            arch: (i % 3 != 0).then(|| "amd64".to_owned()),
+            arch: (!i.is_multiple_of(3)).then(|| "amd64".to_owned()),
             purl: format!("pkg:deb/debian/{name}@{version}"),
             path: "var/lib/dpkg/status".into(),
             ..PackageRef::default()

@@ -93,6 +93,14 @@ pub struct S3 {
     agent: ureq::Agent,
 }
 
+/// An object to send: `len` bytes whose SHA-256 is `sha256` (hex; SigV4
+/// signs it), read from `body`.
+pub struct Upload<R> {
+    pub body: R,
+    pub len: u64,
+    pub sha256: String,
+}
+
 /// An object read back.
 pub struct Object {
     pub body: Vec<u8>,
@@ -214,18 +222,18 @@ impl S3 {
         ))
     }
 
-    /// PUT an object of `len` bytes whose SHA-256 is `sha256` (hex), read
-    /// from `body`, with extra `x-amz-*` headers (metadata, encryption).
+    /// PUT an object, with extra `x-amz-*` headers (metadata,
+    /// encryption).
     pub fn put(
         &self,
         bucket: &str,
         key: &str,
-        body: impl Read,
-        len: u64,
-        sha256: &str,
+        body: Upload<impl Read>,
         content_type: &str,
         amz: &[(String, String)],
     ) -> Result<()> {
+        let Upload { body, len, sha256 } = body;
+        let sha256 = sha256.as_str();
         let (url, host, path) = self.url_and_host(bucket, key)?;
         let (auth, headers) = self.sign("PUT", &host, &path, sha256, amz, SystemTime::now());
         let mut req = self
