@@ -31,6 +31,24 @@ fn status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// This process's CPU time (user + system), in seconds.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12
+    // after the state; the kernel's clock tick is 100 Hz on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 fn main() {
     let src = std::env::var("KENSA_BENCH_DB")
         .unwrap_or_else(|_| "/var/tmp/kensa-bench/findings-1000000.db".into());
@@ -50,6 +68,7 @@ fn main() {
             // The store's streaming reader alone: pages read and findings
             // decoded, nothing written.
             let t = Instant::now();
+            let cpu = cpu_secs();
             let n = db
                 .export_findings(&Filter::default(), Sort::default(), |r| {
                     std::hint::black_box(&r);
@@ -57,8 +76,10 @@ fn main() {
                 })
                 .expect("export");
             println!(
-                "store reader alone: {n} records in {:.2} s",
-                t.elapsed().as_secs_f64()
+                "store reader alone: {n} records in {:.2} s (CPU {:.2} s; load average {})",
+                t.elapsed().as_secs_f64(),
+                cpu_secs() - cpu,
+                load()
             );
             continue;
         }
@@ -71,6 +92,7 @@ fn main() {
         let rss_start = status_kb("VmRSS:");
         let mut samples: Vec<(u64, u64)> = Vec::new();
         let t = Instant::now();
+        let cpu = cpu_secs();
         let w = write_export(
             &db,
             &Filter::default(),
@@ -84,13 +106,15 @@ fn main() {
         )
         .expect("export");
         let secs = t.elapsed().as_secs_f64();
+        let cpu = cpu_secs() - cpu;
         let at = |n: u64| samples.iter().find(|(r, _)| *r >= n).map_or(0, |(_, k)| *k);
         let max = samples.iter().map(|(_, k)| *k).max().unwrap_or(0);
         println!(
-            "export {name}: {} rows, {:.1} MB in {secs:.2} s ({:.0} rows/s)",
+            "export {name}: {} rows, {:.1} MB in {secs:.2} s ({:.0} rows/s; CPU {cpu:.2} s; load average {})",
             w.rows,
             w.bytes as f64 / 1e6,
-            w.rows as f64 / secs
+            w.rows as f64 / secs,
+            load()
         );
         println!(
             "  RSS: {:.1} MB before; {:.1} MB at 100k rows, {:.1} MB at 500k, {:.1} MB at the end, {:.1} MB max; VmHWM {:.1} MB",

@@ -8,10 +8,10 @@
 //! length (which would hold back SQLite's WAL checkpoints). Assets are read
 //! once each and shared by their findings.
 //!
-//! Reading and decoding overlap: one thread reads the pages while the
-//! caller's thread decodes each finding's JSON record and handles it. The
-//! decoding is most of the work, and the two cores of a small server then
-//! both work.
+//! Reading, decoding and the caller's work overlap: one thread reads the
+//! pages, another decodes each finding's JSON record, and the caller's
+//! thread handles the records (formats a CSV row, say). Each of the three
+//! is a third of the work, so that the cores of a small server all work.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -106,16 +106,35 @@ impl Db {
             &format!("{TRIAGE_COLUMNS}, {REST}, {detail}"),
         )?;
         let (tx, rx) = sync_channel::<Page>(AHEAD);
+        let (done_tx, done_rx) = sync_channel::<Vec<ExportRecord>>(AHEAD);
         std::thread::scope(|s| {
             let reader = s.spawn(|| self.read_pages(&ks, tx));
-            let out = decode(rx, &mut each);
-            // The reader stops at its next send once `rx` is gone.
+            let decoder = s.spawn(move || decode(rx, done_tx));
+            let mut n = 0u64;
+            let mut out = Ok(());
+            'batches: for batch in done_rx {
+                for r in batch {
+                    if let Err(e) = each(r) {
+                        out = Err(e);
+                        break 'batches;
+                    }
+                    n += 1;
+                }
+            }
+            // Dropping `done_rx` (the loop consumed it) stops the decoder
+            // at its next send, and the decoder's end stops the reader.
+            let decoded = decoder
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Corrupt("export decoder panicked".into())));
             let read = reader
                 .join()
                 .unwrap_or_else(|_| Err(StoreError::Corrupt("export reader panicked".into())));
-            // A read error ends the pages early: it is the one to report.
+            // The first failure along the line is the one to report: a read
+            // error ends the pages early, a decoding error the records.
             read?;
-            out
+            decoded?;
+            out?;
+            Ok(n)
         })
     }
 
@@ -251,9 +270,10 @@ impl Db {
     }
 }
 
-fn decode(rx: Receiver<Page>, each: &mut impl FnMut(ExportRecord) -> Result<()>) -> Result<u64> {
+/// Turns pages into records, on a thread of its own: decoding the JSON
+/// records is as much work as reading them.
+fn decode(rx: Receiver<Page>, out: SyncSender<Vec<ExportRecord>>) -> Result<()> {
     let mut assets: HashMap<i64, Arc<Asset>> = HashMap::new();
-    let mut n = 0u64;
     for page in rx {
         if page.reset {
             assets.clear();
@@ -261,12 +281,17 @@ fn decode(rx: Receiver<Page>, each: &mut impl FnMut(ExportRecord) -> Result<()>)
         for a in page.assets {
             assets.insert(a.id.0, Arc::new(a));
         }
-        for r in &page.rows {
-            each(record_of(r, &assets)?)?;
-            n += 1;
+        let batch = page
+            .rows
+            .iter()
+            .map(|r| record_of(r, &assets))
+            .collect::<Result<Vec<_>>>()?;
+        if out.send(batch).is_err() {
+            // The caller stopped: nothing more is wanted.
+            return Ok(());
         }
     }
-    Ok(n)
+    Ok(())
 }
 
 fn record_of(r: &Row, assets: &HashMap<i64, Arc<Asset>>) -> Result<ExportRecord> {
