@@ -786,7 +786,29 @@ impl ExportWorker {
         let Some(job) = self.db.claim(&self.name, &[EXPORT_JOB], LEASE)? else {
             return Ok(false);
         };
-        match self.run_job(&job) {
+        // The lease is renewed on a thread of its own, so that it holds
+        // through every step, the upload of a large object included.
+        let stop = AtomicBool::new(false);
+        let result = std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut held = job.clone();
+                let mut since = Instant::now();
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(250));
+                    if since.elapsed() >= LEASE / 4 && !stop.load(Ordering::Relaxed) {
+                        since = Instant::now();
+                        if let Err(e) = self.db.extend_lease(&mut held, LEASE) {
+                            eprintln!("kensa server: export {}: lease: {e}", held.id.0);
+                            return;
+                        }
+                    }
+                }
+            });
+            let r = self.run_job(&job);
+            stop.store(true, Ordering::Relaxed);
+            r
+        });
+        match result {
             Ok(()) => self.db.complete(&job)?,
             Err(e) => {
                 eprintln!("kensa server: export {} failed: {e}", job.id.0);
@@ -806,16 +828,15 @@ impl ExportWorker {
         let dest: Destination =
             serde_json::from_value(p["destination"].clone()).map_err(|e| bad(&e.to_string()))?;
         let id = job.id;
-        let mut job = job.clone();
-        let mut renewed = Instant::now();
+        let mut reported = Instant::now();
         let db = &self.db;
+        // Progress for the status API, every 20 s or so.
         let mut tick = |rows: u64| -> Result<()> {
-            if renewed.elapsed() >= Duration::from_secs(20) {
-                renewed = Instant::now();
-                db.extend_lease(&mut job, LEASE)?;
+            if reported.elapsed() >= Duration::from_secs(20) {
+                reported = Instant::now();
                 let mut progress = job.payload.clone();
                 progress["rows"] = json!(rows);
-                db.set_job_payload(&job, &progress)?;
+                db.set_job_payload(job, &progress)?;
             }
             Ok(())
         };
@@ -854,7 +875,7 @@ impl ExportWorker {
         if let (Some(d), Some(e)) = (done.as_object_mut(), extra.as_object()) {
             d.extend(e.clone());
         }
-        self.db.set_job_payload(&job, &done)?;
+        self.db.set_job_payload(job, &done)?;
         Ok(())
     }
 
