@@ -60,6 +60,7 @@ fn main() {
         kb_dir: kb.path().to_owned(),
         tls_names: vec!["127.0.0.1".into()],
         workers: 2,
+        exports: Default::default(),
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

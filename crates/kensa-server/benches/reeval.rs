@@ -231,6 +231,7 @@ fn main() {
         kb_dir: kb.clone(),
         tls_names: vec!["127.0.0.1".into()],
         workers,
+        exports: Default::default(),
     })
     .expect("server");
     let t = Instant::now();

@@ -35,6 +35,7 @@ pub struct AppState {
     pub login_throttle: Arc<crate::session::LoginThrottle>,
     /// The server's CA certificate (PEM), which the console hands to agents.
     pub ca_cert: std::path::PathBuf,
+    pub exports: Arc<crate::export::Exports>,
 }
 
 /// Request size limits.
@@ -199,6 +200,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/findings", get(findings::list))
         .route("/api/v1/findings/aggregate", get(findings::aggregate))
+        .route("/api/v1/findings/export", get(crate::export::stream))
+        .route(
+            "/api/v1/exports",
+            get(crate::export::list).post(crate::export::create),
+        )
+        .route("/api/v1/exports/{id}", get(crate::export::status))
+        .route(
+            "/api/v1/exports/{id}/download",
+            get(crate::export::download),
+        )
         .route("/api/v1/findings/triage", post(findings::triage_bulk))
         .route("/api/v1/findings/{id}", get(findings::detail))
         .route("/api/v1/findings/{id}/triage", post(findings::triage))

@@ -24,6 +24,7 @@ mod assets;
 pub mod auth;
 pub mod console;
 pub mod error;
+pub mod export;
 mod findings;
 pub mod ingest;
 mod pool;
@@ -56,6 +57,8 @@ pub struct Config {
     pub tls_names: Vec<String>,
     /// Evaluation worker threads.
     pub workers: usize,
+    /// Export destinations and keys.
+    pub exports: export::ExportConfig,
 }
 
 /// A running server.
@@ -71,6 +74,7 @@ pub struct Running {
     pub backend: Backend,
     stop: Arc<AtomicBool>,
     wake: Arc<worker::Wake>,
+    exports: Arc<export::Exports>,
     http: axum_server::Handle,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
@@ -83,6 +87,7 @@ impl Running {
             .graceful_shutdown(Some(std::time::Duration::from_secs(10)));
         self.stop.store(true, Ordering::Relaxed);
         self.wake.notify();
+        self.exports.wake.notify();
         for t in self.threads {
             let _ = t.join();
         }
@@ -169,6 +174,24 @@ pub fn start(cfg: Config) -> Result<Running> {
         );
     }
 
+    // Exports have a worker of their own: a long export never holds up
+    // evaluations.
+    let exports = Arc::new(export::Exports::new(&cfg.exports, &cfg.data_dir)?);
+    {
+        let w = export::ExportWorker {
+            name: format!("{host}:{}:{instance}:export", std::process::id()),
+            db: Db::open(&backend)?,
+            exports: Arc::clone(&exports),
+        };
+        let stop = Arc::clone(&stop);
+        threads.push(
+            std::thread::Builder::new()
+                .name("kensa-export".into())
+                .spawn(move || w.run(stop))
+                .map_err(|e| ServerError::Internal(format!("export thread: {e}")))?,
+        );
+    }
+
     let listener = std::net::TcpListener::bind(cfg.listen)
         .map_err(|e| ServerError::Internal(format!("listening on {}: {e}", cfg.listen)))?;
     listener
@@ -183,6 +206,7 @@ pub fn start(cfg: Config) -> Result<Running> {
         wake: Arc::clone(&wake),
         login_throttle: Arc::default(),
         ca_cert: tls_files.ca_cert.clone(),
+        exports: Arc::clone(&exports),
     });
     // Kept outside the runtime: pooled PostgreSQL clients run their own
     // runtime when closed, which must not happen on an async thread, so
@@ -224,6 +248,7 @@ pub fn start(cfg: Config) -> Result<Running> {
         backend,
         stop,
         wake,
+        exports,
         http,
         threads,
     })

@@ -47,7 +47,7 @@ impl Wake {
         self.cv.notify_all();
     }
 
-    fn wait(&self, timeout: Duration) {
+    pub(crate) fn wait(&self, timeout: Duration) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if *pending == 0 {
             pending = self

@@ -110,6 +110,7 @@ fn start_with(backend: &Backend, kb_dir: &Path) -> Fleet {
         kb_dir: kb_dir.to_owned(),
         tls_names: vec!["localhost".into(), "127.0.0.1".into()],
         workers: 2,
+        exports: Default::default(),
     })
     .expect("server starts");
     let tls = kensa_agent::tls::client_config(&CaSource::Pinned(server.ca_cert.clone()))

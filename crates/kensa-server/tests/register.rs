@@ -105,6 +105,7 @@ fn start(backend: &Backend) -> Fleet {
         kb_dir: kb().to_owned(),
         tls_names: vec!["localhost".into(), "127.0.0.1".into()],
         workers: 2,
+        exports: Default::default(),
     })
     .expect("server starts");
     let tls = kensa_agent::tls::client_config(&CaSource::Pinned(server.ca_cert.clone()))

@@ -122,6 +122,7 @@ fn start(backend: &Backend) -> Server {
         kb_dir: kb,
         tls_names: vec!["localhost".into(), "127.0.0.1".into()],
         workers: 1,
+        exports: Default::default(),
     })
     .expect("server starts");
     let tls = kensa_agent::tls::client_config(&CaSource::Pinned(server.ca_cert.clone()))

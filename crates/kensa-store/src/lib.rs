@@ -28,6 +28,7 @@ mod asset;
 mod auth;
 mod dashboard;
 pub mod error;
+mod export;
 pub mod filter;
 pub mod ingest;
 mod lifecycle;
@@ -50,6 +51,7 @@ pub use crate::asset::{
 };
 pub use crate::dashboard::{BANDS, OpenCounts};
 pub use crate::error::{DbError, Result, StoreError};
+pub use crate::export::{EXPORT_JOB, ExportRecord};
 pub use crate::filter::Filter;
 pub use crate::ingest::CanonicalInventory;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};

@@ -262,6 +262,90 @@ fn decode_cursor(sort: Sort, cursor: &str) -> Result<Vec<Val>> {
         .collect()
 }
 
+/// A keyset-paged statement over the findings a filter selects, in a
+/// sort's order: the list API's pages and the exports' are the same
+/// statement, with their own select list. The select list must start with
+/// `f.id`; the sort's columns follow it, for [`Keyset::after`].
+pub(crate) struct Keyset {
+    select: String,
+    from: &'static str,
+    cond: String,
+    params: Vec<Val>,
+    /// The sort's columns, `f.id` last.
+    pub(crate) cols: Vec<&'static str>,
+    descending: bool,
+}
+
+impl Keyset {
+    pub(crate) fn new(
+        dialect: crate::sql::Dialect,
+        filter: &Filter,
+        sort: Sort,
+        select: &str,
+    ) -> Result<Keyset> {
+        let (cond, params) = filter.to_sql(dialect, Timestamp::now())?;
+        let cols: Vec<&'static str> = sort
+            .key
+            .columns()
+            .iter()
+            .copied()
+            .chain(std::iter::once("f.id"))
+            .collect();
+        let mut sel = format!("SELECT {select}");
+        // The sort values of the last row make the next page's start.
+        for c in &cols[..cols.len() - 1] {
+            sel.push_str(", ");
+            sel.push_str(c);
+        }
+        Ok(Keyset {
+            select: sel,
+            from: if filter.needs_asset() {
+                " FROM findings f JOIN assets a ON a.id = f.asset_id"
+            } else {
+                " FROM findings f"
+            },
+            cond,
+            params,
+            cols,
+            descending: sort.descending,
+        })
+    }
+
+    /// The statement for `limit` rows strictly after `after` (the previous
+    /// page's last sort values and id), and its parameters.
+    pub(crate) fn page(&self, after: Option<Vec<Val>>, limit: u32) -> (String, Vec<Val>) {
+        let (dir, cmp) = if self.descending {
+            ("DESC", "<")
+        } else {
+            ("ASC", ">")
+        };
+        let mut sql = format!("{}{} WHERE {}", self.select, self.from, self.cond);
+        let mut params = self.params.clone();
+        if let Some(values) = after {
+            sql.push_str(&format!(
+                " AND ({}) {cmp} ({})",
+                self.cols.join(", "),
+                vec!["?"; self.cols.len()].join(", ")
+            ));
+            params.extend(values);
+        }
+        let order: Vec<String> = self.cols.iter().map(|c| format!("{c} {dir}")).collect();
+        sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", order.join(", ")));
+        (sql, params)
+    }
+
+    /// A row's sort values and id, where the next page starts: the sort
+    /// columns follow the `width` selected ones, the id is the first.
+    pub(crate) fn after(r: &Row, width: usize, ncols: usize) -> Result<Vec<Val>> {
+        let mut values = Vec::with_capacity(ncols);
+        for i in 0..ncols - 1 {
+            values.push(r.val(width + i)?.clone());
+        }
+        values.push(r.val(0)?.clone());
+        Ok(values)
+    }
+}
+
 /// What findings are grouped by in [`Db::aggregate_findings`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupBy {
@@ -348,44 +432,9 @@ impl Db {
             .as_deref()
             .map(|c| decode_cursor(q.sort, c))
             .transpose()?;
-        let dialect = self.dialect();
-        let (cond, mut params) = q.filter.to_sql(dialect, Timestamp::now())?;
-        let cols: Vec<&str> = q
-            .sort
-            .key
-            .columns()
-            .iter()
-            .copied()
-            .chain(std::iter::once("f.id"))
-            .collect();
-        let dir = if q.sort.descending { "DESC" } else { "ASC" };
-        let cmp = if q.sort.descending { "<" } else { ">" };
-        let mut sql = format!("SELECT {SUMMARY_COLUMNS}");
-        // The sort values of the last row make the cursor.
-        for c in &cols[..cols.len() - 1] {
-            sql.push_str(", ");
-            sql.push_str(c);
-        }
-        sql.push_str(" FROM findings f");
-        if q.filter.needs_asset() {
-            sql.push_str(" JOIN assets a ON a.id = f.asset_id");
-        }
-        sql.push_str(" WHERE ");
-        sql.push_str(&cond);
-        if let Some(values) = cursor {
-            sql.push_str(&format!(
-                " AND ({}) {cmp} ({})",
-                cols.join(", "),
-                vec!["?"; cols.len()].join(", ")
-            ));
-            params.extend(values);
-        }
-        let order: Vec<String> = cols.iter().map(|c| format!("{c} {dir}")).collect();
-        sql.push_str(&format!(
-            " ORDER BY {} LIMIT {}",
-            order.join(", "),
-            limit + 1
-        ));
+        let ks = Keyset::new(self.dialect(), &q.filter, q.sort, SUMMARY_COLUMNS)?;
+        let cols = ks.cols.clone();
+        let (sql, params) = ks.page(cursor, limit + 1);
         self.tx("query findings", Mode::Read, |tx| {
             let rows = tx.query(&sql, &params)?;
             let more = rows.len() > limit as usize;
@@ -396,14 +445,10 @@ impl Db {
                 last = Some(r);
             }
             let next_cursor = match (more, last) {
-                (true, Some(r)) => {
-                    let mut values = Vec::with_capacity(cols.len());
-                    for i in 0..cols.len() - 1 {
-                        values.push(r.val(SUMMARY_WIDTH + i)?.clone());
-                    }
-                    values.push(r.val(0)?.clone());
-                    Some(encode_cursor(q.sort, &values))
-                }
+                (true, Some(r)) => Some(encode_cursor(
+                    q.sort,
+                    &Keyset::after(r, SUMMARY_WIDTH, cols.len())?,
+                )),
                 _ => None,
             };
             // Names for the page's assets in one statement.

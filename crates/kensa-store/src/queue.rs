@@ -122,10 +122,10 @@ impl RetryPolicy {
     }
 }
 
-const JOB_COLUMNS: &str = "id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, \
+pub(crate) const JOB_COLUMNS: &str = "id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, \
      locked_by, lease_until, last_error, created_at, updated_at, finished_at";
 
-fn info_of(r: &Row) -> Result<JobInfo> {
+pub(crate) fn info_of(r: &Row) -> Result<JobInfo> {
     Ok(JobInfo {
         id: JobId(r.i64(0)?),
         kind: r.text(1)?,
@@ -153,9 +153,9 @@ fn lease_lost(job: &Job) -> StoreError {
 }
 
 /// The claim fence: the job is still running in the caller's claim.
-const OWNED: &str = "id = ? AND state = 'running' AND locked_by = ? AND attempts = ?";
+pub(crate) const OWNED: &str = "id = ? AND state = 'running' AND locked_by = ? AND attempts = ?";
 
-fn owned(job: &Job) -> [Val; 3] {
+pub(crate) fn owned(job: &Job) -> [Val; 3] {
     [
         Val::from(job.id.0),
         Val::from(job.worker.as_str()),

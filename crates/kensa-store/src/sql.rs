@@ -324,7 +324,12 @@ impl Sql for SqliteSql<'_> {
                     ValueRef::Null => Val::Null,
                     ValueRef::Integer(n) => Val::I64(n),
                     ValueRef::Real(f) => Val::F64(f),
-                    ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                    // Valid UTF-8 (always, for what Kensa writes) takes
+                    // the fast validation; lossy decoding is the fallback.
+                    ValueRef::Text(t) => Val::Text(match std::str::from_utf8(t) {
+                        Ok(s) => s.to_owned(),
+                        Err(_) => String::from_utf8_lossy(t).into_owned(),
+                    }),
                     ValueRef::Blob(b) => Val::Bytes(b.to_vec()),
                 });
             }

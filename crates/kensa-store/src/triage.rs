@@ -380,11 +380,11 @@ pub struct TriageRule {
     pub created_at: Timestamp,
 }
 
-const TRIAGE_COLUMNS: &str = "f.id, f.status, f.triage_state, f.triage_justification, \
+pub(crate) const TRIAGE_COLUMNS: &str = "f.id, f.status, f.triage_state, f.triage_justification, \
      f.triage_response, f.assignee, f.triage_comment, f.due_at, f.due_by_hand, \
      f.risk_accepted_until, f.suppressed_by, f.suppress_reason, f.triage_rule_id";
 
-fn triage_of(r: &Row) -> Result<(i64, Triage)> {
+pub(crate) fn triage_of(r: &Row) -> Result<(i64, Triage)> {
     let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} {v:?}"));
     let state = r
         .opt_text(2)?

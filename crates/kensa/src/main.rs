@@ -127,7 +127,19 @@ enum Command {
         /// Evaluation worker threads.
         #[arg(long, default_value_t = 2)]
         workers: usize,
+        /// The only directory export jobs may write files to (default:
+        /// <data>/exports). S3 destinations use KENSA_S3_ENDPOINT,
+        /// AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+        #[arg(long)]
+        export_dir: Option<PathBuf>,
+        /// The key-encryption key for client-side encrypted exports: 32
+        /// raw bytes or 64 hex digits.
+        #[arg(long, env = "KENSA_EXPORT_KEK_FILE")]
+        export_kek_file: Option<PathBuf>,
     },
+    /// Findings on a Kensa server: export them; decrypt an export.
+    #[command(subcommand)]
+    Findings(FindingsCommand),
     /// The agent: enrol this host with a Kensa server, then report its
     /// inventory on a schedule and when packages change (docs/agent-protocol.md).
     #[command(subcommand)]
@@ -154,6 +166,44 @@ struct AgentCommon {
     /// /var/lib/kensa-agent).
     #[arg(long)]
     state: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum FindingsCommand {
+    /// Export the findings a filter selects from a server, streamed to a
+    /// file or standard output: CSV in Amazon Inspector's report columns,
+    /// or JSON with the full finding objects.
+    Export {
+        /// The server, https://host:8443.
+        #[arg(long, env = "KENSA_SERVER")]
+        server: String,
+        /// Pin this CA (the server's ca.pem) instead of the system's.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// An API token (viewer or above).
+        #[arg(long, env = "KENSA_TOKEN", hide_env_values = true)]
+        token: String,
+        /// csv or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// The filter language, as in the API (severity=CRITICAL kev=yes).
+        #[arg(long, default_value = "")]
+        filter: String,
+        /// key:asc|desc (default severity:desc).
+        #[arg(long)]
+        sort: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Decrypt a client-side encrypted export (docs/export-encryption.md).
+    Decrypt {
+        /// The key-encryption key the server was given.
+        #[arg(long, env = "KENSA_EXPORT_KEK_FILE")]
+        kek_file: PathBuf,
+        input: PathBuf,
+        output: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -332,6 +382,8 @@ fn main() -> ExitCode {
             store,
             tls_names,
             workers,
+            export_dir,
+            export_kek_file,
         } => server::run(server::Args {
             data,
             listen,
@@ -339,7 +391,13 @@ fn main() -> ExitCode {
             kb: db::store_dir(store),
             names: tls_names,
             workers,
+            exports: kensa_server::export::ExportConfig {
+                dir: export_dir,
+                kek_file: export_kek_file,
+                s3: kensa_server::export::S3Config::from_env(),
+            },
         }),
+        Command::Findings(c) => findings::run(c),
         Command::Agent(AgentCommand::Enroll { common, token }) => {
             agent::enroll(&common.into(), &token)
         }
@@ -391,6 +449,7 @@ fn main() -> ExitCode {
 
 mod agent;
 mod db;
+mod findings;
 mod inventory;
 mod scan;
 mod server;

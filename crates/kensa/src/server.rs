@@ -14,6 +14,7 @@ pub struct Args {
     pub kb: PathBuf,
     pub names: Vec<String>,
     pub workers: usize,
+    pub exports: kensa_server::export::ExportConfig,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -38,6 +39,7 @@ pub fn run(args: Args) -> ExitCode {
         kb_dir: args.kb,
         tls_names: names,
         workers: args.workers,
+        exports: args.exports,
     }) {
         Ok(r) => r,
         Err(e) => {

@@ -86,6 +86,7 @@ pub fn run(args: Args) -> ExitCode {
         kb_dir: kb.clone(),
         tls_names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
         workers: 2,
+        exports: Default::default(),
     }) {
         Ok(r) => r,
         Err(e) => return fail(e),

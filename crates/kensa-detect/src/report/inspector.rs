@@ -154,6 +154,28 @@ fn is_private_v4(a: &str) -> bool {
 
 /// One report row for a finding on a resource.
 pub fn row(f: &Finding, r: &Resource, o: &Observed) -> Vec<String> {
+    let mut out = Vec::with_capacity(COLUMNS.len());
+    fields(f, r, o, &mut |v| {
+        out.push(v.to_owned());
+        Ok(())
+    })
+    .unwrap_or_default();
+    out
+}
+
+fn vector(c: Option<&crate::finding::CvssScore>) -> &str {
+    c.map_or("", |c| c.vector.as_str())
+}
+
+/// The row's fields, in column order, handed to `emit` one at a time:
+/// most are borrowed from the finding, so that a streaming writer formats
+/// a row without building it.
+fn fields(
+    f: &Finding,
+    r: &Resource,
+    o: &Observed,
+    emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let nvd = |major: char| {
         f.cvss
             .iter()
@@ -166,130 +188,126 @@ pub fn row(f: &Finding, r: &Resource, o: &Observed) -> Vec<String> {
     };
     let sc =
         |c: Option<&crate::finding::CvssScore>| c.map(|c| score(c.base_score)).unwrap_or_default();
-    let vec_ =
-        |c: Option<&crate::finding::CvssScore>| c.map(|c| c.vector.clone()).unwrap_or_default();
-    let v4: Vec<String> = r
-        .ip_addresses
-        .iter()
-        .filter(|a| !is_ipv6(a))
-        .cloned()
-        .collect();
-    let mut public: Vec<String> = r.public_ipv4.clone();
-    for a in v4.iter().filter(|a| !is_private_v4(a)) {
-        if !public.contains(a) {
-            public.push(a.clone());
+    let join = |items: &mut dyn Iterator<Item = &String>| {
+        let mut out = String::new();
+        for (i, a) in items.enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(a);
         }
-    }
-    let private: Vec<String> = v4.iter().filter(|a| is_private_v4(a)).cloned().collect();
-    let v6: Vec<String> = r
-        .ip_addresses
-        .iter()
-        .filter(|a| is_ipv6(a))
-        .cloned()
-        .collect();
+        out
+    };
+    let public = {
+        let mut public: Vec<&String> = r.public_ipv4.iter().collect();
+        for a in r
+            .ip_addresses
+            .iter()
+            .filter(|a| !is_ipv6(a) && !is_private_v4(a))
+        {
+            if !public.contains(&a) {
+                public.push(a);
+            }
+        }
+        join(&mut public.into_iter())
+    };
+    let private = join(
+        &mut r
+            .ip_addresses
+            .iter()
+            .filter(|a| !is_ipv6(a) && is_private_v4(a)),
+    );
+    let v6 = join(&mut r.ip_addresses.iter().filter(|a| is_ipv6(a)));
     let vendor_name = f
         .vendor_severity
         .as_ref()
-        .map(|v| v.source.clone())
-        .or_else(|| f.advisories.first().map(|a| a.feed.clone()))
+        .map(|v| v.source.as_str())
+        .or_else(|| f.advisories.first().map(|a| a.feed.as_str()))
         .unwrap_or_default();
-    let advisory = f
-        .advisories
-        .iter()
-        .map(|a| a.id.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let advisory = join(&mut f.advisories.iter().map(|a| &a.id));
     let p = &f.package;
     let arch = p
         .arch
         .as_deref()
         .map(|a| format!(".{a}"))
         .unwrap_or_default();
-    vec![
-        String::new(),
-        f.severity.as_str().to_owned(),
-        if f.fixed_version.is_some() {
-            "YES"
-        } else {
-            "NO"
-        }
-        .to_owned(),
-        "PACKAGE_VULNERABILITY".to_owned(),
-        format!("{} - {}", f.vulnerability_id, p.name),
+    emit("")?;
+    emit(f.severity.as_str())?;
+    emit(if f.fixed_version.is_some() {
+        "YES"
+    } else {
+        "NO"
+    })?;
+    emit("PACKAGE_VULNERABILITY")?;
+    emit(&format!("{} - {}", f.vulnerability_id, p.name))?;
+    emit(
         f.description
-            .clone()
-            .or_else(|| f.title.clone())
+            .as_deref()
+            .or(f.title.as_deref())
             .unwrap_or_default(),
-        o.reference.clone(),
-        o.first_seen.clone(),
-        o.last_seen.clone(),
-        o.updated.clone(),
-        r.id.clone(),
-        r.image_tags.join(", "),
-        String::new(),
-        platform(r.os_id.as_deref(), r.os_release.as_deref()),
-        r.tags.join(", "),
-        format!("{}-{}{arch}", p.name, p.installed_version),
-        p.installed_version.clone(),
-        f.fixed_version
-            .clone()
-            .unwrap_or_else(|| "NotAvailable".into()),
-        f.remediation.clone().unwrap_or_default(),
-        p.path.clone(),
-        String::new(),
-        o.age_days.to_string(),
-        match &f.fixed_version {
-            Some(v) => format!("Upgrade {} to {v} or later", p.name),
-            None => "None Provided".to_owned(),
-        },
-        f.score
+    )?;
+    emit(&o.reference)?;
+    emit(&o.first_seen)?;
+    emit(&o.last_seen)?;
+    emit(&o.updated)?;
+    emit(&r.id)?;
+    emit(&join(&mut r.image_tags.iter()))?;
+    emit("")?;
+    emit(&platform(r.os_id.as_deref(), r.os_release.as_deref()))?;
+    emit(&join(&mut r.tags.iter()))?;
+    emit(&format!("{}-{}{arch}", p.name, p.installed_version))?;
+    emit(&p.installed_version)?;
+    emit(f.fixed_version.as_deref().unwrap_or("NotAvailable"))?;
+    emit(f.remediation.as_deref().unwrap_or_default())?;
+    emit(&p.path)?;
+    emit("")?;
+    emit(&o.age_days.to_string())?;
+    match &f.fixed_version {
+        Some(v) => emit(&format!("Upgrade {} to {v} or later", p.name))?,
+        None => emit("None Provided")?,
+    }
+    emit(
+        &f.score
             .as_ref()
             .map(|s| score(s.adjusted))
             .unwrap_or_default(),
-        f.score
-            .as_ref()
-            .map(|s| s.vector.clone())
-            .unwrap_or_default(),
-        o.status.clone(),
-        f.vulnerability_id.clone(),
-        vendor_name,
-        f.vendor_severity
-            .as_ref()
-            .map(|v| v.value.clone())
-            .unwrap_or_default(),
-        advisory,
-        f.published.clone().unwrap_or_default(),
-        sc(nvd('3')),
-        vec_(nvd('3')),
-        sc(nvd('2')),
-        vec_(nvd('2')),
-        sc(vendor('3')),
-        vec_(vendor('3')),
-        sc(vendor('2')),
-        vec_(vendor('2')),
-        if r.image { "CONTAINER_IMAGE" } else { "HOST" }.to_owned(),
-        String::new(),
-        public.join(", "),
-        private.join(", "),
-        v6.join(", "),
-        String::new(),
-        r.ports.join(", "),
-        f.epss
+    )?;
+    emit(f.score.as_ref().map_or("", |s| s.vector.as_str()))?;
+    emit(&o.status)?;
+    emit(&f.vulnerability_id)?;
+    emit(vendor_name)?;
+    emit(f.vendor_severity.as_ref().map_or("", |v| v.value.as_str()))?;
+    emit(&advisory)?;
+    emit(f.published.as_deref().unwrap_or_default())?;
+    emit(&sc(nvd('3')))?;
+    emit(vector(nvd('3')))?;
+    emit(&sc(nvd('2')))?;
+    emit(vector(nvd('2')))?;
+    emit(&sc(vendor('3')))?;
+    emit(vector(vendor('3')))?;
+    emit(&sc(vendor('2')))?;
+    emit(vector(vendor('2')))?;
+    emit(if r.image { "CONTAINER_IMAGE" } else { "HOST" })?;
+    emit("")?;
+    emit(&public)?;
+    emit(&private)?;
+    emit(&v6)?;
+    emit("")?;
+    emit(&join(&mut r.ports.iter()))?;
+    emit(
+        &f.epss
             .as_ref()
             .map(|e| format!("{}", e.score))
             .unwrap_or_default(),
-        if f.kev.is_some() { "YES" } else { "NO" }.to_owned(),
-        f.kev
-            .as_ref()
-            .map(|k| k.date_added.clone())
-            .unwrap_or_default(),
-        String::new(),
-        String::new(),
-        String::new(),
-        f.references.join(", "),
-        "kensa".to_owned(),
-        package_manager(&p.kind).to_owned(),
-    ]
+    )?;
+    emit(if f.kev.is_some() { "YES" } else { "NO" })?;
+    emit(f.kev.as_ref().map_or("", |k| k.date_added.as_str()))?;
+    emit("")?;
+    emit("")?;
+    emit("")?;
+    emit(&join(&mut f.references.iter()))?;
+    emit("kensa")?;
+    emit(package_manager(&p.kind))
 }
 
 /// A streaming writer of the report: the header first, then one row at a
@@ -306,8 +324,12 @@ impl<W: Write> Writer<W> {
     }
 
     pub fn write(&mut self, f: &Finding, r: &Resource, o: &Observed) -> std::io::Result<()> {
+        let w = &mut self.w;
+        fields(f, r, o, &mut |v| {
+            w.write_field(v).map_err(std::io::Error::other)
+        })?;
         self.w
-            .write_record(row(f, r, o))
+            .write_record(None::<&[u8]>)
             .map_err(std::io::Error::other)
     }
 
@@ -373,6 +395,11 @@ mod tests {
         assert_eq!(header, COLUMNS);
         let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.expect("record")).collect();
         assert_eq!(rows.len(), 1);
+        // The streaming writer and `row` say the same.
+        assert_eq!(
+            rows[0].iter().map(str::to_owned).collect::<Vec<_>>(),
+            row(&f, &r, &o)
+        );
         let get = |name: &str| {
             let i = COLUMNS.iter().position(|c| *c == name).expect("column");
             rows[0][i].to_owned()

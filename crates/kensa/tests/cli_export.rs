@@ -1,0 +1,206 @@
+//! `kensa findings export` against a real server on loopback: the file it
+//! writes is the API's export, with Inspector's header; a bad token exits
+//! 2 and writes nothing. `kensa findings decrypt` decrypts an envelope
+//! encrypted export and refuses a wrong key.
+
+use std::io::Write;
+use std::process::Command;
+
+use kensa_detect::{Band, Detection, Finding, PackageRef, Status};
+use kensa_store::{AssetKind, AssetUpsert, Backend, Db, Timestamp};
+
+fn kensa() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kensa"))
+}
+
+fn finding(i: usize) -> Finding {
+    Finding {
+        vulnerability_id: format!("CVE-2026-{i:05}"),
+        aliases: vec![],
+        advisories: vec![],
+        title: None,
+        description: Some("a flaw, \"quoted\"".into()),
+        published: None,
+        package: PackageRef {
+            name: format!("pkg{}", i % 13),
+            kind: "deb".into(),
+            version: "1.0".into(),
+            installed_version: "1.0-1".into(),
+            arch: Some("amd64".into()),
+            purl: String::new(),
+            path: "var/lib/dpkg/status".into(),
+            ..PackageRef::default()
+        },
+        fixed_version: Some("1.0-2".into()),
+        status: Status::Fixed,
+        detection: Detection {
+            method: "source-package".into(),
+            namespace: "debian:12".into(),
+            confidence: "high".into(),
+            notes: vec![],
+        },
+        severity: if i.is_multiple_of(2) {
+            Band::High
+        } else {
+            Band::Low
+        },
+        vendor_severity: None,
+        cvss: vec![],
+        score: None,
+        epss: None,
+        kev: None,
+        references: vec![],
+        remediation: None,
+    }
+}
+
+#[test]
+fn export_streams_to_a_file_and_decrypt_needs_the_right_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server_dir = dir.path().join("server");
+    std::fs::create_dir_all(&server_dir).expect("mkdir");
+    {
+        let db = Db::open(&Backend::Sqlite(server_dir.join("kensa.db"))).expect("db");
+        let asset = db
+            .upsert_asset(&AssetUpsert {
+                kind: AssetKind::Host,
+                name: "web1".into(),
+                hostname: Some("web1".into()),
+                machine_id: Some("m1".into()),
+                image_id: None,
+                os_id: Some("debian".into()),
+                os_release: Some("12".into()),
+                seen_at: Timestamp::now(),
+            })
+            .expect("asset");
+        let fs: Vec<Finding> = (0..500).map(finding).collect();
+        db.apply_evaluation(asset, &fs, Timestamp::now())
+            .expect("evaluation");
+    }
+    let server = kensa_server::start(kensa_server::Config {
+        data_dir: server_dir,
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        database: None,
+        kb_dir: dir.path().join("kb"),
+        tls_names: vec!["127.0.0.1".into()],
+        workers: 1,
+        exports: Default::default(),
+    })
+    .expect("server");
+    let url = format!("https://127.0.0.1:{}", server.addr.port());
+    let token = server.admin_token.clone().expect("token");
+    let out = dir.path().join("high.csv");
+    let st = kensa()
+        .args(["findings", "export", "--server", &url, "--ca"])
+        .arg(&server.ca_cert)
+        .args([
+            "--token",
+            &token,
+            "--format",
+            "csv",
+            "--filter",
+            "severity=HIGH",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let text = std::fs::read_to_string(&out).expect("the export");
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        rd.headers().expect("header").len(),
+        kensa_detect::report::inspector::COLUMNS.len()
+    );
+    assert_eq!(
+        rd.headers().expect("header").iter().collect::<Vec<_>>(),
+        kensa_detect::report::inspector::COLUMNS.to_vec()
+    );
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 250);
+    assert!(rows.iter().all(|r| &r[1] == "HIGH"));
+
+    // JSON to standard output.
+    let st = kensa()
+        .args(["findings", "export", "--server", &url, "--ca"])
+        .arg(&server.ca_cert)
+        .args([
+            "--token",
+            &token,
+            "--format",
+            "json",
+            "--filter",
+            "severity=LOW",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&st.stdout).expect("JSON");
+    assert_eq!(v.len(), 250);
+
+    // A wrong token: exit 2, the reason, no file.
+    let bad = dir.path().join("bad.csv");
+    let st = kensa()
+        .args(["findings", "export", "--server", &url, "--ca"])
+        .arg(&server.ca_cert)
+        .args(["--token", "kst_nope", "-o"])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert_eq!(st.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&st.stderr).contains("HTTP 401"));
+    assert!(!bad.exists());
+    server.stop();
+
+    // decrypt: the right key gives the plaintext back, a wrong one fails.
+    let kek = dir.path().join("kek");
+    std::fs::write(&kek, [5u8; 32]).expect("kek");
+    let k = kensa_server::export::Kek::from_file(&kek).expect("kek");
+    let mut enc = kensa_server::export::crypto::Encryptor::new(Vec::new(), &k).expect("encryptor");
+    enc.write_all(text.as_bytes()).expect("encrypt");
+    let sealed = dir.path().join("high.csv.kenc");
+    std::fs::write(&sealed, enc.finish().expect("finish")).expect("write");
+    let plain = dir.path().join("plain.csv");
+    let st = kensa()
+        .args(["findings", "decrypt", "--kek-file"])
+        .arg(&kek)
+        .arg(&sealed)
+        .arg(&plain)
+        .output()
+        .expect("run");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&plain).expect("plain"), text);
+    let other = dir.path().join("other-kek");
+    std::fs::write(&other, hex_of(&[6u8; 32])).expect("kek");
+    let plain2 = dir.path().join("plain2.csv");
+    let st = kensa()
+        .args(["findings", "decrypt", "--kek-file"])
+        .arg(&other)
+        .arg(&sealed)
+        .arg(&plain2)
+        .output()
+        .expect("run");
+    assert_eq!(st.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&st.stderr).contains("wrong key-encryption key"),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert!(!plain2.exists());
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
