@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::sql::{Dialect, Val};
+use crate::sql::Val;
 use crate::{Db, Mode};
 
 /// The bands, most severe first, as findings store them.
@@ -32,46 +32,29 @@ pub struct OpenCounts {
     pub total: u64,
 }
 
-/// The CVSS v3 band of a score, as SQL over `expr`.
-fn band_case(expr: &str) -> String {
-    format!(
-        "CASE WHEN {expr} IS NULL THEN 'UNTRIAGED' WHEN {expr} >= 9.0 THEN 'CRITICAL' \
-         WHEN {expr} >= 7.0 THEN 'HIGH' WHEN {expr} >= 4.0 THEN 'MEDIUM' \
-         WHEN {expr} > 0.0 THEN 'LOW' ELSE 'INFORMATIONAL' END"
-    )
-}
-
 impl Db {
-    /// Counts of the ACTIVE findings (see [`OpenCounts`]).
+    /// Counts of the ACTIVE findings (see [`OpenCounts`]), read from one
+    /// covering index (migration 6): the rows themselves are never read.
     pub fn open_counts(&self) -> Result<OpenCounts> {
-        let base = match self.dialect() {
-            Dialect::Sqlite => "CAST(json_extract(f.detail, '$.score.base') AS REAL)",
-            Dialect::Postgres => "CAST(f.detail -> 'score' ->> 'base' AS DOUBLE PRECISION)",
-        };
-        let adjusted_sql = "SELECT f.severity, COUNT(*), \
+        let sql = "SELECT f.severity_rank, f.base_rank, COUNT(*), \
              SUM(CASE WHEN f.fix_available THEN 1 ELSE 0 END), \
              SUM(CASE WHEN f.kev THEN 1 ELSE 0 END) \
-             FROM findings f WHERE f.status = 'ACTIVE' GROUP BY f.severity";
-        let base_sql = format!(
-            "SELECT {band}, COUNT(*) FROM findings f WHERE f.status = 'ACTIVE' GROUP BY {band}",
-            band = band_case(base)
-        );
+             FROM findings f WHERE f.status = 'ACTIVE' GROUP BY f.severity_rank, f.base_rank";
         self.tx("dashboard counts", Mode::Read, |tx| {
             let mut out = OpenCounts::default();
-            let slot = |band: &str| BANDS.iter().position(|b| *b == band);
-            for r in tx.query(adjusted_sql, &[])? {
-                let n = u64::try_from(r.i64(1)?).unwrap_or(0);
-                if let Some(i) = slot(&r.text(0)?) {
+            // Ranks 5 (CRITICAL) to 0 (UNTRIAGED), BANDS' order reversed.
+            let slot = |rank: i64| usize::try_from(5 - rank).ok().filter(|i| *i < BANDS.len());
+            for r in tx.query(sql, &[])? {
+                let n = u64::try_from(r.i64(2)?).unwrap_or(0);
+                if let Some(i) = slot(r.i64(0)?) {
                     out.adjusted[i] += n;
                 }
-                out.total += n;
-                out.fixable += u64::try_from(r.i64(2)?).unwrap_or(0);
-                out.kev += u64::try_from(r.i64(3)?).unwrap_or(0);
-            }
-            for r in tx.query(&base_sql, &[])? {
-                if let Some(i) = slot(&r.text(0)?) {
-                    out.base[i] += u64::try_from(r.i64(1)?).unwrap_or(0);
+                if let Some(i) = slot(r.i64(1)?) {
+                    out.base[i] += n;
                 }
+                out.total += n;
+                out.fixable += u64::try_from(r.i64(3)?).unwrap_or(0);
+                out.kev += u64::try_from(r.i64(4)?).unwrap_or(0);
             }
             Ok(out)
         })

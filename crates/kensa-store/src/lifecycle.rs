@@ -181,7 +181,21 @@ fn columns(f: &Finding, occurrences: u32) -> Result<Vec<Val>> {
         Val::from(severity_rank(f.severity.as_str())),
         Val::from(f.effective_score().unwrap_or(-1.0)),
         Val::from(f.epss.as_ref().map_or(-1.0, |e| e.score)),
+        Val::from(base_rank(f.score.as_ref().map(|s| s.base))),
     ])
+}
+
+/// The band of the base score the adjusted score starts from, numbered as
+/// [`severity_rank`] (0: none), for the dashboard's base counts.
+pub(crate) fn base_rank(base: Option<f64>) -> i64 {
+    match base {
+        None => 0,
+        Some(b) if b >= 9.0 => 5,
+        Some(b) if b >= 7.0 => 4,
+        Some(b) if b >= 4.0 => 3,
+        Some(b) if b > 0.0 => 2,
+        Some(_) => 1,
+    }
 }
 
 /// The band as a number, most severe highest (the order sorts use).
@@ -296,9 +310,9 @@ impl Db {
                              package_arch, status, severity, package_kind, installed_version, \
                              fixed_version, fix_available, vendor_status, kev, epss, score, \
                              occurrences, detail, severity_rank, score_sort, epss_sort, \
-                             first_observed, last_observed, updated_at, due_at, due_sort) \
-                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-                             ?, ?, ?, ?) RETURNING id",
+                             base_rank, first_observed, last_observed, updated_at, due_at, \
+                             due_sort) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+                             ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                             &params,
                         )?
                         .i64(0)?;
@@ -343,7 +357,7 @@ impl Db {
                     "UPDATE findings SET status = ?, severity = ?, package_kind = ?, \
                      installed_version = ?, fixed_version = ?, fix_available = ?, \
                      vendor_status = ?, kev = ?, epss = ?, score = ?, occurrences = ?, \
-                     detail = ?, severity_rank = ?, score_sort = ?, epss_sort = ?, \
+                     detail = ?, severity_rank = ?, score_sort = ?, epss_sort = ?, base_rank = ?, \
                      last_observed = ?, updated_at = ?, \
                      closed_at = NULL, reopen_count = reopen_count + ? WHERE id = ?",
                     &params,

@@ -53,6 +53,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_asset_register.sql"),
         postgres: include_str!("../migrations/postgres/0005_asset_register.sql"),
     },
+    Migration {
+        version: 6,
+        name: "dashboard",
+        sqlite: include_str!("../migrations/sqlite/0006_dashboard.sql"),
+        postgres: include_str!("../migrations/postgres/0006_dashboard.sql"),
+    },
 ];
 
 /// The newest schema this build knows.
