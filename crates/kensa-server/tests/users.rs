@@ -11,64 +11,8 @@ use kensa_agent::CaSource;
 use kensa_server::{Config as ServerConfig, Running};
 use serde_json::{Value, json};
 
-/// A database for one test: SQLite in the server's data directory, or a
-/// fresh PostgreSQL database on `KENSA_TEST_PG` (dropped at the end).
-enum Backend {
-    Sqlite,
-    Postgres { admin: String, name: String },
-}
-
-impl Backend {
-    fn url(&self) -> Option<String> {
-        match self {
-            Backend::Sqlite => None,
-            Backend::Postgres { admin, name } => {
-                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-                Some(format!("{base}/{name}"))
-            }
-        }
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        if let Backend::Postgres { admin, name } = self
-            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn backends() -> Vec<Backend> {
-    let mut out = vec![Backend::Sqlite];
-    match std::env::var("KENSA_TEST_PG") {
-        Ok(admin) => {
-            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let name = format!(
-                "kensa_users_{}_{}_{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.subsec_nanos())
-                    .unwrap_or_default(),
-                N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            );
-            let mut c = postgres::Client::connect(&admin, postgres::NoTls)
-                .unwrap_or_else(|e| panic!("KENSA_TEST_PG {admin}: {e}"));
-            c.batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create database");
-            out.push(Backend::Postgres { admin, name });
-        }
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("KENSA_TEST_PG is not set: scripts/test starts PostgreSQL for these tests")
-        }
-        Err(_) => {
-            eprintln!("KENSA_TEST_PG is not set: PostgreSQL not tested (scripts/test sets it)")
-        }
-    }
-    out
-}
+mod support;
+use support::{Backend, backends};
 
 struct Server {
     server: Option<Running>,
