@@ -19,6 +19,7 @@ use kensa_inventory::Found;
 use kensa_inventory::fs::DirRoot;
 use kensa_inventory::model::{Package, PackageKind};
 use kensa_inventory::rpm;
+use kensa_testkit::Lcg;
 
 /// The package fields every comparison is about.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -706,19 +707,6 @@ shutil.copy(db + "-wal", out + "-wal")
 // ---------------------------------------------------------------------------
 // Damaged databases.
 
-/// A tiny deterministic generator for corruption positions.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-}
-
 /// Truncated and corrupted copies of a database: never a panic, every
 /// problem names the file, and a truncated file is always a problem.
 fn damaged_copies(backend: rpm::Backend, name: &str, original: &[u8]) {
@@ -770,9 +758,9 @@ fn damaged_copies(backend: rpm::Backend, name: &str, original: &[u8]) {
     let mut rng = Lcg(len as u64);
     for round in 0..400 {
         let mut data = original.to_vec();
-        let flips = 1 + rng.next() % 8;
+        let flips = 1 + rng.draw() % 8;
         for _ in 0..flips {
-            let at = (rng.next() as usize) % len;
+            let at = (rng.draw() as usize) % len;
             // Half the rounds in the first pages (metadata, slots, schema,
             // b-tree pages), where a flip changes structure rather than text.
             let at = if round % 2 == 0 {
@@ -780,7 +768,7 @@ fn damaged_copies(backend: rpm::Backend, name: &str, original: &[u8]) {
             } else {
                 at
             };
-            data[at] = (rng.next() & 0xff) as u8;
+            data[at] = (rng.draw() & 0xff) as u8;
         }
         check(&data, &format!("corruption round {round}"), false);
     }

@@ -18,6 +18,7 @@ use kensa_detect::{Band, Detection, Finding, PackageRef, Status as VendorStatus}
 use kensa_server::export::{ExportConfig, Kek, S3, S3Config};
 use kensa_server::{Config as ServerConfig, Running};
 use kensa_store::{AssetKind, AssetUpsert, Backend, Db, Management, Timestamp};
+use kensa_testkit::Lcg;
 use serde_json::{Value, json};
 
 enum TestBackend {
@@ -71,20 +72,6 @@ fn postgres() -> Option<TestBackend> {
             eprintln!("KENSA_TEST_PG is not set: PostgreSQL not tested (scripts/test sets it)");
             None
         }
-    }
-}
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
 

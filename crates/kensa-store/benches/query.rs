@@ -19,26 +19,7 @@ use kensa_detect::{Band, CvssScore, Detection, EpssScore, Finding, KevEntry, Pac
 use kensa_store::{
     AssetKind, AssetUpsert, Backend, Db, Filter, FindingQuery, Management, Timestamp,
 };
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// Skewed towards small values, as real fleets share a few packages.
-    fn skewed(&mut self, n: u64) -> u64 {
-        let a = self.below(n);
-        let b = self.below(n);
-        a.min(b)
-    }
-}
+use kensa_testkit::Lcg;
 
 const PER_ASSET: usize = 100;
 

@@ -14,21 +14,7 @@ use kensa_store::{
     AssetId, AssetKind, AssetUpsert, Db, Filter, FindingQuery, GroupBy, Management, Sort,
     StoredFinding, Timestamp,
 };
-
-/// A small deterministic generator (no dependency, same data every run).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use kensa_testkit::Lcg;
 
 fn real_findings() -> Vec<Finding> {
     static F: std::sync::OnceLock<Vec<Finding>> = std::sync::OnceLock::new();

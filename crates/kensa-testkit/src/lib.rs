@@ -22,6 +22,33 @@ pub fn data_dir() -> PathBuf {
     repo_root().join("../shared/data")
 }
 
+/// A small deterministic generator (Knuth's MMIX constants): generated test
+/// data that is the same on every run, without a dependency.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn draw(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    /// A value in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.draw() % n.max(1)
+    }
+
+    /// A value in `0..n`, small ones likelier (the smaller of two draws),
+    /// as real fleets share a few packages and vulnerabilities.
+    pub fn skewed(&mut self, n: u64) -> u64 {
+        let a = self.below(n);
+        let b = self.below(n);
+        a.min(b)
+    }
+}
+
 /// Reference facts beside the data (Inspector's report columns, the
 /// vocabularies): `$KENSA_TEST_REFERENCE`, else `reference` beside the
 /// data folder.
