@@ -8,60 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kensa_agent::{CaSource, Config, Outcome, Target};
-use kensa_server::{Config as ServerConfig, Running};
 use serde_json::{Value, json};
 
 mod support;
-use support::{Backend, backends, kb};
-
-struct Fleet {
-    server: Option<Running>,
-    _data: tempfile::TempDir,
-    base: String,
-    client: ureq::Agent,
-    admin: String,
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            s.stop();
-        }
-    }
-}
-
-fn start(backend: &Backend) -> Fleet {
-    start_with(backend, kb())
-}
-
-fn start_with(backend: &Backend, kb_dir: &Path) -> Fleet {
-    let data = tempfile::tempdir().expect("temp dir");
-    let server = kensa_server::start(ServerConfig {
-        data_dir: data.path().join("server"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database: backend.url(),
-        kb_dir: kb_dir.to_owned(),
-        tls_names: vec!["localhost".into(), "127.0.0.1".into()],
-        workers: 2,
-        exports: Default::default(),
-    })
-    .expect("server starts");
-    let tls = kensa_agent::tls::client_config(&CaSource::Pinned(server.ca_cert.clone()))
-        .expect("client TLS");
-    let client = ureq::AgentBuilder::new()
-        .tls_config(tls)
-        .timeout(Duration::from_secs(30))
-        .build();
-    // Only the start that created the database creates the admin token.
-    let admin = server.admin_token.clone().unwrap_or_default();
-    Fleet {
-        base: format!("https://127.0.0.1:{}", server.addr.port()),
-        server: Some(server),
-        _data: data,
-        client,
-        admin,
-    }
-}
+use support::{Fleet, backends, start, start_with};
 
 impl Fleet {
     fn ca(&self) -> PathBuf {

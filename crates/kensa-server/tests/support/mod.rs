@@ -87,3 +87,56 @@ pub fn backends() -> Vec<Backend> {
     }
     out
 }
+
+/// A real server on loopback (TLS from its own CA) and a client that pins
+/// that CA; stopped when dropped.
+pub struct Fleet {
+    pub server: Option<kensa_server::Running>,
+    pub _data: tempfile::TempDir,
+    pub base: String,
+    pub client: ureq::Agent,
+    /// The admin API token the first start created.
+    pub admin: String,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop();
+        }
+    }
+}
+
+/// A server on `backend` with the data folder's knowledge base.
+pub fn start(backend: &Backend) -> Fleet {
+    start_with(backend, kb())
+}
+
+pub fn start_with(backend: &Backend, kb_dir: &Path) -> Fleet {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = kensa_server::start(kensa_server::Config {
+        data_dir: data.path().join("server"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        database: backend.url(),
+        kb_dir: kb_dir.to_owned(),
+        tls_names: vec!["localhost".into(), "127.0.0.1".into()],
+        workers: 2,
+        exports: Default::default(),
+    })
+    .expect("server starts");
+    let ca = kensa_agent::CaSource::Pinned(server.ca_cert.clone());
+    let tls = kensa_agent::tls::client_config(&ca).expect("client TLS");
+    let client = ureq::AgentBuilder::new()
+        .tls_config(tls)
+        .timeout(std::time::Duration::from_secs(30))
+        .build();
+    // Only the start that created the database creates the admin token.
+    let admin = server.admin_token.clone().unwrap_or_default();
+    Fleet {
+        base: format!("https://127.0.0.1:{}", server.addr.port()),
+        server: Some(server),
+        _data: data,
+        client,
+        admin,
+    }
+}
