@@ -739,9 +739,6 @@ pub async fn download(
 
 // ------------------------------------------------------------ the worker
 
-/// How long a claimed export stays ours without a renewal.
-const LEASE: Duration = Duration::from_secs(120);
-
 /// A temporary file in `dir` that is removed unless kept.
 struct Temp {
     path: PathBuf,
@@ -783,31 +780,14 @@ pub struct ExportWorker {
 impl ExportWorker {
     /// Claim and run one export; `false` when none is waiting.
     pub fn step(&mut self) -> Result<bool> {
-        let Some(job) = self.db.claim(&self.name, &[EXPORT_JOB], LEASE)? else {
+        let Some(job) = self
+            .db
+            .claim(&self.name, &[EXPORT_JOB], crate::lease::duration())?
+        else {
             return Ok(false);
         };
-        // The lease is renewed on a thread of its own, so that it holds
-        // through every step, the upload of a large object included.
-        let stop = AtomicBool::new(false);
-        let result = std::thread::scope(|s| {
-            s.spawn(|| {
-                let mut held = job.clone();
-                let mut since = Instant::now();
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(250));
-                    if since.elapsed() >= LEASE / 4 && !stop.load(Ordering::Relaxed) {
-                        since = Instant::now();
-                        if let Err(e) = self.db.extend_lease(&mut held, LEASE) {
-                            eprintln!("kensa server: export {}: lease: {e}", held.id.0);
-                            return;
-                        }
-                    }
-                }
-            });
-            let r = self.run_job(&job);
-            stop.store(true, Ordering::Relaxed);
-            r
-        });
+        // Renewed for the whole job, the upload of a large object included.
+        let result = crate::lease::run_leased(&self.db, &job, || self.run_job(&job));
         match result {
             Ok(()) => self.db.complete(&job)?,
             Err(e) => {

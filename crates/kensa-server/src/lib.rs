@@ -27,6 +27,7 @@ pub mod error;
 pub mod export;
 mod findings;
 pub mod ingest;
+pub mod lease;
 mod pool;
 pub mod register;
 pub mod session;

@@ -24,8 +24,6 @@ pub const EVALUATE: &str = "evaluate";
 /// inventories hold a (namespace, package) whose advisories changed.
 pub const KB_UPDATED: &str = "kb-updated";
 
-/// How long a claimed job stays ours without being finished.
-const LEASE: Duration = Duration::from_secs(120);
 /// How often an idle worker looks at the queue even when not woken (jobs
 /// queued by other processes, leases that ran out).
 const POLL: Duration = Duration::from_secs(2);
@@ -71,7 +69,8 @@ struct Evaluated {
 /// One worker thread's state.
 pub struct Worker {
     pub name: String,
-    pub db: Db,
+    /// Shared with the thread that renews the lease of the job at hand.
+    pub db: Arc<Db>,
     pub kb_dir: PathBuf,
     kb: Option<Store>,
     cache: HashMap<(String, PathBuf), Arc<Evaluated>>,
@@ -84,7 +83,7 @@ impl Worker {
     pub fn new(name: String, db: Db, kb_dir: PathBuf) -> Worker {
         Worker {
             name,
-            db,
+            db: Arc::new(db),
             kb_dir,
             kb: None,
             cache: HashMap::new(),
@@ -202,14 +201,24 @@ impl Worker {
     /// Claim and run one job; `false` when the queue had none.
     pub fn step(&mut self) -> Result<bool> {
         self.check_kb()?;
-        let Some(job) = self.db.claim(&self.name, &[EVALUATE, KB_UPDATED], LEASE)? else {
+        let Some(job) = self.db.claim(
+            &self.name,
+            &[EVALUATE, KB_UPDATED],
+            crate::lease::duration(),
+        )?
+        else {
             return Ok(false);
         };
-        let result = if job.kind == KB_UPDATED {
-            self.kb_updated(&job)
-        } else {
-            self.evaluate(&job)
-        };
+        // A re-evaluation after a knowledge update can outlast any fixed
+        // lease: it is renewed while this worker runs it.
+        let db = Arc::clone(&self.db);
+        let result = crate::lease::run_leased(&db, &job, || {
+            if job.kind == KB_UPDATED {
+                self.kb_updated(&job)
+            } else {
+                self.evaluate(&job)
+            }
+        });
         match result {
             Ok(()) => self.db.complete(&job)?,
             Err(e) => {

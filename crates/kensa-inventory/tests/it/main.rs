@@ -1,0 +1,9 @@
+//! The crate's integration tests, one binary: linking one test executable
+//! instead of one per file is most of what a clean test build costs.
+
+mod image;
+mod image_inventory;
+mod lang;
+mod os_fixtures;
+mod peers;
+mod rpm;

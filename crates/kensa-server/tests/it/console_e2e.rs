@@ -1,0 +1,912 @@
+//! The console end to end in a real headless Chromium (Debian's
+//! `chromium`, driven through `chromedriver` with the W3C WebDriver
+//! protocol), against the real server on loopback with real data: an agent
+//! enrolled with the data folder's real Alpine apk database, evaluated by
+//! the knowledge base built from the data folder. On SQLite and on
+//! PostgreSQL (`KENSA_TEST_PG`).
+//!
+//! A screenshot of every page visited is written to
+//! `target/e2e-screenshots/<backend>/NN-name.png`.
+//!
+//! The WebDriver client is the few calls below over `ureq` (already the
+//! tests' HTTP client): a session, navigation, elements, clicks, typing,
+//! cookies and screenshots are all the test needs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kensa_agent::{CaSource, Config, Target};
+use kensa_server::{Config as ServerConfig, Running};
+use serde_json::{Value, json};
+
+use crate::support;
+use support::{Backend, backends, kb};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Whether the browser is here; in CI its absence fails the test.
+fn browser_available() -> bool {
+    let ok = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
+    if !ok {
+        let msg = format!(
+            "{CHROMIUM} or {CHROMEDRIVER} missing: install Debian's chromium and chromium-driver \
+             (scripts/setup does)"
+        );
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("console e2e skipped: {msg}");
+    }
+    ok
+}
+
+/// The real server with one agent's findings in it.
+struct Server {
+    running: Option<Running>,
+    _data: tempfile::TempDir,
+    base: String,
+    http: ureq::Agent,
+    admin_token: String,
+    admin_password: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.running.take() {
+            s.stop();
+        }
+    }
+}
+
+impl Server {
+    fn start(backend: &Backend) -> Server {
+        let data = tempfile::tempdir().expect("temp dir");
+        let running = kensa_server::start(ServerConfig {
+            data_dir: data.path().join("server"),
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            database: backend.url(),
+            kb_dir: kb().to_owned(),
+            tls_names: vec!["localhost".into(), "127.0.0.1".into()],
+            workers: 2,
+            exports: Default::default(),
+        })
+        .expect("server starts");
+        let tls = kensa_agent::tls::client_config(&CaSource::Pinned(running.ca_cert.clone()))
+            .expect("client TLS");
+        let http = ureq::AgentBuilder::new()
+            .tls_config(tls)
+            .redirects(0)
+            .timeout(Duration::from_secs(30))
+            .build();
+        let s = Server {
+            base: format!("https://127.0.0.1:{}", running.addr.port()),
+            admin_token: running.admin_token.clone().expect("admin token"),
+            admin_password: running.admin_password.clone().expect("admin password"),
+            running: Some(running),
+            _data: data,
+            http,
+        };
+        s.enroll_alpine();
+        s
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.running.as_ref().expect("running").ca_cert.clone()
+    }
+
+    fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let req = self
+            .http
+            .request(method, &format!("{}{path}", self.base))
+            .set("Authorization", &format!("Bearer {}", self.admin_token));
+        let res = match body {
+            Some(b) => req
+                .set("Content-Type", "application/json")
+                .send_string(&b.to_string()),
+            None => req.call(),
+        };
+        let res = match res {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = res.status();
+        let text = res.into_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A real agent reports the data folder's real Alpine 3.4 apk database;
+    /// returns when its findings are in.
+    fn enroll_alpine(&self) {
+        let (s, b) = self.api("POST", "/api/v1/enrollment-tokens", Some(json!({})));
+        assert_eq!(s, 201, "{b}");
+        let dir = self._data.path().join("agent");
+        let root = dir.join("root");
+        std::fs::create_dir_all(root.join("lib/apk/db")).expect("mkdir");
+        std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+        std::fs::copy(
+            kensa_testkit::data_path("fixtures/apk/alpine/installed"),
+            root.join("lib/apk/db/installed"),
+        )
+        .expect("copy");
+        std::fs::write(root.join("etc/alpine-release"), "3.4.6\n").expect("write");
+        let mut cfg = Config::new(
+            self.base.clone(),
+            CaSource::Pinned(self.ca()),
+            dir.join("state"),
+        );
+        cfg.target = Target::Root(root);
+        cfg.nice = None;
+        cfg.address_space_limit = None;
+        kensa_agent::enroll(&cfg, b["token"].as_str().expect("token")).expect("enroll");
+        kensa_agent::run_once(&cfg).expect("run");
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let (_, b) = self.api("GET", "/api/v1/findings?limit=1", None);
+            if b["findings"].as_array().is_some_and(|f| !f.is_empty()) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no findings after 90 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// chromedriver on a free port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+    http: ureq::Agent,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let d = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            http: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(60))
+                .build(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = d.http.get(&format!("{}/status", d.url)).call()
+                && r.into_string()
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                    .is_some_and(|v| v["value"]["ready"] == true)
+            {
+                return d;
+            }
+            assert!(Instant::now() < deadline, "chromedriver not ready in 20 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn browser(&self, shots: PathBuf) -> Browser<'_> {
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "acceptInsecureCerts": true,
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1400,1000",
+                         "--lang=en-US"],
+                "prefs": {"intl.accept_languages": "en-US,en"}
+            }
+        }}});
+        let v = self.call("POST", "/session", Some(caps));
+        let id = v["sessionId"].as_str().expect("session id").to_owned();
+        // Only this run's pages.
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots).expect("screenshot dir");
+        Browser {
+            d: self,
+            id,
+            shots,
+            n: 0,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"))
+    }
+
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let req = self.http.request(method, &format!("{}{path}", self.url));
+        let res = match body {
+            Some(b) => req
+                .set("Content-Type", "application/json")
+                .send_string(&b.to_string()),
+            None => req.call(),
+        };
+        let v: Value = match res {
+            Ok(r) => serde_json::from_str(&r.into_string().map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?,
+            Err(ureq::Error::Status(code, r)) => {
+                return Err(format!("{code} {}", r.into_string().unwrap_or_default()));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        Ok(v["value"].clone())
+    }
+}
+
+struct Browser<'a> {
+    d: &'a Driver,
+    id: String,
+    shots: PathBuf,
+    n: u32,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Drop for Browser<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .d
+            .http
+            .delete(&format!("{}/session/{}", self.d.url, self.id))
+            .call();
+    }
+}
+
+impl Browser<'_> {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.d
+            .call(method, &format!("/session/{}{path}", self.id), body)
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn url(&self) -> String {
+        self.call("GET", "/url", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn find_all(&self, css: &str) -> Vec<String> {
+        self.call(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": css})),
+        )
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e[ELEMENT].as_str().map(str::to_owned))
+        .collect()
+    }
+
+    fn find(&self, css: &str) -> String {
+        self.find_all(css)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no element {css} on {}", self.url()))
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/click"), Some(json!({})));
+    }
+
+    /// Clicks what submits a form or follows a link, and waits for the
+    /// next page: the clicked element gone stale, the new one loaded.
+    fn submit(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/click"), Some(json!({})));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self
+            .d
+            .try_call(
+                "GET",
+                &format!("/session/{}/element/{e}/name", self.id),
+                None,
+            )
+            .is_ok()
+        {
+            assert!(Instant::now() < deadline, "{css}: no new page in 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        while self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": "return document.readyState", "args": []})),
+        ) != "complete"
+        {
+            assert!(Instant::now() < deadline, "{css}: page not loaded in 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn type_in(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/clear"), Some(json!({})));
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn text(&self, css: &str) -> String {
+        let e = self.find(css);
+        self.text_of(&e)
+    }
+
+    fn text_of(&self, e: &str) -> String {
+        self.call("GET", &format!("/element/{e}/text"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn attr(&self, css: &str, name: &str) -> String {
+        let e = self.find(css);
+        self.call("GET", &format!("/element/{e}/property/{name}"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn attrs(&self, css: &str, name: &str) -> Vec<String> {
+        self.find_all(css)
+            .iter()
+            .map(|e| {
+                self.call("GET", &format!("/element/{e}/attribute/{name}"), None)
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    fn texts(&self, css: &str) -> Vec<String> {
+        self.find_all(css).iter().map(|e| self.text_of(e)).collect()
+    }
+
+    fn cookie(&self, name: &str) -> String {
+        self.call("GET", &format!("/cookie/{name}"), None)["value"]
+            .as_str()
+            .expect("cookie")
+            .to_owned()
+    }
+
+    /// A PNG of the page, saved as the next numbered screenshot.
+    fn shot(&mut self, name: &str) {
+        self.n += 1;
+        let b64 = self.call("GET", "/screenshot", None);
+        let png = base64_decode(b64.as_str().expect("screenshot"));
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        let path = self.shots.join(format!("{:02}-{name}.png", self.n));
+        std::fs::write(&path, png).expect("write screenshot");
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter_map(val) {
+        acc = (acc << 6) | c;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+fn screenshots(backend: &str) -> PathBuf {
+    // CARGO_MANIFEST_DIR is crates/kensa-server; the artifacts go to the
+    // workspace's target directory (git-ignored).
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/e2e-screenshots")
+        .join(backend)
+}
+
+fn login(b: &mut Browser<'_>, base: &str, name: &str, password: &str) {
+    b.go(&format!("{base}/login"));
+    b.type_in("input[name=name]", name);
+    b.type_in("input[name=password]", password);
+    b.submit("#login-submit");
+    assert!(
+        b.find_all("#login-error").is_empty(),
+        "login as {name} failed"
+    );
+}
+
+#[test]
+fn the_console_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let driver = Driver::start();
+    for backend in backends() {
+        let server = Server::start(&backend);
+        let base = server.base.clone();
+        let mut b = driver.browser(screenshots(backend.label()));
+
+        // Not logged in: the login page, which says what went wrong.
+        b.go(&format!("{base}/findings"));
+        assert!(b.url().contains("/login?next=%2Ffindings"), "{}", b.url());
+        b.type_in("input[name=name]", "admin");
+        b.type_in("input[name=password]", "wrong password");
+        b.submit("#login-submit");
+        assert!(
+            b.text("#login-error")
+                .contains("Wrong user name or password")
+        );
+        b.shot("login-failed");
+        // The failed login kept the way back.
+        b.type_in("input[name=name]", "admin");
+        b.type_in("input[name=password]", &server.admin_password);
+        b.submit("#login-submit");
+        assert!(
+            b.url().ends_with("/findings"),
+            "back where it was: {}",
+            b.url()
+        );
+
+        // The dashboard.
+        b.go(&format!("{base}/"));
+        assert!(b.find_all("#card-severity svg").len() == 1);
+        assert!(b.find_all("#card-trend svg polyline").len() == 1);
+        let total: u64 = b.text("#card-severity .big").parse().expect("a count");
+        assert!(total > 0, "the Alpine root has open findings");
+        let (_, counted) = server.api(
+            "GET",
+            "/api/v1/findings?filter=status=ACTIVE&count=true&limit=1",
+            None,
+        );
+        assert_eq!(Some(total), counted["total"].as_u64(), "{counted}");
+        let sum = |css: &str| -> u64 {
+            b.texts(css)
+                .iter()
+                .map(|t| t.parse::<u64>().expect("a count"))
+                .sum()
+        };
+        assert_eq!(sum("#card-severity svg text.num"), total, "every band");
+        assert_eq!(sum("#card-base svg text.num"), total, "every base band");
+        // Nothing closed yet: today's point of the trend is every open one.
+        let today = b.find_all("#card-trend svg circle").pop().expect("a point");
+        let label = b.call(
+            "GET",
+            &format!("/element/{today}/property/textContent"),
+            None,
+        );
+        assert!(
+            label
+                .as_str()
+                .is_some_and(|l| l.ends_with(&format!(": {total}"))),
+            "{label}"
+        );
+        b.shot("dashboard");
+
+        // Filter by severity and package, with the quick filters.
+        let (_, listed) = server.api(
+            "GET",
+            "/api/v1/findings?filter=package=busybox&limit=1",
+            None,
+        );
+        let severity = listed["findings"][0]["severity"]
+            .as_str()
+            .expect("busybox has findings")
+            .to_owned();
+        b.go(&format!("{base}/findings"));
+        b.shot("findings");
+        b.type_in("#quick-package", "busybox");
+        b.click(&format!("#quick-severity option[value={severity}]"));
+        b.submit("#apply-filters");
+        let url = b.url();
+        assert!(
+            url.contains(&format!("severity={severity}")) && url.contains("package=busybox"),
+            "{url}"
+        );
+        let packages = b.texts("#findings td.pkg");
+        assert!(
+            !packages.is_empty(),
+            "busybox {severity} findings are listed"
+        );
+        assert!(
+            packages.iter().all(|p| p.starts_with("busybox")),
+            "{packages:?}"
+        );
+        let bands = b.texts("#findings .sev");
+        assert!(bands.iter().all(|s| *s == severity), "{bands:?}");
+        let expected = server.api(
+            "GET",
+            &format!("/api/v1/findings?filter=status=ACTIVE+severity={severity}+package^=busybox&limit=1000"),
+            None,
+        ).1["findings"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            packages.len(),
+            expected.min(50),
+            "the page lists what the API selects"
+        );
+        b.shot("findings-filtered");
+
+        // The same address reproduces the view; saved under a name, it is
+        // one click away.
+        b.go(&url);
+        assert_eq!(b.texts("#findings td.pkg"), packages);
+        b.type_in("#view-name", "busybox <e2e>");
+        b.submit("#view-save");
+        b.go(&format!("{base}/findings"));
+        assert_eq!(b.texts("a.saved-view"), ["busybox <e2e>"]);
+        b.submit("a.saved-view");
+        // The canonical address: empty parameters dropped.
+        assert_eq!(b.url(), url.replace("q=&", ""));
+        assert_eq!(b.texts("#findings td.pkg"), packages);
+
+        // Sort by package (a first click on a text column sorts it
+        // ascending), then turn it round; by score, most-first.
+        b.go(&format!("{base}/findings"));
+        b.submit("a.sort[data-key=package]");
+        assert!(b.url().contains("sort=package%3Aasc"), "{}", b.url());
+        let names = |b: &Browser<'_>| -> Vec<String> {
+            b.texts("#findings td.pkg")
+                .iter()
+                .map(|t| t.split_whitespace().next().unwrap_or_default().to_owned())
+                .collect()
+        };
+        let asc = names(&b);
+        assert!(asc.len() > 1 && asc.first() != asc.last(), "{asc:?}");
+        assert!(asc.windows(2).all(|w| w[0] <= w[1]), "ascending: {asc:?}");
+        assert!(b.text("a.sort[data-key=package]").ends_with('▲'));
+        b.shot("findings-sorted-package");
+        b.submit("a.sort[data-key=package]");
+        assert!(b.url().contains("sort=package%3Adesc"), "{}", b.url());
+        let desc = names(&b);
+        assert!(
+            desc.windows(2).all(|w| w[0] >= w[1]),
+            "descending: {desc:?}"
+        );
+        assert_ne!(asc.first(), desc.first());
+        b.submit("a.sort[data-key=score]");
+        assert!(b.url().contains("sort=score%3Adesc"), "{}", b.url());
+        let scores: Vec<f64> = b
+            .texts("#findings tbody tr td:nth-child(9)")
+            .iter()
+            .map(|s| s.parse().unwrap_or(-1.0))
+            .collect();
+        assert!(
+            scores.windows(2).all(|w| w[0] >= w[1]),
+            "descending: {scores:?}"
+        );
+
+        // Keyset paging: the next page starts after the first.
+        b.go(&format!("{base}/findings"));
+        if !b.find_all("#next-page").is_empty() {
+            let ids_1 = b.attrs("#findings tbody tr", "data-id");
+            b.submit("#next-page");
+            assert!(b.url().contains("cursor="));
+            let ids_2 = b.attrs("#findings tbody tr", "data-id");
+            assert_eq!(ids_1.len(), 50);
+            assert!(!ids_2.is_empty());
+            assert!(ids_2.iter().all(|i| !ids_1.contains(i)), "no row twice");
+            b.shot("findings-page-2");
+        }
+
+        // The grouped views.
+        for view in ["vulnerability", "asset", "package"] {
+            b.go(&format!("{base}/findings"));
+            b.submit(&format!("#view-{view}"));
+            assert!(b.url().contains(&format!("view={view}")));
+            assert!(!b.find_all("#groups tbody tr").is_empty(), "{view}");
+            b.shot(&format!("findings-by-{view}"));
+        }
+
+        // Open a finding, triage it, see the audit entry.
+        b.go(&url);
+        b.submit("#findings a.finding-link");
+        let finding_url = b.url();
+        let id: i64 = finding_url
+            .rsplit('/')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("finding id");
+        assert!(b.text("#finding-title").contains("busybox"));
+        assert!(!b.text("#fix-command").is_empty(), "the fix command");
+        b.shot("finding");
+        b.click("#triage-state option[value=exploitable]");
+        b.type_in("#triage-assignee", "alice");
+        b.type_in("#triage-comment", "seen in the <b>e2e</b> test");
+        b.submit("#triage-submit");
+        assert_eq!(b.url(), finding_url);
+        let audit = b.texts("#audit tr.audit-entry");
+        assert!(
+            audit.first().is_some_and(|a| a.contains("admin")
+                && a.contains("exploitable")
+                && a.contains("alice")
+                && a.contains("<b>e2e</b>")),
+            "escaped, shown as written: {audit:?}"
+        );
+        assert!(
+            b.find_all("#audit b").is_empty(),
+            "no markup from a comment"
+        );
+        assert_eq!(b.attr("#triage-assignee", "value"), "alice");
+        b.shot("finding-triaged");
+        let (_, detail) = server.api("GET", &format!("/api/v1/findings/{id}"), None);
+        assert_eq!(detail["triage"]["state"], "exploitable");
+        assert_eq!(detail["triage"]["assignee"], "alice");
+
+        // Export: the link carries the view's filter.
+        b.go(&url);
+        let href = b.attr("#export-csv", "href");
+        assert!(
+            href.contains("/api/v1/findings/export?format=csv&filter="),
+            "{href}"
+        );
+        assert!(
+            href.contains(&format!("severity%3D{severity}"))
+                && href.contains("package%5E%3Dbusybox"),
+            "{href}"
+        );
+        let cookie = b.cookie("kensa_session");
+        let res = server
+            .http
+            .get(&href)
+            .set("Cookie", &format!("kensa_session={cookie}"))
+            .call();
+        match res {
+            Ok(r) => {
+                let text = r.into_string().expect("CSV");
+                let mut csv = csv::Reader::from_reader(text.as_bytes());
+                let header = csv.headers().expect("header").clone();
+                assert_eq!(header.get(0), Some("AWS Account Id"), "{header:?}");
+                assert_eq!(header.get(1), Some("Severity"), "{header:?}");
+                let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.expect("row")).collect();
+                assert_eq!(rows.len(), expected, "one row per finding the view selects");
+                assert!(
+                    rows.iter().all(|r| r.get(1) == Some(severity.as_str())),
+                    "{rows:?}"
+                );
+            }
+            // Without the export route, `/api/v1/findings/{id}` answers:
+            // "export" is not a finding id.
+            Err(ureq::Error::Status(400, r)) => {
+                let text = r.into_string().unwrap_or_default();
+                assert!(text.contains("Cannot parse"), "export: 400 {text}");
+                eprintln!("the export endpoint is not on this branch: only the link was checked");
+            }
+            Err(e) => panic!("export: {e}"),
+        }
+
+        // Bulk-suppress what the filter selects.
+        b.go(&url);
+        b.click("#bulk-suppress");
+        b.type_in("#bulk-reason", "accepted in the e2e test");
+        b.submit("#bulk-submit");
+        assert_eq!(b.text("#changed"), format!("{expected} findings changed."));
+        assert!(
+            !b.find_all("#no-findings").is_empty(),
+            "none of them is ACTIVE now"
+        );
+        b.shot("bulk-suppressed");
+        let (_, after) = server.api(
+            "GET",
+            &format!("/api/v1/findings?filter=severity={severity}+package^=busybox&limit=1000"),
+            None,
+        );
+        let after = after["findings"].as_array().cloned().unwrap_or_default();
+        assert!(!after.is_empty());
+        assert!(
+            after
+                .iter()
+                .filter(|f| f["status"] != "CLOSED")
+                .all(|f| f["status"] == "SUPPRESSED"),
+            "{after:?}"
+        );
+
+        // The other pages.
+        // A suppression rule, from its form: the filter's open findings
+        // become SUPPRESSED at once.
+        b.go(&format!("{base}/rules"));
+        b.type_in("#rule-form input[name=name]", "libcrypto in the e2e test");
+        b.type_in("#rule-form input[name=filter]", "package=libcrypto1.0");
+        b.type_in("#rule-form input[name=reason]", "only libssl is used");
+        b.submit("#rule-form button");
+        let (_, open) = server.api(
+            "GET",
+            "/api/v1/findings?filter=package=libcrypto1.0+status=ACTIVE&limit=10",
+            None,
+        );
+        assert_eq!(open["findings"].as_array().map(Vec::len), Some(0), "{open}");
+        let (_, gone) = server.api(
+            "GET",
+            "/api/v1/findings?filter=package=libcrypto1.0+status=SUPPRESSED&count=true&limit=1",
+            None,
+        );
+        let n = gone["total"].as_u64().expect("count");
+        assert!(n > 0);
+        assert_eq!(b.text("#changed"), format!("{n} findings changed."));
+        assert!(b.text("#rules").contains("libcrypto in the e2e test"));
+        b.shot("rules");
+        b.go(&format!("{base}/coverage"));
+        assert!(!b.texts("#coverage td.reason").is_empty());
+        b.shot("coverage");
+        b.go(&format!("{base}/findings/{id}"));
+        b.submit("#finding-title ~ .cards a[href^='/assets/']");
+        assert!(b.text("#asset-title").contains("Asset"));
+        b.type_in("#inventory-search", "busy");
+        b.submit("#inventory-submit");
+        let inv = b.texts("#inventory tbody td:first-child");
+        assert!(
+            !inv.is_empty() && inv.iter().all(|n| n.contains("busy")),
+            "{inv:?}"
+        );
+        b.shot("asset");
+        // Management items, edited by an admin.
+        b.type_in("#management-form input[name=owner]", "ops <team>");
+        b.click("#management-form select[name=internet_exposure] option[value=yes]");
+        b.type_in(
+            "#management-form input[name=exposed_ports]",
+            "22/tcp, 8000-8080/tcp",
+        );
+        b.submit("#management-submit");
+        assert_eq!(b.text("#asset-exposure"), "yes");
+        assert_eq!(
+            b.attr("#management-form input[name=owner]", "value"),
+            "ops <team>"
+        );
+        assert_eq!(
+            b.attr("#management-form input[name=exposed_ports]", "value"),
+            "22/tcp, 8000-8080/tcp"
+        );
+        b.shot("asset-managed");
+        b.go(&format!("{base}/admin"));
+        b.submit("#enroll-submit");
+        let cmd = b.text("#enroll-command pre");
+        assert!(
+            cmd.starts_with("kensa agent enroll --server https://127.0.0.1:")
+                && cmd.contains("--ca ca.pem --token ket_"),
+            "{cmd}"
+        );
+        b.shot("admin-enroll");
+
+        // The admin's session: a form post needs the form's CSRF token,
+        // and every answer carries the content security policy.
+        let csrf = b.attr("input[name=csrf_token]", "value");
+        let cookie = b.cookie("kensa_session");
+        let form_post = |body: &str| match server
+            .http
+            .post(&format!("{base}/rules"))
+            .set("Cookie", &format!("kensa_session={cookie}"))
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string(body)
+        {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(s, _)) => s,
+            Err(e) => panic!("/rules: {e}"),
+        };
+        let rule = "name=e2e&filter=severity%3DLOW&reason=checked";
+        assert_eq!(form_post(rule), 403, "no CSRF token");
+        assert_eq!(form_post(&format!("csrf_token=ksc_wrong&{rule}")), 403);
+        let (_, rules) = server.api("GET", "/api/v1/suppression-rules", None);
+        assert_eq!(rules["rules"].as_array().map(Vec::len), Some(1), "{rules}");
+        assert_eq!(form_post(&format!("csrf_token={csrf}&{rule}")), 303);
+        let (_, rules) = server.api("GET", "/api/v1/suppression-rules", None);
+        assert_eq!(rules["rules"].as_array().map(Vec::len), Some(2), "{rules}");
+        let page = server
+            .http
+            .get(&format!("{base}/login"))
+            .call()
+            .expect("login page");
+        assert!(
+            page.header("content-security-policy")
+                .is_some_and(|c| c.starts_with("default-src 'self'")),
+            "CSP"
+        );
+
+        // A viewer, created here, logs in.
+        b.go(&format!("{base}/admin"));
+        b.type_in("#user-form input[name=name]", "vera");
+        b.click("#user-form select[name=role] option[value=viewer]");
+        b.type_in("#user-form input[name=password]", "viewer password 1");
+        b.submit("#user-form button");
+        assert!(b.texts("#users td").iter().any(|t| t == "vera"));
+        b.submit("header form button");
+        login(&mut b, &base, "vera", "viewer password 1");
+        b.go(&format!("{base}/findings"));
+        assert!(b.find_all("#bulk").is_empty(), "no bulk form for a viewer");
+        assert!(
+            b.find_all("input.pick").is_empty(),
+            "no check boxes for a viewer"
+        );
+        assert!(
+            !b.find_all("#findings tbody tr").is_empty(),
+            "a viewer reads"
+        );
+        b.shot("viewer-findings");
+        b.go(&format!("{base}/findings/{id}"));
+        assert!(
+            b.find_all("#triage-form").is_empty(),
+            "no triage form for a viewer"
+        );
+        assert!(b.text("#triage-readonly").contains("exploitable"));
+        b.shot("viewer-finding");
+        // The server refuses a crafted triage anyway, CSRF token and all.
+        let csrf = b.attr("input[name=csrf_token]", "value");
+        let cookie = b.cookie("kensa_session");
+        let post = |path: &str, body: &str| match server
+            .http
+            .post(&format!("{base}{path}"))
+            .set("Cookie", &format!("kensa_session={cookie}"))
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string(body)
+        {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(s, _)) => s,
+            Err(e) => panic!("{path}: {e}"),
+        };
+        assert_eq!(
+            post(
+                &format!("/findings/{id}/triage"),
+                &format!("csrf_token={csrf}&state=resolved")
+            ),
+            403
+        );
+        assert_eq!(
+            post(
+                "/findings/bulk",
+                &format!("csrf_token={csrf}&filter=status%3DSUPPRESSED&state=resolved")
+            ),
+            403
+        );
+        assert_eq!(
+            post(
+                "/rules",
+                &format!("csrf_token={csrf}&name=x&filter=severity%3DLOW&reason=x")
+            ),
+            403
+        );
+        // Without the CSRF token nobody gets anywhere, whatever the role.
+        assert_eq!(
+            post(&format!("/findings/{id}/triage"), "state=resolved"),
+            403
+        );
+        let (_, detail) = server.api("GET", &format!("/api/v1/findings/{id}"), None);
+        assert_eq!(detail["triage"]["state"], "exploitable", "nothing changed");
+
+        // Japanese, by the switch.
+        b.submit("#lang-switch");
+        assert!(b.text("header nav").contains("検出結果"));
+        assert!(b.url().ends_with(&format!("/findings/{id}")), "{}", b.url());
+        b.shot("viewer-finding-ja");
+        b.go(&format!("{base}/"));
+        b.shot("dashboard-ja");
+    }
+}

@@ -1,0 +1,17 @@
+//! The crate's integration tests, one binary: linking one test executable
+//! instead of one per file is most of what a clean test build costs.
+
+#[macro_use]
+mod common;
+mod atomicity;
+mod console;
+mod export;
+mod ingest;
+mod inventories;
+mod lifecycle;
+mod migrations;
+mod query;
+mod queue;
+mod register;
+mod triage;
+mod users;

@@ -1,0 +1,13 @@
+//! The crate's integration tests, one binary: linking one test executable
+//! instead of one per file is most of what a clean test build costs.
+
+mod cli_db;
+mod cli_export;
+mod cli_inventory;
+mod cli_scan;
+mod cli_up;
+mod cli_update;
+mod cli_version;
+mod fleet_faults;
+mod scan_truth;
+mod support;
