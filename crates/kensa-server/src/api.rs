@@ -154,11 +154,8 @@ pub(crate) fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
     if let Some((agent_id, asset_id)) = db.agent_by_token(&digest)? {
         return Ok(Principal::Agent { agent_id, asset_id });
     }
-    match db.api_token(&digest, Timestamp::now())? {
-        Some((name, role)) => Ok(Principal::User {
-            name,
-            role: Role::parse(&role).ok_or_else(ApiError::unauthorized)?,
-        }),
+    match db.live_api_token(&digest, Timestamp::now())? {
+        Some(t) => crate::tokens::principal_of(t),
         None => Err(ApiError::unauthorized()),
     }
 }
@@ -186,7 +183,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/enrollment-tokens", post(create_enrollment_token))
-        .route("/api/v1/api-tokens", post(create_api_token))
+        .route(
+            "/api/v1/api-tokens",
+            get(crate::tokens::list).post(create_api_token),
+        )
+        .route(
+            "/api/v1/api-tokens/{id}",
+            axum::routing::delete(crate::tokens::delete),
+        )
+        .route("/api/v1/audit", get(crate::audit::list))
         .route("/api/v1/agents/enroll", post(enroll))
         .route(
             "/api/v1/agent/inventory/{hash}",
@@ -305,16 +310,15 @@ async fn create_api_token(
     with_db(&state, move |db| {
         let p = principal(db, &headers)?;
         require(&p, Role::Admin, "creating API tokens needs the admin role")?;
-        let token = auth::new_token("kst_")?;
-        db.create_api_token(
-            &req.name,
-            role.as_str(),
-            &auth::digest(&token),
-            Timestamp::now(),
-        )?;
+        let actor = match &p {
+            Principal::User { name, .. } => name.clone(),
+            Principal::Agent { .. } => String::new(),
+        };
+        let owner = crate::tokens::owner_of_caller(db, &headers)?;
+        let (id, token) = crate::tokens::create(db, &actor, &owner, &req.name, role)?;
         Ok((
             StatusCode::CREATED,
-            Json(json!({ "token": token, "name": req.name, "role": role.as_str() })),
+            Json(json!({ "id": id, "token": token, "name": req.name, "role": role.as_str(), "owner": owner })),
         ))
     })
     .await
@@ -375,6 +379,13 @@ async fn enroll(
             })?,
         };
         let agent = db.create_agent(asset, &digest, req.agent_version.as_deref(), now)?;
+        crate::audit::record(
+            db,
+            &format!("agent {agent}"),
+            "agent.enrolled",
+            &asset.to_string(),
+            &format!("hostname {:?}", req.hostname.as_deref().unwrap_or("")),
+        );
         Ok((
             StatusCode::CREATED,
             Json(json!({

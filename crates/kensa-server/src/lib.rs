@@ -21,6 +21,7 @@
 
 pub mod api;
 mod assets;
+mod audit;
 pub mod auth;
 pub mod console;
 pub mod error;
@@ -32,6 +33,7 @@ mod pool;
 pub mod register;
 pub mod session;
 pub mod tls;
+mod tokens;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -108,9 +110,12 @@ fn bootstrap_admin(db: &Db, data_dir: &Path) -> Result<Option<String>> {
         return Ok(None);
     }
     let token = auth::new_token("kst_")?;
-    db.create_api_token(
+    // Owned by the first admin user, made next: the token lives and dies
+    // with that account.
+    db.create_owned_api_token(
         "admin",
         auth::Role::Admin.as_str(),
+        session::FIRST_ADMIN,
         &auth::digest(&token),
         Timestamp::now(),
     )?;
@@ -132,9 +137,50 @@ fn write_secret(path: &Path, secret: &str) -> Result<()> {
     writeln!(f, "{secret}").map_err(io(path))
 }
 
+/// The data directory is its owner's only (0700), and so are the SQLite
+/// database and its journals (0600): they hold findings, digests and the
+/// CA key. SQLite gives the `-wal` and `-shm` files the database file's
+/// mode, so the database is made 0600 before SQLite first opens it, and
+/// files an older version left readable are narrowed.
+fn private_data(dir: &Path, sqlite: bool) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let set = |p: &Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(io(p))
+    };
+    set(dir, 0o700)?;
+    if !sqlite {
+        return Ok(());
+    }
+    let db = dir.join("kensa.db");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&db)
+        .map_err(io(&db))?;
+    for name in [
+        "kensa.db",
+        "kensa.db-wal",
+        "kensa.db-shm",
+        "kensa.db-journal",
+    ] {
+        let p = dir.join(name);
+        if p.exists() {
+            set(&p, 0o600)?;
+        }
+    }
+    Ok(())
+}
+
 /// Start the server: migrations, TLS material, workers, then the listener.
 pub fn start(cfg: Config) -> Result<Running> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(io(&cfg.data_dir))?;
+    private_data(&cfg.data_dir, cfg.database.is_none())?;
+    // Bound before any credential is made: a start that cannot listen
+    // leaves no admin password or token nobody was shown.
+    let listener = std::net::TcpListener::bind(cfg.listen)
+        .map_err(|e| ServerError::Internal(format!("listening on {}: {e}", cfg.listen)))?;
     let backend = match &cfg.database {
         Some(url) => Backend::Postgres(url.clone()),
         None => Backend::Sqlite(cfg.data_dir.join("kensa.db")),
@@ -193,8 +239,6 @@ pub fn start(cfg: Config) -> Result<Running> {
         );
     }
 
-    let listener = std::net::TcpListener::bind(cfg.listen)
-        .map_err(|e| ServerError::Internal(format!("listening on {}: {e}", cfg.listen)))?;
     listener
         .set_nonblocking(true)
         .map_err(|e| ServerError::Internal(format!("listener: {e}")))?;

@@ -254,6 +254,12 @@ pub(crate) fn login_session(
     addr: Option<IpAddr>,
 ) -> ApiResult<LoggedIn> {
     let now = Timestamp::now();
+    // Counted as a failure before the password is checked, in one step
+    // under the throttle's lock: concurrent guesses cannot all pass the
+    // check before any of them is counted. A success takes it back.
+    if throttle.reserve(name, addr, Instant::now()).is_some() {
+        return Err(throttled());
+    }
     let user = db.user_for_login(name)?;
     let hash = user
         .as_ref()
@@ -264,7 +270,8 @@ pub(crate) fn login_session(
     let user = match user {
         Some(u) if matches && !u.disabled => u,
         _ => {
-            throttle.failed(name, addr, Instant::now());
+            let from = addr.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+            crate::audit::record(db, "-", "login.failed", name, &format!("from {from}"));
             return Err(login_failed());
         }
     };
@@ -312,6 +319,14 @@ struct LoginRequest {
     password: String,
 }
 
+/// A login refused by [`LoginThrottle`] without checking the password.
+pub(crate) fn throttled() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many failed logins: try again later",
+    )
+}
+
 fn login_failed() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password")
 }
@@ -349,6 +364,15 @@ impl LoginThrottle {
     /// it is refused now.
     fn retry_after(&self, name: &str, addr: Option<IpAddr>, now: Instant) -> Option<Duration> {
         let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        Self::wait(&failures, name, addr, now)
+    }
+
+    fn wait(
+        failures: &HashMap<String, (u32, Instant)>,
+        name: &str,
+        addr: Option<IpAddr>,
+        now: Instant,
+    ) -> Option<Duration> {
         Self::keys(name, addr)
             .iter()
             .filter_map(|(key, limit)| {
@@ -359,8 +383,29 @@ impl LoginThrottle {
             .max()
     }
 
+    /// Refuses the attempt (how long to wait) if a limit is reached, else
+    /// counts it as a failure, both under one lock.
+    fn reserve(&self, name: &str, addr: Option<IpAddr>, now: Instant) -> Option<Duration> {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(wait) = Self::wait(&failures, name, addr, now) {
+            return Some(wait);
+        }
+        Self::count(&mut failures, name, addr, now);
+        None
+    }
+
+    #[cfg(test)]
     fn failed(&self, name: &str, addr: Option<IpAddr>, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        Self::count(&mut failures, name, addr, now);
+    }
+
+    fn count(
+        failures: &mut HashMap<String, (u32, Instant)>,
+        name: &str,
+        addr: Option<IpAddr>,
+        now: Instant,
+    ) {
         if failures.len() >= THROTTLE_SWEEP {
             failures.retain(|_, (_, since)| *since + THROTTLE_WINDOW > now);
         }
@@ -373,12 +418,15 @@ impl LoginThrottle {
         }
     }
 
+    /// A login succeeded: its name's failures are forgotten, and the
+    /// attempt [`Self::reserve`] counted for the address taken back.
     fn succeeded(&self, name: &str, addr: Option<IpAddr>) {
-        let [(key, _), _] = Self::keys(name, addr);
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&key);
+        let [(key, _), (addr_key, _)] = Self::keys(name, addr);
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        failures.remove(&key);
+        if let Some(e) = failures.get_mut(&addr_key) {
+            e.0 = e.0.saturating_sub(1);
+        }
     }
 }
 
@@ -493,7 +541,72 @@ pub(crate) fn check_password(password: &str) -> ApiResult<()> {
             "password: at most {MAX_PASSWORD} characters"
         )));
     }
+    if let Some(why) = weak_password(password) {
+        return Err(ApiError::bad(format!("password: {why}")));
+    }
     Ok(())
+}
+
+/// Well-known passwords long enough to pass the length rule; compared
+/// without case and ignoring spaces. Short on purpose: a guesser's list
+/// starts with these.
+const COMMON_PASSWORDS: &[&str] = &[
+    "password1234",
+    "password12345",
+    "password123456",
+    "passwordpassword",
+    "password123!",
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "qwertyuiop12",
+    "qwerty123456",
+    "qwertyuiopasdf",
+    "1q2w3e4r5t6y",
+    "1qaz2wsx3edc",
+    "iloveyou1234",
+    "letmein12345",
+    "administrator",
+    "administrator1",
+    "changemechangeme",
+    "welcome12345",
+    "welcome123456",
+    "adminadmin123",
+    "kensakensakensa",
+    "correcthorsebatterystaple",
+];
+
+/// Why `password` is trivially guessable, if it is: blank, a run of a
+/// few characters (`aaaa…`, `abab…`, `123123…`), a run along the keyboard
+/// or the digits, or a well-known one.
+fn weak_password(password: &str) -> Option<&'static str> {
+    let chars: Vec<char> = password.chars().collect();
+    if password.trim().is_empty() {
+        return Some("blank");
+    }
+    let distinct: std::collections::BTreeSet<char> = chars.iter().copied().collect();
+    if distinct.len() < 4 {
+        return Some("too few different characters");
+    }
+    let repeats = (1..=chars.len() / 2)
+        .any(|p| chars.len() % p == 0 && chars.iter().enumerate().all(|(i, c)| *c == chars[i % p]));
+    if repeats {
+        return Some("a repeated pattern");
+    }
+    let step = |a: char, b: char| u32::from(b).wrapping_sub(u32::from(a));
+    let ascending = chars.windows(2).all(|w| step(w[0], w[1]) == 1);
+    if ascending {
+        return Some("a run of consecutive characters");
+    }
+    let folded: String = password
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if COMMON_PASSWORDS.contains(&folded.as_str()) {
+        return Some("a well-known password");
+    }
+    None
 }
 
 fn parse_role(role: &str) -> ApiResult<Role> {
@@ -620,9 +733,12 @@ async fn update_user(
         };
         if let Some(r) = role {
             db.set_role(&name, r.as_str(), now).map_err(refused)?;
+            crate::audit::record(db, &caller, "user.role", &name, r.as_str());
         }
         if let Some(d) = req.disabled {
             db.set_disabled(&name, d, now).map_err(refused)?;
+            let action = if d { "user.disabled" } else { "user.enabled" };
+            crate::audit::record(db, &caller, action, &name, "");
         }
         if let Some(h) = hash {
             // The session making the change survives it; the user's others
@@ -715,6 +831,18 @@ mod tests {
         assert!(check_password("elevenchars").is_err());
         assert!(check_password("twelve chars").is_ok());
         assert!(check_password(&"x".repeat(1025)).is_err());
+        for weak in [
+            "            ",
+            "aaaaaaaaaaaa",
+            "abababababab",
+            "123123123123",
+            "abcdefghijklm",
+            "Password1234",
+            "correct horse battery staple",
+        ] {
+            assert!(check_password(weak).is_err(), "{weak:?}");
+        }
+        assert!(check_password("a 13-char one!").is_ok());
     }
 
     #[test]

@@ -68,35 +68,6 @@ impl Db {
         })
     }
 
-    pub fn create_api_token(
-        &self,
-        name: &str,
-        role: &str,
-        digest: &str,
-        at: Timestamp,
-    ) -> Result<()> {
-        self.tx("create API token", Mode::Write, |tx| {
-            tx.exec(
-                "INSERT INTO api_tokens (name, role, digest, created_at) VALUES (?, ?, ?, ?)",
-                p![name, role, digest, at.unix_ms()],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// The (name, role) of a live API token.
-    pub fn api_token(&self, digest: &str, at: Timestamp) -> Result<Option<(String, String)>> {
-        self.tx("API token", Mode::Read, |tx| {
-            tx.query_opt(
-                "SELECT name, role FROM api_tokens WHERE digest = ? AND revoked_at IS NULL \
-                 AND (expires_at IS NULL OR expires_at > ?)",
-                p![digest, at.unix_ms()],
-            )?
-            .map(|r| Ok((r.text(0)?, r.text(1)?)))
-            .transpose()
-        })
-    }
-
     /// Whether any live admin token exists (the first start creates one).
     pub fn has_admin_token(&self) -> Result<bool> {
         self.tx("admin token", Mode::Read, |tx| {

@@ -302,11 +302,47 @@ impl std::str::FromStr for Filter {
     }
 }
 
+/// The longest filter accepted, in bytes.
+pub const MAX_FILTER_BYTES: usize = 8 << 10;
+/// The most terms a filter may have.
+pub const MAX_TERMS: usize = 64;
+/// The most values (alternatives) a filter may list, over all its terms.
+/// Each is a bound parameter and a branch of the SQL condition: without a
+/// bound, ~1,000 of them exceed SQLite's expression depth or variable
+/// limit, a 500 on every query and, in a suppression rule, a failure of
+/// every later evaluation.
+pub const MAX_VALUES: usize = 256;
+
 impl Filter {
     pub fn parse(text: &str) -> Result<Filter> {
+        if text.len() > MAX_FILTER_BYTES {
+            return Err(StoreError::InvalidArgument(format!(
+                "filter: {} bytes, at most {MAX_FILTER_BYTES}",
+                text.len()
+            )));
+        }
+        let raw_terms = split_terms(text)?;
+        if raw_terms.len() > MAX_TERMS {
+            return Err(StoreError::InvalidArgument(format!(
+                "filter: {} terms, at most {MAX_TERMS}",
+                raw_terms.len()
+            )));
+        }
         let mut terms = Vec::new();
-        for raw in split_terms(text)? {
-            terms.push(parse_term(&raw)?);
+        let mut values = 0;
+        for raw in raw_terms {
+            let t = parse_term(&raw)?;
+            values += match &t.operand {
+                Operand::List(v) => v.len(),
+                Operand::Range(..) => 1,
+            };
+            if values > MAX_VALUES {
+                return Err(StoreError::InvalidArgument(format!(
+                    "filter: more than {MAX_VALUES} values in all (at `{raw}`); \
+                     split the work or use a prefix (name:openssl*)"
+                )));
+            }
+            terms.push(t);
         }
         Ok(Filter { terms })
     }

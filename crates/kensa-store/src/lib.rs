@@ -36,6 +36,7 @@ pub mod migrate;
 mod query;
 mod queue;
 mod register;
+mod security;
 mod sql;
 mod time;
 mod triage;
@@ -64,6 +65,7 @@ pub use crate::register::{
     AssetSource, ExposedPort, ImportCounts, ImportError, ManagementPatch, Middleware,
     RegisterRecord, middleware_of, valid_date,
 };
+pub use crate::security::{AUDIT_PAGE, ApiTokenInfo, LiveApiToken, SecurityEvent};
 pub use crate::time::Timestamp;
 pub use crate::triage::{
     AuditEntry, BULK_LIMIT, Justification, Response, SlaPolicy, SuppressionRule, Triage,

@@ -616,9 +616,20 @@ pub(crate) fn apply_suppression_rules(
     let mut matching = Vec::new();
     for r in &rules {
         let (id, text, reason) = (r.i64(0)?, r.text(1)?, r.text(2)?);
-        let filter = Filter::parse(&text)
-            .map_err(|e| StoreError::Corrupt(format!("suppression rule {id}: {e}")))?;
-        let (cond, mut params) = filter.to_sql(dialect, at)?;
+        // One rule that cannot run (stored before filters were bounded, or
+        // refused by the database) is reported and skipped: it must not
+        // stop the evaluation of every asset.
+        let parsed = Filter::parse(&text).and_then(|f| {
+            let sql = f.to_sql(dialect, at)?;
+            Ok((f, sql))
+        });
+        let (filter, (cond, mut params)) = match parsed {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!(rule = id, error = %e, "suppression rule skipped: it cannot run");
+                continue;
+            }
+        };
         let join = if filter.needs_asset() {
             " JOIN assets a ON a.id = f.asset_id"
         } else {
@@ -953,6 +964,25 @@ impl Db {
             ));
         }
         let text = filter.to_string();
+        // Run once before it is saved: a rule the database refuses is the
+        // caller's 400 now, not every later evaluation's failure.
+        self.tx("try suppression rule", Mode::Read, |tx| {
+            let (cond, params) = filter.to_sql(tx.dialect(), at)?;
+            let join = if filter.needs_asset() {
+                " JOIN assets a ON a.id = f.asset_id"
+            } else {
+                ""
+            };
+            tx.query(
+                &format!("SELECT f.id FROM findings f{join} WHERE ({cond}) LIMIT 1"),
+                &params,
+            )
+            .map(drop)
+        })
+        .map_err(|e| match e {
+            StoreError::InvalidArgument(m) => StoreError::InvalidArgument(m),
+            e => StoreError::InvalidArgument(format!("filter: the database cannot run it ({e})")),
+        })?;
         self.tx("create suppression rule", Mode::Write, |tx| {
             if tx
                 .query_opt("SELECT 1 FROM suppression_rules WHERE name = ?", p![name])?

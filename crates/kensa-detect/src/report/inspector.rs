@@ -310,6 +310,19 @@ fn fields(
     emit(package_manager(&p.kind))
 }
 
+/// A cell a spreadsheet will not run as a formula (OWASP, "CSV
+/// Injection"): text starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a leading `'`. Agents control much of what a row says (a
+/// language package's path, name, version), and `=HYPERLINK(…)` in a cell
+/// would otherwise be a live link when an analyst opens the file.
+pub fn neutralise(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{v}"))
+    } else {
+        std::borrow::Cow::Borrowed(v)
+    }
+}
+
 /// A streaming writer of the report: the header first, then one row at a
 /// time (nothing is held but the row being written).
 pub struct Writer<W: Write> {
@@ -326,7 +339,8 @@ impl<W: Write> Writer<W> {
     pub fn write(&mut self, f: &Finding, r: &Resource, o: &Observed) -> std::io::Result<()> {
         let w = &mut self.w;
         fields(f, r, o, &mut |v| {
-            w.write_field(v).map_err(std::io::Error::other)
+            w.write_field(neutralise(v).as_bytes())
+                .map_err(std::io::Error::other)
         })?;
         self.w
             .write_record(None::<&[u8]>)
@@ -343,6 +357,23 @@ impl<W: Write> Writer<W> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for (v, want) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("openssl", "openssl"),
+            ("1.2.3-r0", "1.2.3-r0"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise(v), want, "{v:?}");
+        }
+    }
     use super::*;
 
     /// The header is Inspector's, checked against the reference list.

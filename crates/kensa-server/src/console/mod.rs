@@ -173,9 +173,14 @@ fn secure(mut r: Response) -> Response {
 }
 
 /// Only a path on this server (`/…`, not `//host`): the way back after a
-/// form or a language switch is never an open redirect.
+/// form or a language switch is never an open redirect. Browsers drop tabs
+/// and newlines from a `Location` (`/\t/evil.example` becomes
+/// `//evil.example`) and read `\\` as `/`, so any character outside visible
+/// ASCII, and any backslash, sends the user home instead; this also keeps
+/// the value a valid header (a newline used to fail the request with 500).
 pub(crate) fn local(path: &str) -> String {
-    if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') {
+    let visible = path.bytes().all(|b| b.is_ascii_graphic());
+    if visible && path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') {
         path.to_owned()
     } else {
         "/".to_owned()
@@ -381,6 +386,7 @@ async fn login_post(
             secure(resp)
         }
         Err(e) if e.status() == StatusCode::UNAUTHORIZED => back("failed"),
+        Err(e) if e.status() == StatusCode::TOO_MANY_REQUESTS => back("throttled"),
         Err(e) => answer(lang, "/login", Err(e)),
     }
 }

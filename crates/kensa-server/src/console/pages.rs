@@ -1355,8 +1355,7 @@ pub(crate) async fn token_create(
         }
         let role = Role::parse(form.get("role").unwrap_or(""))
             .ok_or_else(|| ApiError::bad("role: viewer, analyst or admin"))?;
-        let token = auth::new_token("kst_")?;
-        db.create_api_token(name, role.as_str(), &auth::digest(&token), Timestamp::now())?;
+        let (_, token) = crate::tokens::create(db, &cx.user, &cx.user, name, role)?;
         let flash = html! {
             div class="panel" id="new-token" {
                 strong { (cx.t("adm.tokens")) ": " (name) " (" (role.as_str()) ")" }
