@@ -36,7 +36,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::api::{ApiError, ApiResult, AppState, parse_json, principal, require, with_db};
+use crate::kit::{ApiError, ApiResult, AppState, authorize, parse_json, with_db};
+
+pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/api/v1/findings/export", get(stream))
+        .route("/api/v1/exports", get(list).post(create))
+        .route("/api/v1/exports/{id}", get(status))
+        .route("/api/v1/exports/{id}/download", get(download))
+}
 use crate::auth::{Principal, Role};
 use crate::error::{Result, ServerError};
 use crate::worker::Wake;
@@ -420,8 +429,13 @@ pub async fn stream(
     let filter = parse_filter(q.filter.as_deref())?;
     let sort = parse_sort(q.sort.as_deref())?;
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "exporting findings needs a user token")
+        authorize(
+            db,
+            &headers,
+            Role::Viewer,
+            "exporting findings needs a user token",
+        )
+        .map(drop)
     })
     .await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
@@ -592,8 +606,12 @@ pub async fn create(
         }
     }
     let id = with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "exporting findings needs a user token")?;
+        let p = authorize(
+            db,
+            &headers,
+            Role::Viewer,
+            "exporting findings needs a user token",
+        )?;
         let (owner, _) = owner_of(&p)?;
         let payload = json!({
             "owner": owner,
@@ -641,8 +659,7 @@ pub async fn list(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "exports need a user token")?;
+        let p = authorize(db, &headers, Role::Viewer, "exports need a user token")?;
         let (owner, role) = owner_of(&p)?;
         let who = (role != Role::Admin).then_some(owner.as_str());
         let jobs = db.export_jobs(who, 200)?;
@@ -655,8 +672,7 @@ pub async fn list(
 
 /// The job, if the caller may see it (its owner, or an admin).
 fn visible_job(db: &Db, headers: &HeaderMap, id: i64) -> ApiResult<JobInfo> {
-    let p = principal(db, headers)?;
-    require(&p, Role::Viewer, "exports need a user token")?;
+    let p = authorize(db, headers, Role::Viewer, "exports need a user token")?;
     let (owner, role) = owner_of(&p)?;
     let job = db
         .job(JobId(id))?

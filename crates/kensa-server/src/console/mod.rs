@@ -36,8 +36,8 @@ use kensa_store::{Db, Timestamp};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
-use crate::api::{ApiError, ApiResult, AppState, with_db};
 use crate::auth::Role;
+use crate::kit::{ApiError, ApiResult, AppState, with_db};
 pub use i18n::Lang;
 pub use pages::render_findings;
 

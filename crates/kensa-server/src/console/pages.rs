@@ -15,9 +15,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{Ctx, Form, Lang, Out, answer, csrf_field, ctx, day, layout, post_ctx, svg, when};
-use crate::api::{ApiError, ApiResult, AppState, with_db};
 use crate::assets::{CoverageContext, coverage_of};
 use crate::auth::{self, Role};
+use crate::kit::{ApiError, ApiResult, AppState, with_db};
 
 /// The request's path and query, as the way back from the login page or a
 /// language switch.
@@ -1318,15 +1318,14 @@ pub(crate) async fn user_create(
         // The role before hashing: nobody else spends argon2 time.
         cx.require(Role::Admin, "creating users needs the admin role")?;
         let name = form.get("name").unwrap_or("");
-        crate::session::check_name(name)?;
-        let role = Role::parse(form.get("role").unwrap_or(""))
-            .ok_or_else(|| ApiError::bad("role: viewer, analyst or admin"))?;
+        crate::rules::check_name(name)?;
+        let role = crate::rules::parse_role(form.get("role").unwrap_or(""))?;
         let password = form
             .0
             .iter()
             .find(|(k, _)| k == "password")
             .map_or("", |(_, v)| v.as_str());
-        crate::session::check_password(password)?;
+        crate::rules::check_password(password)?;
         let hash = crate::session::hash_password(password)?;
         if db
             .create_user(name, role.as_str(), &hash, Timestamp::now())?
@@ -1350,11 +1349,8 @@ pub(crate) async fn token_create(
     post(&state, headers, body, |db, cx, form| {
         cx.require(Role::Admin, "creating API tokens needs the admin role")?;
         let name = form.get("name").unwrap_or("");
-        if name.is_empty() || name.len() > 200 {
-            return Err(ApiError::bad("name: 1 to 200 characters"));
-        }
-        let role = Role::parse(form.get("role").unwrap_or(""))
-            .ok_or_else(|| ApiError::bad("role: viewer, analyst or admin"))?;
+        crate::rules::check_token_name(name)?;
+        let role = crate::rules::parse_role(form.get("role").unwrap_or(""))?;
         let token = auth::new_token("kst_")?;
         db.create_api_token(name, role.as_str(), &auth::digest(&token), Timestamp::now())?;
         let flash = html! {
@@ -1388,7 +1384,8 @@ pub(crate) async fn enroll_create(
         )?;
         let token = auth::new_token("ket_")?;
         let now = Timestamp::now();
-        let expires = Timestamp::from_unix_ms(now.unix_ms() + 24 * 3_600_000);
+        let expires =
+            Timestamp::from_unix_ms(now.unix_ms() + crate::rules::enrollment_ttl_ms(None));
         db.create_enrollment_token(&auth::digest(&token), now, expires)?;
         let command =
             format!("kensa agent enroll --server https://{host} --ca ca.pem --token {token}");
