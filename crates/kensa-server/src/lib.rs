@@ -244,7 +244,7 @@ pub fn start(cfg: Config) -> Result<Running> {
                         .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                         .await
                     {
-                        eprintln!("kensa server: {e}");
+                        tracing::error!("{e}");
                     }
                 });
                 drop(runtime);

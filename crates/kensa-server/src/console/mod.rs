@@ -477,7 +477,7 @@ async fn ca_pem(State(state): State<Arc<AppState>>) -> Response {
                 .into_response(),
         ),
         Err(e) => {
-            eprintln!("kensa server: {}: {e}", state.ca_cert.display());
+            tracing::error!("{}: {e}", state.ca_cert.display());
             StatusCode::NOT_FOUND.into_response()
         }
     }
