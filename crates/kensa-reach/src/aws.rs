@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::net::{Cidr, Family, PortRange, Protocol, RuleProtocol};
 
 /// Everything imported so far, indexed by id.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct AwsData {
     pub instances: BTreeMap<String, Instance>,
     pub security_groups: HashMap<String, SecurityGroup>,
@@ -213,8 +213,20 @@ pub const KEYS: &[(&str, &str)] = &[
     ("LoadBalancers", "aws elbv2 describe-load-balancers"),
     ("Listeners", "aws elbv2 describe-listeners"),
     ("TargetGroups", "aws elbv2 describe-target-groups"),
-    ("TargetHealthDescriptions", "aws elbv2 describe-target-health"),
+    (
+        "TargetHealthDescriptions",
+        "aws elbv2 describe-target-health",
+    ),
 ];
+
+/// `path.key`, or `key` at the top.
+fn join(path: &str, key: &str) -> String {
+    if path == "$" {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
 
 /// Walks a document keeping the JSON path for errors.
 struct Doc<'a> {
@@ -242,7 +254,7 @@ impl Doc<'_> {
         match v.get(key) {
             None | Some(Value::Null) => Ok(&[]),
             Some(Value::Array(a)) => Ok(a),
-            Some(_) => Err(self.err(&format!("{path}.{key}"), "expected an array")),
+            Some(_) => Err(self.err(&join(path, key), "expected an array")),
         }
     }
 
@@ -251,20 +263,20 @@ impl Doc<'_> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(self.err(&format!("{path}.{key}"), "expected a string")),
+            Some(_) => Err(self.err(&join(path, key), "expected a string")),
         }
     }
 
     fn str<'v>(&self, v: &'v Value, key: &str, path: &str) -> R<&'v str> {
         self.opt_str(v, key, path)?
-            .ok_or_else(|| self.err(&format!("{path}.{key}"), "missing"))
+            .ok_or_else(|| self.err(&join(path, key), "missing"))
     }
 
     fn opt_bool(&self, v: &Value, key: &str, path: &str) -> R<Option<bool>> {
         match v.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(self.err(&format!("{path}.{key}"), "expected true or false")),
+            Some(_) => Err(self.err(&join(path, key), "expected true or false")),
         }
     }
 
@@ -274,7 +286,7 @@ impl Doc<'_> {
             Some(n) => n
                 .as_i64()
                 .map(Some)
-                .ok_or_else(|| self.err(&format!("{path}.{key}"), "expected an integer")),
+                .ok_or_else(|| self.err(&join(path, key), "expected an integer")),
         }
     }
 
@@ -282,7 +294,7 @@ impl Doc<'_> {
         self.opt_int(v, key, path)?
             .map(|n| {
                 u16::try_from(n)
-                    .map_err(|_| self.err(&format!("{path}.{key}"), format!("port {n} out of range")))
+                    .map_err(|_| self.err(&join(path, key), format!("port {n} out of range")))
             })
             .transpose()
     }
@@ -295,7 +307,7 @@ impl Doc<'_> {
         self.opt_str(v, key, path)?
             .map(|s| {
                 s.parse()
-                    .map_err(|_| self.err(&format!("{path}.{key}"), format!("{s:?} is not an IP address")))
+                    .map_err(|_| self.err(&join(path, key), format!("{s:?} is not an IP address")))
             })
             .transpose()
     }
@@ -332,7 +344,7 @@ impl Doc<'_> {
             _ => self.str(v, key, path)?.to_owned(),
         };
         RuleProtocol::parse_aws(&s)
-            .ok_or_else(|| self.err(&format!("{path}.{key}"), format!("unknown protocol {s:?}")))
+            .ok_or_else(|| self.err(&join(path, key), format!("unknown protocol {s:?}")))
     }
 }
 
@@ -352,7 +364,12 @@ impl AwsData {
             message: e.to_string(),
         })?;
         let mut new = AwsData::default();
-        new.read(&Doc { source: source_name }, &doc)?;
+        new.read(
+            &Doc {
+                source: source_name,
+            },
+            &doc,
+        )?;
         self.merge(new);
         Ok(())
     }
@@ -377,7 +394,10 @@ impl AwsData {
         for key in top.keys() {
             if KEYS.iter().any(|(k, _)| k == key) {
                 known += 1;
-            } else if !matches!(key.as_str(), "NextToken" | "ResponseMetadata" | "TargetGroupArn") {
+            } else if !matches!(
+                key.as_str(),
+                "NextToken" | "ResponseMetadata" | "TargetGroupArn"
+            ) {
                 return Err(d.err(
                     key,
                     "not a key Kensa reads: expected the output of one of the commands in docs/reachability.md",
@@ -445,14 +465,19 @@ impl AwsData {
             if let Some(c) = d.opt_str(s, "CidrBlock", &p)? {
                 cidrs.push(d.cidr(c, &format!("{p}.CidrBlock"))?);
             }
-            for (k, a) in d.arr(s, "Ipv6CidrBlockAssociationSet", &p)?.iter().enumerate() {
+            for (k, a) in d
+                .arr(s, "Ipv6CidrBlockAssociationSet", &p)?
+                .iter()
+                .enumerate()
+            {
                 let ap = format!("{p}.Ipv6CidrBlockAssociationSet[{k}]");
                 if let Some(c) = d.opt_str(a, "Ipv6CidrBlock", &ap)? {
                     cidrs.push(d.cidr(c, &format!("{ap}.Ipv6CidrBlock"))?);
                 }
             }
             let vpc_id = d.opt_str(s, "VpcId", &p)?.map(str::to_owned);
-            self.subnets.insert(id.clone(), Subnet { id, vpc_id, cidrs });
+            self.subnets
+                .insert(id.clone(), Subnet { id, vpc_id, cidrs });
         }
         for (i, lb) in d.arr(doc, "LoadBalancers", "$")?.iter().enumerate() {
             let lb = read_load_balancer(d, lb, &format!("LoadBalancers[{i}]"))?;
@@ -468,10 +493,16 @@ impl AwsData {
             let arn = d.str(t, "TargetGroupArn", &p)?.to_owned();
             let tg = TargetGroup {
                 arn: arn.clone(),
-                name: d.opt_str(t, "TargetGroupName", &p)?.unwrap_or(&arn).to_owned(),
+                name: d
+                    .opt_str(t, "TargetGroupName", &p)?
+                    .unwrap_or(&arn)
+                    .to_owned(),
                 port: d.opt_port(t, "Port", &p)?,
                 protocol: d.opt_str(t, "Protocol", &p)?.map(str::to_owned),
-                target_type: d.opt_str(t, "TargetType", &p)?.unwrap_or("instance").to_owned(),
+                target_type: d
+                    .opt_str(t, "TargetType", &p)?
+                    .unwrap_or("instance")
+                    .to_owned(),
                 vpc_id: d.opt_str(t, "VpcId", &p)?.map(str::to_owned),
             };
             self.target_groups.insert(arn, tg);
@@ -501,7 +532,11 @@ impl AwsData {
             // An empty list still says "this group has no targets".
             self.target_health.entry(arn.clone()).or_default();
         }
-        for (i, h) in d.arr(doc, "TargetHealthDescriptions", "$")?.iter().enumerate() {
+        for (i, h) in d
+            .arr(doc, "TargetHealthDescriptions", "$")?
+            .iter()
+            .enumerate()
+        {
             let p = format!("TargetHealthDescriptions[{i}]");
             let arn = match d.opt_str(h, "TargetGroupArn", &p)? {
                 Some(a) => a.to_owned(),
@@ -536,7 +571,9 @@ fn read_instance(d: &Doc, v: &Value, p: &str) -> R<Instance> {
     d.obj(v, p)?;
     let id = d.str(v, "InstanceId", p)?.to_owned();
     let state = match v.get("State") {
-        Some(s) => d.opt_str(s, "Name", &format!("{p}.State"))?.map(str::to_owned),
+        Some(s) => d
+            .opt_str(s, "Name", &format!("{p}.State"))?
+            .map(str::to_owned),
         None => None,
     };
     let mut interfaces = Vec::new();
@@ -602,7 +639,10 @@ fn read_group(d: &Doc, v: &Value, p: &str) -> R<SecurityGroup> {
                 let to = d.opt_port(r, "ToPort", &rp)?;
                 match (from, to) {
                     (Some(f), Some(t)) => PortRange::new(f, t).ok_or_else(|| {
-                        d.err(&format!("{rp}.ToPort"), format!("{t} is below FromPort {f}"))
+                        d.err(
+                            &format!("{rp}.ToPort"),
+                            format!("{t} is below FromPort {f}"),
+                        )
                     })?,
                     // AWS writes no ports, or -1, for "all ports".
                     _ => PortRange::ALL,
@@ -645,8 +685,12 @@ fn read_acl(d: &Doc, v: &Value, p: &str) -> R<NetworkAcl> {
         let number = d
             .opt_int(e, "RuleNumber", &ep)?
             .ok_or_else(|| d.err(&format!("{ep}.RuleNumber"), "missing"))?;
-        let number = u32::try_from(number)
-            .map_err(|_| d.err(&format!("{ep}.RuleNumber"), format!("{number} out of range")))?;
+        let number = u32::try_from(number).map_err(|_| {
+            d.err(
+                &format!("{ep}.RuleNumber"),
+                format!("{number} out of range"),
+            )
+        })?;
         let protocol = d.protocol(e, "Protocol", &ep)?;
         let ports = match (protocol, e.get("PortRange")) {
             (RuleProtocol::Port(_), Some(r)) => {
@@ -659,7 +703,10 @@ fn read_acl(d: &Doc, v: &Value, p: &str) -> R<NetworkAcl> {
             }
             _ => None,
         };
-        let cidr = match (d.opt_str(e, "CidrBlock", &ep)?, d.opt_str(e, "Ipv6CidrBlock", &ep)?) {
+        let cidr = match (
+            d.opt_str(e, "CidrBlock", &ep)?,
+            d.opt_str(e, "Ipv6CidrBlock", &ep)?,
+        ) {
             (Some(c), _) => d.cidr(c, &format!("{ep}.CidrBlock"))?,
             (None, Some(c)) => d.cidr(c, &format!("{ep}.Ipv6CidrBlock"))?,
             (None, None) => return Err(d.err(&ep, "neither CidrBlock nor Ipv6CidrBlock")),
@@ -780,7 +827,9 @@ fn read_load_balancer(d: &Doc, v: &Value, p: &str) -> R<LoadBalancer> {
         }
     };
     let active = match v.get("State") {
-        Some(s) => d.opt_str(s, "Code", &format!("{p}.State"))?.is_none_or(|c| c == "active"),
+        Some(s) => d
+            .opt_str(s, "Code", &format!("{p}.State"))?
+            .is_none_or(|c| c == "active"),
         None => true,
     };
     let families = match d.opt_str(v, "IpAddressType", p)? {
@@ -795,7 +844,10 @@ fn read_load_balancer(d: &Doc, v: &Value, p: &str) -> R<LoadBalancer> {
         }
     };
     Ok(LoadBalancer {
-        name: d.opt_str(v, "LoadBalancerName", p)?.unwrap_or(&arn).to_owned(),
+        name: d
+            .opt_str(v, "LoadBalancerName", p)?
+            .unwrap_or(&arn)
+            .to_owned(),
         kind: d.opt_str(v, "Type", p)?.unwrap_or("application").to_owned(),
         vpc_id: d.opt_str(v, "VpcId", p)?.map(str::to_owned),
         subnets: d.strings(v, "AvailabilityZones", p, Some("SubnetId"))?,
@@ -822,7 +874,12 @@ fn read_listener(d: &Doc, v: &Value, p: &str) -> R<LbListener> {
             target_groups.push(t.to_owned());
         }
         if let Some(fc) = a.get("ForwardConfig") {
-            for t in d.strings(fc, "TargetGroups", &format!("{ap}.ForwardConfig"), Some("TargetGroupArn"))? {
+            for t in d.strings(
+                fc,
+                "TargetGroups",
+                &format!("{ap}.ForwardConfig"),
+                Some("TargetGroupArn"),
+            )? {
                 if !target_groups.contains(&t) {
                     target_groups.push(t);
                 }

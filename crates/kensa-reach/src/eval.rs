@@ -7,7 +7,10 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::aws::{AclEntry, AwsData, Instance, Interface, LoadBalancer, NetworkAcl, RouteTable, Target, lb_protocols};
+use crate::aws::{
+    AclEntry, AwsData, Instance, Interface, LoadBalancer, NetworkAcl, RouteTable, Target,
+    lb_protocols,
+};
 use crate::net::{Cidr, Family, PortRange, Protocol};
 use crate::rules::RulesFile;
 
@@ -71,7 +74,9 @@ impl PortReachability {
             (Verdict::Reachable { .. }, Service::NothingListens | Service::LoopbackOnly { .. }) => {
                 Exposure::OpenNothingListens
             }
-            (Verdict::Reachable { .. }, Service::NotCollected) => Exposure::ReachableListenersUnknown,
+            (Verdict::Reachable { .. }, Service::NotCollected) => {
+                Exposure::ReachableListenersUnknown
+            }
             (Verdict::Unknown { .. }, _) => Exposure::Unknown,
             (Verdict::NotReachable { .. }, _) => Exposure::NotExposed,
         }
@@ -95,9 +100,13 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "service", rename_all = "snake_case")]
 pub enum Service {
-    Listening { listeners: Vec<Listener> },
+    Listening {
+        listeners: Vec<Listener>,
+    },
     /// Only loopback listeners: the network does not reach them.
-    LoopbackOnly { listeners: Vec<Listener> },
+    LoopbackOnly {
+        listeners: Vec<Listener>,
+    },
     NothingListens,
     /// The asset's sockets were never collected.
     NotCollected,
@@ -131,14 +140,40 @@ impl std::fmt::Display for Path {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "hop", rename_all = "snake_case")]
 pub enum Hop {
-    InternetGateway { id: String },
-    PublicAddress { address: IpAddr },
-    Route { table: String, destination: Cidr },
-    NetworkAcl { id: String, inbound_rule: u32, outbound_rule: u32 },
-    SecurityGroup { id: String, rule: usize, source: String },
-    LoadBalancer { name: String, port: u16, protocol: String },
-    TargetGroup { name: String, port: u16, health: Option<String> },
-    RulesFile { file: String, line: usize },
+    InternetGateway {
+        id: String,
+    },
+    PublicAddress {
+        address: IpAddr,
+    },
+    Route {
+        table: String,
+        destination: Cidr,
+    },
+    NetworkAcl {
+        id: String,
+        inbound_rule: u32,
+        outbound_rule: u32,
+    },
+    SecurityGroup {
+        id: String,
+        rule: usize,
+        source: String,
+    },
+    LoadBalancer {
+        name: String,
+        port: u16,
+        protocol: String,
+    },
+    TargetGroup {
+        name: String,
+        port: u16,
+        health: Option<String>,
+    },
+    RulesFile {
+        file: String,
+        line: usize,
+    },
 }
 
 impl std::fmt::Display for Hop {
@@ -147,13 +182,21 @@ impl std::fmt::Display for Hop {
             Hop::InternetGateway { id } => write!(f, "{id}"),
             Hop::PublicAddress { address } => write!(f, "{address}"),
             Hop::Route { table, destination } => write!(f, "{table} ({destination})"),
-            Hop::NetworkAcl { id, inbound_rule, outbound_rule } => {
+            Hop::NetworkAcl {
+                id,
+                inbound_rule,
+                outbound_rule,
+            } => {
                 write!(f, "{id} (in #{inbound_rule}, out #{outbound_rule})")
             }
             Hop::SecurityGroup { id, rule, source } => {
                 write!(f, "{id} (IpPermissions[{rule}] from {source})")
             }
-            Hop::LoadBalancer { name, port, protocol } => write!(f, "load balancer {name} {protocol}:{port}"),
+            Hop::LoadBalancer {
+                name,
+                port,
+                protocol,
+            } => write!(f, "load balancer {name} {protocol}:{port}"),
             Hop::TargetGroup { name, port, health } => match health {
                 Some(h) => write!(f, "target group {name} port {port} ({h})"),
                 None => write!(f, "target group {name} port {port}"),
@@ -203,15 +246,30 @@ impl std::fmt::Display for Missing {
             Missing::Subnet(i) => write!(f, "the subnet of {i}"),
             Missing::InterfaceGroups(i) => write!(f, "the security groups of {i}"),
             Missing::Addresses(i) => write!(f, "the addresses of {i}"),
-            Missing::SecurityGroup(g) => write!(f, "security group {g} (aws ec2 describe-security-groups)"),
+            Missing::SecurityGroup(g) => {
+                write!(f, "security group {g} (aws ec2 describe-security-groups)")
+            }
             Missing::PrefixList(p) => write!(f, "prefix list {p} (its entries are not imported)"),
-            Missing::RouteTable(s) => write!(f, "the route table of {s} (aws ec2 describe-route-tables)"),
-            Missing::NetworkAcl(s) => write!(f, "the network ACL of {s} (aws ec2 describe-network-acls)"),
-            Missing::InternetGateway(g) => write!(f, "internet gateway {g} (aws ec2 describe-internet-gateways)"),
+            Missing::RouteTable(s) => {
+                write!(f, "the route table of {s} (aws ec2 describe-route-tables)")
+            }
+            Missing::NetworkAcl(s) => {
+                write!(f, "the network ACL of {s} (aws ec2 describe-network-acls)")
+            }
+            Missing::InternetGateway(g) => write!(
+                f,
+                "internet gateway {g} (aws ec2 describe-internet-gateways)"
+            ),
             Missing::RouteTarget(t) => write!(f, "where traffic through {t} goes (not modelled)"),
-            Missing::TargetGroup(t) => write!(f, "target group {t} (aws elbv2 describe-target-groups)"),
-            Missing::TargetHealth(t) => write!(f, "the targets of {t} (aws elbv2 describe-target-health)"),
-            Missing::SubnetCidr(s) => write!(f, "the address block of {s} (aws ec2 describe-subnets)"),
+            Missing::TargetGroup(t) => {
+                write!(f, "target group {t} (aws elbv2 describe-target-groups)")
+            }
+            Missing::TargetHealth(t) => {
+                write!(f, "the targets of {t} (aws elbv2 describe-target-health)")
+            }
+            Missing::SubnetCidr(s) => {
+                write!(f, "the address block of {s} (aws ec2 describe-subnets)")
+            }
         }
     }
 }
@@ -236,7 +294,11 @@ fn all(parts: impl IntoIterator<Item = Outcome>) -> Outcome {
             Outcome::Undecided(m) => missing.extend(m),
         }
     }
-    if missing.is_empty() { Outcome::Open(hops) } else { Outcome::Undecided(missing) }
+    if missing.is_empty() {
+        Outcome::Open(hops)
+    } else {
+        Outcome::Undecided(missing)
+    }
 }
 
 /// The first open alternative, else undecided if any is, else closed.
@@ -263,7 +325,10 @@ enum Source<'a> {
     /// Anyone on the internet: rules for `0.0.0.0/0` / `::/0` only.
     Internet(Family),
     /// A load balancer: its security groups, or its subnets' blocks.
-    Balancer { groups: &'a [String], cidrs: &'a [Cidr] },
+    Balancer {
+        groups: &'a [String],
+        cidrs: &'a [Cidr],
+    },
 }
 
 /// Lookups built once per evaluation.
@@ -408,7 +473,11 @@ impl<'a> Index<'a> {
             destination: route.destination,
         };
         if !route.active {
-            return Outcome::Closed(format!("{}: the route for {} is a blackhole", table.id, family.any()));
+            return Outcome::Closed(format!(
+                "{}: the route for {} is a blackhole",
+                table.id,
+                family.any()
+            ));
         }
         let t = route.target.as_str();
         if t.starts_with("igw-") {
@@ -431,7 +500,14 @@ impl<'a> Index<'a> {
         }
     }
 
-    fn acl(&self, subnet: &str, vpc: Option<&str>, sources: &[Source], p: Protocol, port: u16) -> Outcome {
+    fn acl(
+        &self,
+        subnet: &str,
+        vpc: Option<&str>,
+        sources: &[Source],
+        p: Protocol,
+        port: u16,
+    ) -> Outcome {
         let acl = self
             .acl_of_subnet
             .get(subnet)
@@ -495,7 +571,14 @@ impl<'a> Index<'a> {
         }))
     }
 
-    fn groups(&self, who: &str, groups: &[String], source: Source, p: Protocol, port: u16) -> Outcome {
+    fn groups(
+        &self,
+        who: &str,
+        groups: &[String],
+        source: Source,
+        p: Protocol,
+        port: u16,
+    ) -> Outcome {
         if groups.is_empty() {
             return Outcome::Undecided(vec![Missing::InterfaceGroups(who.to_owned())]);
         }
@@ -534,7 +617,11 @@ impl<'a> Index<'a> {
                         source,
                     }]);
                 }
-                missing.extend(r.prefix_lists.iter().map(|p| Missing::PrefixList(p.clone())));
+                missing.extend(
+                    r.prefix_lists
+                        .iter()
+                        .map(|p| Missing::PrefixList(p.clone())),
+                );
             }
         }
         if !missing.is_empty() {
@@ -560,7 +647,10 @@ impl<'a> Index<'a> {
             return Outcome::Undecided(vec![Missing::Addresses(inst.id.clone())]);
         }
         let mut alts = Vec::new();
-        for (family, addr) in [(Family::Ipv4, e.public_ipv4), (Family::Ipv6, e.ipv6.first().copied())] {
+        for (family, addr) in [
+            (Family::Ipv4, e.public_ipv4),
+            (Family::Ipv6, e.ipv6.first().copied()),
+        ] {
             let Some(addr) = addr else {
                 alts.push(Outcome::Closed(match family {
                     Family::Ipv4 => format!("{}: no public IPv4 address", inst.id),
@@ -570,8 +660,8 @@ impl<'a> Index<'a> {
             };
             let src = [Source::Internet(family)];
             alts.push(all([
-                Outcome::Open(vec![Hop::PublicAddress { address: addr }]),
                 self.route(subnet, vpc, family),
+                Outcome::Open(vec![Hop::PublicAddress { address: addr }]),
                 self.acl(subnet, vpc, &src, p, port),
                 self.groups(&inst.id, &e.groups, src[0], p, port),
             ]));
@@ -579,13 +669,23 @@ impl<'a> Index<'a> {
         any(alts)
     }
 
-    fn through_lb(&self, inst: &Instance, e: &Interface, lp: &LbPath, p: Protocol, port: u16) -> Option<Outcome> {
+    fn through_lb(
+        &self,
+        inst: &Instance,
+        e: &Interface,
+        lp: &LbPath,
+        p: Protocol,
+        port: u16,
+    ) -> Option<Outcome> {
         if lp.target_port.is_some_and(|t| t != port) || !lb_protocols(lp.protocol).contains(&p) {
             return None;
         }
         let lb = lp.lb;
         if !lb.active {
-            return Some(Outcome::Closed(format!("load balancer {} is not active", lb.name)));
+            return Some(Outcome::Closed(format!(
+                "load balancer {} is not active",
+                lb.name
+            )));
         }
         let lb_vpc = lb.vpc_id.as_deref();
         let front = any(lb.families.iter().map(|&f| {
@@ -596,7 +696,10 @@ impl<'a> Index<'a> {
                     None => Outcome::Open(vec![]),
                 },
                 any(lb.subnets.iter().map(|s| {
-                    all([self.route(s, lb_vpc, f), self.acl(s, lb_vpc, &src, p, lp.port)])
+                    all([
+                        self.route(s, lb_vpc, f),
+                        self.acl(s, lb_vpc, &src, p, lp.port),
+                    ])
                 })),
             ])
         }));
@@ -607,7 +710,11 @@ impl<'a> Index<'a> {
             .vpc_cidrs
             .get(lb_vpc.or(inst.vpc_id.as_deref()).unwrap_or(""))
             .map_or(&[], Vec::as_slice);
-        let lb_cidrs: &[Cidr] = if lp.lb_cidrs.is_empty() { vpc_cidrs } else { &lp.lb_cidrs };
+        let lb_cidrs: &[Cidr] = if lp.lb_cidrs.is_empty() {
+            vpc_cidrs
+        } else {
+            &lp.lb_cidrs
+        };
         let lb_groups: &[String] = lb.security_groups.as_deref().unwrap_or(&[]);
         let back_source = match lb.security_groups {
             Some(_) => vec![Source::Balancer {
@@ -621,12 +728,22 @@ impl<'a> Index<'a> {
         let back_acl = if lb.subnets.iter().any(|s| s == subnet) {
             // The same subnet: no network ACL is crossed.
             Outcome::Open(vec![])
-        } else if back_source.iter().all(|s| matches!(s, Source::Balancer { cidrs: [], .. })) {
-            Outcome::Undecided(lb.subnets.iter().map(|s| Missing::SubnetCidr(s.clone())).collect())
+        } else if back_source
+            .iter()
+            .all(|s| matches!(s, Source::Balancer { cidrs: [], .. }))
+        {
+            Outcome::Undecided(
+                lb.subnets
+                    .iter()
+                    .map(|s| Missing::SubnetCidr(s.clone()))
+                    .collect(),
+            )
         } else {
             self.acl(subnet, inst.vpc_id.as_deref(), &back_source, p, port)
         };
-        let back_groups = any(back_source.iter().map(|s| self.groups(&inst.id, &e.groups, *s, p, port)));
+        let back_groups = any(back_source
+            .iter()
+            .map(|s| self.groups(&inst.id, &e.groups, *s, p, port)));
         Some(all([
             Outcome::Open(vec![Hop::LoadBalancer {
                 name: lb.name.clone(),
@@ -678,14 +795,20 @@ impl Network {
     }
 
     fn evaluate_one(&self, ix: &Index, asset: &Asset) -> AssetReachability {
-        let inst = asset.instance_id.as_deref().map(|id| (id, self.aws.instances.get(id)));
+        let inst = asset
+            .instance_id
+            .as_deref()
+            .map(|id| (id, self.aws.instances.get(id)));
         let rules: Vec<_> = self
             .rules
             .iter()
             .flat_map(|f| f.rules.iter().map(move |r| (f, r)))
             .filter(|(_, r)| r.applies_to(&asset.name, &asset.tags))
             .collect();
-        let covered = self.rules.iter().any(|f| f.covers(&asset.name, &asset.tags));
+        let covered = self
+            .rules
+            .iter()
+            .any(|f| f.covers(&asset.name, &asset.tags));
         let mut out = Vec::new();
         for p in Protocol::ALL {
             // Port boundaries where any rule's answer can change: within a
@@ -723,7 +846,11 @@ impl Network {
                     }
                 }
                 for e in &i.interfaces {
-                    for g in e.groups.iter().filter_map(|g| self.aws.security_groups.get(g)) {
+                    for g in e
+                        .groups
+                        .iter()
+                        .filter_map(|g| self.aws.security_groups.get(g))
+                    {
                         for r in g.inbound.iter().filter(|r| r.protocol.matches(p)) {
                             cut(r.ports);
                         }
@@ -753,7 +880,11 @@ impl Network {
                 let mut alts = Vec::new();
                 match inst {
                     Some((_, Some(i))) => {
-                        if let Some(s) = i.state.as_deref().filter(|s| !matches!(*s, "running" | "pending")) {
+                        if let Some(s) = i
+                            .state
+                            .as_deref()
+                            .filter(|s| !matches!(*s, "running" | "pending"))
+                        {
                             alts.push(Outcome::Closed(format!("{} is {s}", i.id)));
                         } else {
                             for e in &i.interfaces {
@@ -769,7 +900,9 @@ impl Network {
                             }
                         }
                     }
-                    Some((id, None)) if !covered => alts.push(Outcome::Undecided(vec![Missing::Instance(id.to_owned())])),
+                    Some((id, None)) if !covered => {
+                        alts.push(Outcome::Undecided(vec![Missing::Instance(id.to_owned())]))
+                    }
                     _ => {}
                 }
                 if covered {
@@ -784,7 +917,9 @@ impl Network {
                                 }])
                             })
                             .unwrap_or_else(|| {
-                                Outcome::Closed(format!("no rule lets {port}/{p} in from the internet"))
+                                Outcome::Closed(format!(
+                                    "no rule lets {port}/{p} in from the internet"
+                                ))
                             }),
                     );
                 }
@@ -793,7 +928,12 @@ impl Network {
                 }
                 let verdict = verdict(alts);
                 let service = service(asset, p, range);
-                if matches!(verdict, Verdict::NotReachable { .. }) && !matches!(service, Service::Listening { .. } | Service::LoopbackOnly { .. }) {
+                if matches!(verdict, Verdict::NotReachable { .. })
+                    && !matches!(
+                        service,
+                        Service::Listening { .. } | Service::LoopbackOnly { .. }
+                    )
+                {
                     continue;
                 }
                 let row = PortReachability {
@@ -812,7 +952,10 @@ impl Network {
                         && ports.to().checked_add(1) == Some(start)
                         && *verdict == row.verdict
                         && *service == row.service
-                        && !matches!(service, Service::Listening { .. } | Service::LoopbackOnly { .. }) =>
+                        && !matches!(
+                            service,
+                            Service::Listening { .. } | Service::LoopbackOnly { .. }
+                        ) =>
                     {
                         *ports = PortRange::new(ports.from(), end).unwrap_or(*ports);
                     }

@@ -14,6 +14,9 @@ pub mod rules;
 
 pub use aws::AwsData;
 pub use error::Error;
-pub use eval::{Asset, AssetReachability, Exposure, Hop, Listener, Missing, Network, Path, PortReachability, Service, Verdict};
+pub use eval::{
+    Asset, AssetReachability, Exposure, Hop, Listener, Missing, Network, Path, PortReachability,
+    Service, Verdict,
+};
 pub use net::{Cidr, Family, PortRange, Protocol};
 pub use rules::RulesFile;

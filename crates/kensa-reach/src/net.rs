@@ -55,7 +55,11 @@ impl Cidr {
         if prefix == 0 {
             0
         } else {
-            let all = if width == 32 { u32::MAX as u128 } else { u128::MAX };
+            let all = if width == 32 {
+                u32::MAX as u128
+            } else {
+                u128::MAX
+            };
             (all << (width - prefix)) & all
         }
     }
@@ -256,7 +260,10 @@ mod tests {
         let v6: Cidr = "::/0".parse().unwrap_or_else(|e| panic!("{e}"));
         assert!(vpc.contains(sub) && !sub.contains(vpc));
         assert!(any.contains(vpc) && any.is_any() && !v6.contains(vpc));
-        assert_eq!("10.0.3.7/24".parse::<Cidr>().map(|c| c.to_string()), Ok("10.0.3.0/24".into()));
+        assert_eq!(
+            "10.0.3.7/24".parse::<Cidr>().map(|c| c.to_string()),
+            Ok("10.0.3.0/24".into())
+        );
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         assert!("2001:db8::/129".parse::<Cidr>().is_err());
         assert!("10.0.0.0".parse::<Cidr>().is_err());

@@ -76,7 +76,9 @@ impl RulesFile {
                     fields.len()
                 )));
             };
-            let source: Cidr = source.parse().map_err(|e: String| err(format!("SOURCE: {e}")))?;
+            let source: Cidr = source
+                .parse()
+                .map_err(|e: String| err(format!("SOURCE: {e}")))?;
             let ports = parse_ports(ports).ok_or_else(|| {
                 err(format!(
                     "PORTS: {ports:?} is not a port (0-65535), a range FROM-TO or *"
@@ -86,7 +88,11 @@ impl RulesFile {
                 "tcp" => Some(Protocol::Tcp),
                 "udp" => Some(Protocol::Udp),
                 "any" | "*" => None,
-                _ => return Err(err(format!("PROTOCOL: {protocol:?}: expected tcp, udp or any"))),
+                _ => {
+                    return Err(err(format!(
+                        "PROTOCOL: {protocol:?}: expected tcp, udp or any"
+                    )));
+                }
             };
             let target = match target.strip_prefix("tag:") {
                 Some("") => return Err(err("TARGET: empty tag after tag:".into())),

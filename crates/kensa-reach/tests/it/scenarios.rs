@@ -55,8 +55,15 @@ fn public_instance_with_open_ssh_is_exposed() {
     assert_eq!(ssh.exposure(), Exposure::Exposed);
     let paths = via(&ssh.verdict);
     let p = &paths[0];
-    assert!(p.contains(&Hop::InternetGateway { id: "igw-0c1d2e3f4a5b6c7d8".into() }), "{p:?}");
-    assert!(p.contains(&Hop::PublicAddress { address: "198.51.100.11".parse().expect("ip") }));
+    assert!(
+        p.contains(&Hop::InternetGateway {
+            id: "igw-0c1d2e3f4a5b6c7d8".into()
+        }),
+        "{p:?}"
+    );
+    assert!(p.contains(&Hop::PublicAddress {
+        address: "198.51.100.11".parse().expect("ip")
+    }));
     assert!(p.contains(&Hop::NetworkAcl {
         id: "acl-0a1d2e3f4a5b6c7d8".into(),
         inbound_rule: 100,
@@ -81,14 +88,21 @@ fn public_instance_with_open_ssh_is_exposed() {
 #[test]
 fn open_port_without_listener_is_the_lower_verdict() {
     let net = network(&[]);
-    let r = &net.evaluate(&[instance("bastion", BASTION, Some(vec![listen(Tcp, "0.0.0.0", 22, "sshd")]))])[0];
+    let r = &net.evaluate(&[instance(
+        "bastion",
+        BASTION,
+        Some(vec![listen(Tcp, "0.0.0.0", 22, "sshd")]),
+    )])[0];
     let open = at(r, Tcp, 8443).expect("8443 listed");
     assert_eq!(open.service, Service::NothingListens);
     assert_eq!(open.exposure(), Exposure::OpenNothingListens);
     assert_eq!(open.ports.to_string(), "8443");
     // Without collected listeners the same port is reachable, listeners unknown.
     let r = &net.evaluate(&[instance("bastion", BASTION, None)])[0];
-    assert_eq!(at(r, Tcp, 8443).map(|p| p.exposure()), Some(Exposure::ReachableListenersUnknown));
+    assert_eq!(
+        at(r, Tcp, 8443).map(|p| p.exposure()),
+        Some(Exposure::ReachableListenersUnknown)
+    );
 }
 
 /// "You must ensure that your load balancer can communicate with registered
@@ -107,7 +121,11 @@ fn open_port_without_listener_is_the_lower_verdict() {
 #[test]
 fn private_instance_behind_internet_facing_alb() {
     let net = network(&[]);
-    let r = &net.evaluate(&[instance("shop-app", SHOP_APP, Some(vec![listen(Tcp, "0.0.0.0", 8080, "java")]))])[0];
+    let r = &net.evaluate(&[instance(
+        "shop-app",
+        SHOP_APP,
+        Some(vec![listen(Tcp, "0.0.0.0", 8080, "java")]),
+    )])[0];
     let app = at(r, Tcp, 8080).expect("8080 listed");
     assert_eq!(app.exposure(), Exposure::Exposed);
     let paths = via(&app.verdict);
@@ -147,7 +165,11 @@ fn private_instance_behind_internet_facing_alb() {
 #[test]
 fn private_instance_with_only_nat_is_not_reachable() {
     let net = network(&[]);
-    let r = &net.evaluate(&[instance("batch-worker", WORKER, Some(vec![listen(Tcp, "0.0.0.0", 22, "sshd")]))])[0];
+    let r = &net.evaluate(&[instance(
+        "batch-worker",
+        WORKER,
+        Some(vec![listen(Tcp, "0.0.0.0", 22, "sshd")]),
+    )])[0];
     let ssh = at(r, Tcp, 22).expect("listed for its listener");
     assert_eq!(ssh.exposure(), Exposure::NotExposed);
     let why = why(&ssh.verdict);
@@ -174,12 +196,21 @@ fn nacl_denies_what_the_group_allows() {
     let r = &net.evaluate(&[instance(
         "legacy-web",
         LEGACY,
-        Some(vec![listen(Tcp, "0.0.0.0", 22, "sshd"), listen(Tcp, "::", 443, "nginx")]),
+        Some(vec![
+            listen(Tcp, "0.0.0.0", 22, "sshd"),
+            listen(Tcp, "::", 443, "nginx"),
+        ]),
     )])[0];
     let ssh = at(r, Tcp, 22).expect("22 listed");
     assert_eq!(ssh.exposure(), Exposure::NotExposed);
-    assert!(why(&ssh.verdict).contains("acl-0b9c8d7e6f5a4b3c2 inbound rule #100 denies 22/tcp from 0.0.0.0/0"));
-    assert!(at(r, Tcp, 8443).is_none(), "8443 falls to the implicit deny: {r:?}");
+    assert!(
+        why(&ssh.verdict)
+            .contains("acl-0b9c8d7e6f5a4b3c2 inbound rule #100 denies 22/tcp from 0.0.0.0/0")
+    );
+    assert!(
+        at(r, Tcp, 8443).is_none(),
+        "8443 falls to the implicit deny: {r:?}"
+    );
     let https = at(r, Tcp, 443).expect("443 listed");
     assert_eq!(https.exposure(), Exposure::Exposed);
     assert!(via(&https.verdict)[0].contains(&Hop::NetworkAcl {
@@ -199,14 +230,31 @@ fn nacl_denies_what_the_group_allows() {
 #[test]
 fn ipv6_any_reaches_an_instance_without_public_ipv4() {
     let net = network(&[]);
-    let r = &net.evaluate(&[instance("v6-web", V6_WEB, Some(vec![listen(Tcp, "::", 443, "nginx")]))])[0];
+    let r = &net.evaluate(&[instance(
+        "v6-web",
+        V6_WEB,
+        Some(vec![listen(Tcp, "::", 443, "nginx")]),
+    )])[0];
     let https = at(r, Tcp, 443).expect("443 listed");
     assert_eq!(https.exposure(), Exposure::Exposed);
     let p = &via(&https.verdict)[0];
-    assert!(p.contains(&Hop::PublicAddress { address: "2001:db8:1234:1a30::15".parse().expect("ip") }));
-    assert!(p.contains(&Hop::Route { table: "rtb-0a2b4c6d8e0f1a3b5".into(), destination: "::/0".parse().expect("cidr") }));
-    assert!(p.contains(&Hop::NetworkAcl { id: "acl-0a1d2e3f4a5b6c7d8".into(), inbound_rule: 101, outbound_rule: 101 }));
-    assert!(p.contains(&Hop::SecurityGroup { id: "sg-0e55e55e55e55e55e".into(), rule: 0, source: "::/0".into() }));
+    assert!(p.contains(&Hop::PublicAddress {
+        address: "2001:db8:1234:1a30::15".parse().expect("ip")
+    }));
+    assert!(p.contains(&Hop::Route {
+        table: "rtb-0a2b4c6d8e0f1a3b5".into(),
+        destination: "::/0".parse().expect("cidr")
+    }));
+    assert!(p.contains(&Hop::NetworkAcl {
+        id: "acl-0a1d2e3f4a5b6c7d8".into(),
+        inbound_rule: 101,
+        outbound_rule: 101
+    }));
+    assert!(p.contains(&Hop::SecurityGroup {
+        id: "sg-0e55e55e55e55e55e".into(),
+        rule: 0,
+        source: "::/0".into()
+    }));
 }
 
 /// A security group referenced by an instance but absent from the import
@@ -215,12 +263,18 @@ fn ipv6_any_reaches_an_instance_without_public_ipv4() {
 #[test]
 fn missing_security_group_is_unknown() {
     let net = network(&[]);
-    let r = &net.evaluate(&[instance("orphan", ORPHAN, Some(vec![listen(Tcp, "0.0.0.0", 22, "sshd")]))])[0];
+    let r = &net.evaluate(&[instance(
+        "orphan",
+        ORPHAN,
+        Some(vec![listen(Tcp, "0.0.0.0", 22, "sshd")]),
+    )])[0];
     for port in [22, 80, 65535] {
         let row = at(r, Tcp, port).unwrap_or_else(|| panic!("{port} listed: {r:?}"));
         assert_eq!(
             row.verdict,
-            Verdict::Unknown { missing: vec![Missing::SecurityGroup("sg-0f66f66f66f66f66f".into())] },
+            Verdict::Unknown {
+                missing: vec![Missing::SecurityGroup("sg-0f66f66f66f66f66f".into())]
+            },
             "{port}"
         );
         assert_eq!(row.exposure(), Exposure::Unknown);
@@ -242,7 +296,8 @@ fn one_by_one_equals_merged() {
                 "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/shop-app/73e2d6bc24d8a067".into(),
             );
         }
-        aws.add_json(f, &serde_json::to_vec(&doc).expect("json")).unwrap_or_else(|e| panic!("{e}"));
+        aws.add_json(f, &serde_json::to_vec(&doc).expect("json"))
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     let one = kensa_reach::Network::new(aws, Vec::new());
     let merged = network(&[]);
@@ -264,11 +319,47 @@ fn merged_with_real_jq() {
         .args(FILES.iter().map(|f| testdata(f)))
         .output()
         .expect("jq runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut aws = kensa_reach::AwsData::new();
-    aws.add_json("jq.json", &out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    aws.add_json("jq.json", &out.stdout)
+        .unwrap_or_else(|e| panic!("{e}"));
     let net = kensa_reach::Network::new(aws, Vec::new());
     let assets = [instance("shop-app", SHOP_APP, None)];
     assert_eq!(net.evaluate(&assets), network(&[]).evaluate(&assets));
-    assert_eq!(at(&net.evaluate(&assets)[0], Tcp, 8080).map(|p| p.exposure()), Some(Exposure::ReachableListenersUnknown));
+    assert_eq!(
+        at(&net.evaluate(&assets)[0], Tcp, 8080).map(|p| p.exposure()),
+        Some(Exposure::ReachableListenersUnknown)
+    );
+}
+
+/// The rule number decides, not the order entries are listed in: the same
+/// ACL with its entries reversed gives the same answers.
+#[test]
+fn nacl_order_is_by_rule_number_not_listing() {
+    use crate::support::{FILES, jq_add, json};
+    let mut docs: Vec<_> = FILES.iter().map(|f| json(f)).collect();
+    for acl in docs[2]["NetworkAcls"].as_array_mut().expect("acls") {
+        acl["Entries"].as_array_mut().expect("entries").reverse();
+    }
+    let mut aws = kensa_reach::AwsData::new();
+    aws.add_json(
+        "reversed.json",
+        &serde_json::to_vec(&jq_add(docs)).expect("json"),
+    )
+    .expect("add");
+    let net = kensa_reach::Network::new(aws, Vec::new());
+    let assets = [instance(
+        "legacy-web",
+        LEGACY,
+        Some(vec![listen(Tcp, "0.0.0.0", 22, "sshd")]),
+    )];
+    assert_eq!(net.evaluate(&assets), network(&[]).evaluate(&assets));
+    assert!(
+        why(&at(&net.evaluate(&assets)[0], Tcp, 22).expect("22").verdict)
+            .contains("rule #100 denies")
+    );
 }

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use kensa_reach::{Asset, AssetReachability, AwsData, Listener, Network, PortReachability, Protocol};
+use kensa_reach::{
+    Asset, AssetReachability, AwsData, Listener, Network, PortReachability, Protocol,
+};
 
 pub const FILES: &[&str] = &[
     "ec2-describe-instances.json",
@@ -20,7 +22,9 @@ pub const FILES: &[&str] = &[
 ];
 
 pub fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
 }
 
 pub fn read(name: &str) -> Vec<u8> {
