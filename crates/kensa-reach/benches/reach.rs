@@ -22,12 +22,17 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
 
-const PORTS: [u16; 12] = [22, 80, 443, 3306, 5432, 6379, 8080, 8443, 9000, 9200, 11211, 27017];
+const PORTS: [u16; 12] = [
+    22, 80, 443, 3306, 5432, 6379, 8080, 8443, 9000, 9200, 11211, 27017,
+];
 
 fn estate() -> (Vec<u8>, Vec<Asset>) {
     let mut r = Lcg(0x6b656e7361);
@@ -40,11 +45,18 @@ fn estate() -> (Vec<u8>, Vec<Asset>) {
             let from = PORTS[r.next(PORTS.len() as u64) as usize];
             let to = if r.next(10) == 0 { from + 100 } else { from };
             let source = match r.next(4) {
-                0 => json!({"IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}], "UserIdGroupPairs": []}),
-                1 => json!({"IpRanges": [], "Ipv6Ranges": [], "UserIdGroupPairs": [{"GroupId": format!("sg-{:017x}", r.next(GROUPS as u64)), "UserId": "111122223333"}]}),
-                _ => json!({"IpRanges": [{"CidrIp": "10.0.0.0/8"}], "Ipv6Ranges": [], "UserIdGroupPairs": []}),
+                0 => {
+                    json!({"IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}], "UserIdGroupPairs": []})
+                }
+                1 => {
+                    json!({"IpRanges": [], "Ipv6Ranges": [], "UserIdGroupPairs": [{"GroupId": format!("sg-{:017x}", r.next(GROUPS as u64)), "UserId": "111122223333"}]})
+                }
+                _ => {
+                    json!({"IpRanges": [{"CidrIp": "10.0.0.0/8"}], "Ipv6Ranges": [], "UserIdGroupPairs": []})
+                }
             };
-            let mut p = json!({"IpProtocol": "tcp", "FromPort": from, "ToPort": to, "PrefixListIds": []});
+            let mut p =
+                json!({"IpProtocol": "tcp", "FromPort": from, "ToPort": to, "PrefixListIds": []});
             if let (Some(p), Value::Object(s)) = (p.as_object_mut(), source) {
                 p.extend(s);
             }
@@ -93,7 +105,8 @@ fn estate() -> (Vec<u8>, Vec<Asset>) {
         let mut eni = json!({"NetworkInterfaceId": format!("eni-{i:017x}"), "SubnetId": subnet(v, public), "Groups": gs,
             "PrivateIpAddress": format!("10.{v}.{}.{}", i / 250 % 250, i % 250 + 1), "Ipv6Addresses": []});
         if public {
-            eni["Association"] = json!({"PublicIp": format!("198.51.{}.{}", i / 250 % 250, i % 250 + 1)});
+            eni["Association"] =
+                json!({"PublicIp": format!("198.51.{}.{}", i / 250 % 250, i % 250 + 1)});
             if r.next(4) == 0 {
                 eni["Ipv6Addresses"] = json!([{"Ipv6Address": format!("2001:db8:{v:x}::{i:x}")}]);
             }
@@ -103,19 +116,34 @@ fn estate() -> (Vec<u8>, Vec<Asset>) {
         let listeners = (0..1 + r.next(4))
             .map(|_| Listener {
                 protocol: Protocol::Tcp,
-                address: if r.next(5) == 0 { "127.0.0.1" } else { "0.0.0.0" }.parse().unwrap_or_else(|_| unreachable!()),
+                address: if r.next(5) == 0 {
+                    "127.0.0.1"
+                } else {
+                    "0.0.0.0"
+                }
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
                 port: PORTS[r.next(PORTS.len() as u64) as usize],
                 process: Some("server".into()),
             })
             .collect();
-        assets.push(Asset { name: id.clone(), instance_id: Some(id), tags: Vec::new(), listeners: Some(listeners) });
+        assets.push(Asset {
+            name: id.clone(),
+            instance_id: Some(id),
+            tags: Vec::new(),
+            listeners: Some(listeners),
+        });
     }
     let (mut lbs, mut listeners, mut tgs) = (Vec::new(), Vec::new(), Vec::new());
     let mut health = Vec::new();
     for b in 0..BALANCERS {
         let v = b % VPCS;
-        let lb = format!("arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/lb{b}/{b:016x}");
-        let tg = format!("arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/tg{b}/{b:016x}");
+        let lb = format!(
+            "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/lb{b}/{b:016x}"
+        );
+        let tg = format!(
+            "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/tg{b}/{b:016x}"
+        );
         lbs.push(json!({"LoadBalancerArn": lb, "LoadBalancerName": format!("lb{b}"), "Scheme": "internet-facing", "Type": "application",
             "VpcId": vpc(v), "State": {"Code": "active"}, "AvailabilityZones": [{"ZoneName": "eu-west-1a", "SubnetId": subnet(v, true)}],
             "SecurityGroups": [format!("sg-{v:017x}")], "IpAddressType": "ipv4"}));
@@ -130,30 +158,46 @@ fn estate() -> (Vec<u8>, Vec<Asset>) {
     let doc = json!({"Reservations": [{"Instances": instances}], "SecurityGroups": groups, "RouteTables": tables,
         "NetworkAcls": acls, "InternetGateways": gateways, "LoadBalancers": lbs, "Listeners": listeners,
         "TargetGroups": tgs, "TargetHealthDescriptions": health});
-    (serde_json::to_vec(&doc).unwrap_or_else(|e| panic!("{e}")), assets)
+    (
+        serde_json::to_vec(&doc).unwrap_or_else(|e| panic!("{e}")),
+        assets,
+    )
 }
 
 fn bench(c: &mut Criterion) {
     let (bytes, assets) = estate();
     let mut aws = AwsData::new();
-    aws.add_json("estate.json", &bytes).unwrap_or_else(|e| panic!("{e}"));
+    aws.add_json("estate.json", &bytes)
+        .unwrap_or_else(|e| panic!("{e}"));
     let network = Network::new(aws, Vec::new());
-    let rows: usize = network.evaluate(&assets).iter().map(|a| a.ports.len()).sum();
-    eprintln!("estate: {} bytes of JSON, {} assets, {rows} port rows", bytes.len(), assets.len());
+    let rows: usize = network
+        .evaluate(&assets)
+        .iter()
+        .map(|a| a.ports.len())
+        .sum();
+    eprintln!(
+        "estate: {} bytes of JSON, {} assets, {rows} port rows",
+        bytes.len(),
+        assets.len()
+    );
     let mut g = c.benchmark_group("reach");
     g.sample_size(10);
     g.bench_function("parse 10k instances, 2k groups", |b| {
         b.iter(|| {
             let mut aws = AwsData::new();
-            aws.add_json("estate.json", black_box(&bytes)).unwrap_or_else(|e| panic!("{e}"));
+            aws.add_json("estate.json", black_box(&bytes))
+                .unwrap_or_else(|e| panic!("{e}"));
             aws
         })
     });
-    g.bench_function("evaluate 10k instances, 2k groups", |b| b.iter(|| network.evaluate(black_box(&assets))));
+    g.bench_function("evaluate 10k instances, 2k groups", |b| {
+        b.iter(|| network.evaluate(black_box(&assets)))
+    });
     g.bench_function("parse and evaluate", |b| {
         b.iter(|| {
             let mut aws = AwsData::new();
-            aws.add_json("estate.json", black_box(&bytes)).unwrap_or_else(|e| panic!("{e}"));
+            aws.add_json("estate.json", black_box(&bytes))
+                .unwrap_or_else(|e| panic!("{e}"));
             Network::new(aws, Vec::new()).evaluate(&assets)
         })
     });

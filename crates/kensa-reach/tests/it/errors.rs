@@ -21,7 +21,7 @@ fn path_of(e: Error) -> (String, String) {
 fn not_json_names_the_line() {
     let e = AwsData::new()
         .add_json("g.json", b"{\n  \"SecurityGroups\": [\n    {,\n")
-        .unwrap_err();
+        .expect_err("refused");
     assert!(matches!(e, Error::Json { line: 3, .. }), "{e:?}");
     assert!(e.to_string().starts_with("g.json: not JSON (line 3"), "{e}");
 }
@@ -30,7 +30,7 @@ fn not_json_names_the_line() {
 fn field_errors_name_the_json_path() {
     let mut groups = json("ec2-describe-security-groups.json");
     groups["SecurityGroups"][1]["IpPermissions"][0]["IpRanges"][0]["CidrIp"] = json!("0.0.0.0/33");
-    let (path, msg) = path_of(add(&groups).unwrap_err());
+    let (path, msg) = path_of(add(&groups).expect_err("refused"));
     assert_eq!(
         path, "SecurityGroups[1].IpPermissions[0].IpRanges[0].CidrIp",
         "{msg}"
@@ -39,12 +39,12 @@ fn field_errors_name_the_json_path() {
 
     let mut groups = json("ec2-describe-security-groups.json");
     groups["SecurityGroups"][0]["IpPermissions"][1]["ToPort"] = json!(70000);
-    let (path, msg) = path_of(add(&groups).unwrap_err());
+    let (path, msg) = path_of(add(&groups).expect_err("refused"));
     assert_eq!(path, "SecurityGroups[0].IpPermissions[1].ToPort", "{msg}");
 
     let mut acls = json("ec2-describe-network-acls.json");
     acls["NetworkAcls"][1]["Entries"][2]["RuleAction"] = json!("maybe");
-    let (path, _) = path_of(add(&acls).unwrap_err());
+    let (path, _) = path_of(add(&acls).expect_err("refused"));
     assert_eq!(path, "NetworkAcls[1].Entries[2].RuleAction");
 
     let mut inst = json("ec2-describe-instances.json");
@@ -52,32 +52,32 @@ fn field_errors_name_the_json_path() {
         .as_object_mut()
         .expect("object")
         .remove("InstanceId");
-    let (path, msg) = path_of(add(&inst).unwrap_err());
+    let (path, msg) = path_of(add(&inst).expect_err("refused"));
     assert_eq!(path, "Reservations[1].Instances[0].InstanceId", "{msg}");
     assert!(msg.ends_with("missing"), "{msg}");
 
     let mut routes = json("ec2-describe-route-tables.json");
     routes["RouteTables"][0]["Routes"][2]["DestinationCidrBlock"] = json!("default");
-    let (path, _) = path_of(add(&routes).unwrap_err());
+    let (path, _) = path_of(add(&routes).expect_err("refused"));
     assert_eq!(path, "RouteTables[0].Routes[2].DestinationCidrBlock");
 
     let mut lbs = json("elbv2-describe-load-balancers.json");
     lbs["LoadBalancers"][0]["Scheme"] = json!("public");
-    let (path, _) = path_of(add(&lbs).unwrap_err());
+    let (path, _) = path_of(add(&lbs).expect_err("refused"));
     assert_eq!(path, "LoadBalancers[0].Scheme");
 
-    let (path, _) = path_of(add(&json!({"Reservations": {}})).unwrap_err());
+    let (path, _) = path_of(add(&json!({"Reservations": {}})).expect_err("refused"));
     assert_eq!(path, "Reservations");
 }
 
 #[test]
 fn documents_kensa_does_not_read_are_refused_by_key() {
-    let (path, msg) = path_of(add(&json!({"Vpcs": []})).unwrap_err());
+    let (path, msg) = path_of(add(&json!({"Vpcs": []})).expect_err("refused"));
     assert_eq!(path, "Vpcs", "{msg}");
-    let (path, msg) = path_of(add(&json!({})).unwrap_err());
+    let (path, msg) = path_of(add(&json!({})).expect_err("refused"));
     assert_eq!(path, "$");
     assert!(msg.contains("SecurityGroups"), "{msg}");
-    let (path, _) = path_of(add(&json!([1, 2])).unwrap_err());
+    let (path, _) = path_of(add(&json!([1, 2])).expect_err("refused"));
     assert_eq!(path, "$");
 }
 
@@ -85,7 +85,11 @@ fn documents_kensa_does_not_read_are_refused_by_key() {
 #[test]
 fn target_health_without_its_group_is_refused() {
     let raw = read("elbv2-describe-target-health.json");
-    let (path, msg) = path_of(AwsData::new().add_json("th.json", &raw).unwrap_err());
+    let (path, msg) = path_of(
+        AwsData::new()
+            .add_json("th.json", &raw)
+            .expect_err("refused"),
+    );
     assert_eq!(path, "TargetHealthDescriptions[0]");
     assert!(msg.contains("TargetGroupArn"), "{msg}");
 }
@@ -105,7 +109,7 @@ fn a_failed_document_changes_nothing() {
     doc["NetworkAcls"][1]["Entries"][0]["RuleNumber"] = json!(-5);
     let e = aws
         .add_json("bad.json", &serde_json::to_vec(&doc).expect("json"))
-        .unwrap_err();
+        .expect_err("refused");
     assert!(
         e.to_string()
             .contains("NetworkAcls[1].Entries[0].RuleNumber"),
