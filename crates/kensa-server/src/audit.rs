@@ -13,8 +13,8 @@ use kensa_store::{Db, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{ApiResult, AppState, principal, require, with_db};
 use crate::auth::Role;
+use crate::kit::{ApiResult, AppState, authorize, with_db};
 
 /// Records an event. A failure to record is logged, not returned: the
 /// action it describes has already happened and must not be undone or
@@ -40,9 +40,9 @@ pub(crate) async fn list(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(
-            &p,
+        authorize(
+            db,
+            &headers,
             Role::Admin,
             "reading the audit trail needs the admin role",
         )?;

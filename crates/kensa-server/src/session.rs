@@ -40,9 +40,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::api::{ApiError, ApiResult, AppState, parse_json, principal, require, with_db};
 use crate::auth::{self, Principal, Role};
 use crate::error::{Result, ServerError};
+use crate::kit::{ApiError, ApiResult, AppState, authorize, parse_json, principal, with_db};
+use crate::rules::{check_name, check_password, parse_role};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "kensa_session";
@@ -53,11 +54,6 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// The first start's admin user.
 pub const FIRST_ADMIN: &str = "admin";
-
-const MIN_PASSWORD: usize = 12;
-/// Generous for passphrases, small enough that hashing stays cheap.
-const MAX_PASSWORD: usize = 1024;
-const MAX_NAME: usize = 64;
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     // Made now, at start: made by the first login for an unknown name, it
@@ -515,112 +511,17 @@ async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiRe
         .into_response())
 }
 
-pub(crate) fn check_name(name: &str) -> ApiResult<()> {
-    let ok = (1..=MAX_NAME).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad(format!(
-            "name {name:?}: 1 to {MAX_NAME} characters among A-Z a-z 0-9 . _ @ -"
-        )))
-    }
-}
-
-pub(crate) fn check_password(password: &str) -> ApiResult<()> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD {
-        return Err(ApiError::bad(format!(
-            "password: at least {MIN_PASSWORD} characters"
-        )));
-    }
-    if n > MAX_PASSWORD {
-        return Err(ApiError::bad(format!(
-            "password: at most {MAX_PASSWORD} characters"
-        )));
-    }
-    if let Some(why) = weak_password(password) {
-        return Err(ApiError::bad(format!("password: {why}")));
-    }
-    Ok(())
-}
-
-/// Well-known passwords long enough to pass the length rule; compared
-/// without case and ignoring spaces. Short on purpose: a guesser's list
-/// starts with these.
-const COMMON_PASSWORDS: &[&str] = &[
-    "password1234",
-    "password12345",
-    "password123456",
-    "passwordpassword",
-    "password123!",
-    "123456789012",
-    "1234567890123",
-    "12345678901234",
-    "qwertyuiop12",
-    "qwerty123456",
-    "qwertyuiopasdf",
-    "1q2w3e4r5t6y",
-    "1qaz2wsx3edc",
-    "iloveyou1234",
-    "letmein12345",
-    "administrator",
-    "administrator1",
-    "changemechangeme",
-    "welcome12345",
-    "welcome123456",
-    "adminadmin123",
-    "kensakensakensa",
-    "correcthorsebatterystaple",
-];
-
-/// Why `password` is trivially guessable, if it is: blank, a run of a
-/// few characters (`aaaa…`, `abab…`, `123123…`), a run along the keyboard
-/// or the digits, or a well-known one.
-fn weak_password(password: &str) -> Option<&'static str> {
-    let chars: Vec<char> = password.chars().collect();
-    if password.trim().is_empty() {
-        return Some("blank");
-    }
-    let distinct: std::collections::BTreeSet<char> = chars.iter().copied().collect();
-    if distinct.len() < 4 {
-        return Some("too few different characters");
-    }
-    let repeats = (1..=chars.len() / 2)
-        .any(|p| chars.len() % p == 0 && chars.iter().enumerate().all(|(i, c)| *c == chars[i % p]));
-    if repeats {
-        return Some("a repeated pattern");
-    }
-    let step = |a: char, b: char| u32::from(b).wrapping_sub(u32::from(a));
-    let ascending = chars.windows(2).all(|w| step(w[0], w[1]) == 1);
-    if ascending {
-        return Some("a run of consecutive characters");
-    }
-    let folded: String = password
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect();
-    if COMMON_PASSWORDS.contains(&folded.as_str()) {
-        return Some("a well-known password");
-    }
-    None
-}
-
-fn parse_role(role: &str) -> ApiResult<Role> {
-    Role::parse(role)
-        .ok_or_else(|| ApiError::bad(format!("role {role:?}: expected viewer, analyst or admin")))
-}
-
 async fn list_users(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Admin, "listing users needs the admin role")?;
+        authorize(
+            db,
+            &headers,
+            Role::Admin,
+            "listing users needs the admin role",
+        )?;
         Ok(Json(json!({ "users": db.list_users()? })))
     })
     .await
@@ -646,8 +547,12 @@ async fn create_user(
     with_db(&state, move |db| {
         // Authorised before hashing: nobody else gets to spend the
         // server's CPU on argon2.
-        let p = principal(db, &headers)?;
-        require(&p, Role::Admin, "creating users needs the admin role")?;
+        authorize(
+            db,
+            &headers,
+            Role::Admin,
+            "creating users needs the admin role",
+        )?;
         let hash = hash_password(&req.password)?;
         if db
             .create_user(&req.name, role.as_str(), &hash, Timestamp::now())?

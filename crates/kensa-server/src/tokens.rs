@@ -1,21 +1,105 @@
-//! API tokens: made by admins, owned by the user who made them, listed
-//! and revoked by admins (API and console).
+//! API tokens and enrolment tokens, made by an admin. What a valid request
+//! is lives in [`crate::rules`], shared with the console's forms.
 //!
-//! A token acts with the lesser of its own role and its owner's current
-//! role, and not at all once the owner is disabled (the store's
+//! An API token is owned by the user who made it (a token making a token
+//! passes its owner on), listed and revoked by admins (API and console).
+//! It acts with the lesser of its own role and its owner's current role,
+//! and not at all once the owner is disabled (the store's
 //! [`kensa_store::Db::live_api_token`] enforces that in the query), so
 //! that disabling or demoting a user also disarms every token they made.
 
 use std::sync::Arc;
 
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
 use kensa_store::{Db, LiveApiToken, Timestamp};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{ApiError, ApiResult, AppState, principal, require, with_db};
 use crate::auth::{self, Principal, Role};
+use crate::kit::{ApiError, ApiResult, AppState, authorize, parse_json, with_db};
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/enrollment-tokens", post(create_enrollment_token))
+        .route("/api/v1/api-tokens", get(list).post(create_api_token))
+        .route("/api/v1/api-tokens/{id}", delete(revoke_api_token))
+        .route("/api/v1/audit", get(crate::audit::list))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrollmentTokenRequest {
+    /// Hours until it expires (default 24, at most 720).
+    ttl_hours: Option<u32>,
+}
+
+async fn create_enrollment_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let req: EnrollmentTokenRequest = parse_json(&body, "enrollment token request")?;
+    let ttl = crate::rules::enrollment_ttl_ms(req.ttl_hours);
+    with_db(&state, move |db| {
+        authorize(
+            db,
+            &headers,
+            Role::Admin,
+            "creating enrollment tokens needs the admin role",
+        )?;
+        let token = auth::new_token("ket_")?;
+        let now = Timestamp::now();
+        let expires = Timestamp::from_unix_ms(now.unix_ms() + ttl);
+        db.create_enrollment_token(&auth::digest(&token), now, expires)?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({ "token": token, "expires_at": expires.unix_ms() })),
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiTokenRequest {
+    name: String,
+    role: String,
+}
+
+async fn create_api_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let req: ApiTokenRequest = parse_json(&body, "API token request")?;
+    let role = crate::rules::parse_role(&req.role)?;
+    crate::rules::check_token_name(&req.name)?;
+    with_db(&state, move |db| {
+        let p = authorize(
+            db,
+            &headers,
+            Role::Admin,
+            "creating API tokens needs the admin role",
+        )?;
+        let owner = owner_of_caller(db, &headers)?;
+        let (id, token) = create(db, &actor(&p), &owner, &req.name, role)?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({
+                "id": id,
+                "token": token,
+                "name": req.name,
+                "role": role.as_str(),
+                "owner": owner,
+            })),
+        ))
+    })
+    .await
+}
 
 /// The caller a live token stands for: its name, and the lesser of the
 /// token's and the owner's roles.
@@ -95,7 +179,7 @@ pub(crate) fn revoke(db: &Db, actor: &str, id: i64) -> ApiResult<bool> {
     Ok(done)
 }
 
-fn actor(p: &Principal) -> String {
+pub(crate) fn actor(p: &Principal) -> String {
     match p {
         Principal::User { name, .. } => name.clone(),
         Principal::Agent { agent_id, .. } => format!("agent {agent_id}"),
@@ -104,13 +188,14 @@ fn actor(p: &Principal) -> String {
 
 /// `GET /api/v1/api-tokens`: every token (never the secret), with its
 /// owner, creation and last use (admins).
-pub(crate) async fn list(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Admin, "listing API tokens needs the admin role")?;
+        authorize(
+            db,
+            &headers,
+            Role::Admin,
+            "listing API tokens needs the admin role",
+        )?;
         Ok(Json(json!({ "tokens": db.list_api_tokens()? })))
     })
     .await
@@ -118,14 +203,18 @@ pub(crate) async fn list(
 
 /// `DELETE /api/v1/api-tokens/{id}`: revokes a token (admins); 404 when
 /// it is unknown or already revoked.
-pub(crate) async fn delete(
+async fn revoke_api_token(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Admin, "revoking API tokens needs the admin role")?;
+        let p = authorize(
+            db,
+            &headers,
+            Role::Admin,
+            "revoking API tokens needs the admin role",
+        )?;
         if revoke(db, &actor(&p), id)? {
             Ok(StatusCode::NO_CONTENT)
         } else {

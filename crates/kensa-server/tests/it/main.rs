@@ -5,6 +5,7 @@ mod console_e2e;
 mod export;
 mod fleet;
 mod register;
+mod rules;
 mod security;
 mod support;
 mod users;
