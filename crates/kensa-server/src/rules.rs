@@ -87,8 +87,9 @@ fn weak_password(password: &str) -> Option<&'static str> {
     if distinct.len() < 4 {
         return Some("too few different characters");
     }
-    let repeats = (1..=chars.len() / 2)
-        .any(|p| chars.len() % p == 0 && chars.iter().enumerate().all(|(i, c)| *c == chars[i % p]));
+    let repeats = (1..=chars.len() / 2).any(|p| {
+        chars.len().is_multiple_of(p) && chars.iter().enumerate().all(|(i, c)| *c == chars[i % p])
+    });
     if repeats {
         return Some("a repeated pattern");
     }

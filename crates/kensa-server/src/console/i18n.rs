@@ -306,6 +306,10 @@ static CATALOG: &[(&str, &str, &str)] = &[
     ("adm.create_user", "Create user", "ユーザーを作成"),
     ("adm.tokens", "API tokens", "API トークン"),
     ("adm.create_token", "Create API token", "API トークンを作成"),
+    ("adm.owner", "Owner", "所有者"),
+    ("adm.last_used", "Last used", "最終使用"),
+    ("adm.revoked", "Revoked", "失効日時"),
+    ("adm.revoke", "Revoke", "失効させる"),
     (
         "adm.token_once",
         "Copy it now: it is shown only once.",

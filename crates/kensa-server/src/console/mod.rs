@@ -63,6 +63,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/admin", get(pages::admin))
         .route("/admin/users", post(pages::user_create))
         .route("/admin/tokens", post(pages::token_create))
+        .route("/admin/tokens/revoke", post(pages::token_revoke))
         .route("/admin/enroll", post(pages::enroll_create))
 }
 

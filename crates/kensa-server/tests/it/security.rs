@@ -562,3 +562,45 @@ fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn the_console_lists_and_revokes_api_tokens() {
+    let s = start(&Backend::Sqlite);
+    let token = s.api_token("console victim", "viewer");
+    let id = s.get("/api/v1/api-tokens")["tokens"][0]["id"]
+        .as_i64()
+        .expect("id");
+    let (cookie, csrf) = login(&s, "admin", &s.admin_password);
+    let page = s.call("GET", "/admin", Auth::Cookie(&cookie, None), None);
+    assert_eq!(page.status, 200, "{}", page.text());
+    let html = page.text();
+    assert!(
+        html.contains("console victim") && html.contains(r#"id="tokens""#),
+        "{html}"
+    );
+    assert!(!html.contains(&token), "the secret is never shown again");
+    // Without the form's CSRF token: refused, the token lives.
+    let r = s.send(
+        "POST",
+        "/admin/tokens/revoke",
+        Auth::Cookie(&cookie, None),
+        "application/x-www-form-urlencoded",
+        format!("id={id}").as_bytes(),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(
+        s.call("GET", "/api/v1/findings", Auth::Bearer(&token), None)
+            .status,
+        200
+    );
+    let r = s.send(
+        "POST",
+        "/admin/tokens/revoke",
+        Auth::Cookie(&cookie, None),
+        "application/x-www-form-urlencoded",
+        format!("csrf_token={csrf}&id={id}").as_bytes(),
+    );
+    assert_eq!(location(&r), "/admin");
+    let r = s.call("GET", "/api/v1/findings", Auth::Bearer(&token), None);
+    assert_eq!(r.status, 401, "revoked from the console: {}", r.text());
+}

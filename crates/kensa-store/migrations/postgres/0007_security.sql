@@ -4,8 +4,9 @@
 -- before owners existed could only be made by admins, and the first one
 -- is the first admin's: they go to the user `admin`. Security events
 -- (failed logins, tokens made and revoked, role changes, enrolments) go to
--- an audit table. (Issue 14 adds a migration 7 too: the branch merged second renumbers.) Kept statement
--- for statement equal between sqlite/ and postgres/.
+-- an audit table. Kept statement for statement equal between sqlite/
+-- and postgres/. (Issue 14's branch adds a migration 7 too: whichever
+-- merges second renumbers its own.)
 ALTER TABLE api_tokens ADD COLUMN owner TEXT;
 ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
 UPDATE api_tokens SET owner = 'admin' WHERE owner IS NULL;

@@ -6,6 +6,7 @@ use super::*;
 pub(super) fn admin_page(db: &kensa_store::Db, cx: &Ctx, flash: Markup) -> ApiResult<Out> {
     cx.require(Role::Admin, "administration needs the admin role")?;
     let users = db.list_users()?;
+    let tokens = db.list_api_tokens()?;
     let roles = ["viewer", "analyst", "admin"];
     Ok(Out::Page(layout(
         cx,
@@ -26,6 +27,21 @@ pub(super) fn admin_page(db: &kensa_store::Db, cx: &Ctx, flash: Markup) -> ApiRe
                 button type="submit" { (cx.t("adm.create_user")) }
             }
             h2 { (cx.t("adm.tokens")) }
+            table id="tokens" {
+                thead { tr { th { (cx.t("a.name")) } th { (cx.t("adm.role")) } th { (cx.t("adm.owner")) } th { (cx.t("r.created")) } th { (cx.t("adm.last_used")) } th { (cx.t("adm.revoked")) } th {} } }
+                tbody { @for t in &tokens { tr {
+                    td { (t.name) } td { (t.role) } td { (t.owner.as_deref().unwrap_or("")) }
+                    td { (when(t.created_at)) } td { (t.last_used_at.map(when).unwrap_or_default()) }
+                    td { (t.revoked_at.map(when).unwrap_or_default()) }
+                    td { @if t.revoked_at.is_none() {
+                        form method="post" action="/admin/tokens/revoke" class="inline" {
+                            (csrf_field(cx))
+                            input type="hidden" name="id" value=(t.id);
+                            button type="submit" class="revoke-token" { (cx.t("adm.revoke")) }
+                        }
+                    } }
+                } } }
+            }
             form method="post" action="/admin/tokens" class="panel row" id="token-form" {
                 (csrf_field(cx))
                 label { (cx.t("a.name")) input type="text" name="name" required; }
@@ -137,6 +153,29 @@ pub(crate) async fn enroll_create(
             }
         };
         admin_page(db, cx, flash)
+    })
+    .await
+}
+
+/// Revokes an API token from the console (the form's `id`).
+pub(crate) async fn token_revoke(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    post(&state, headers, body, |db, cx, form| {
+        cx.require(Role::Admin, "revoking API tokens needs the admin role")?;
+        let id: i64 = form
+            .get("id")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| ApiError::bad("id: the number of a token"))?;
+        if !crate::tokens::revoke(db, &cx.user, id)? {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no live API token {id}"),
+            ));
+        }
+        Ok(Out::See("/admin".into()))
     })
     .await
 }
