@@ -693,25 +693,9 @@ pub fn namespace(ecosystem: &str) -> Option<(String, Option<String>)> {
     }
 }
 
-/// A PyPI project name as PEP 503 normalises it (`Jinja2` → `jinja2`,
-/// `jw.util` → `jw-util`): pip treats all spellings as one project, so
-/// the store keys them one way and detection looks them up the same way.
-pub fn pep503(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_sep {
-                out.push('-');
-            }
-            in_sep = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            in_sep = false;
-        }
-    }
-    out
-}
+/// A PyPI project name as PEP 503 normalises it: the rule lives in
+/// `kensa_version::pep503`, kept here under its old name.
+pub use kensa_version::pep503::normalize as pep503;
 
 /// `9`, `22.04`, `3.19`: digits and dots, starting with a digit.
 fn is_release(s: &str) -> bool {
@@ -721,14 +705,6 @@ fn is_release(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pypi_names_are_normalised() {
-        assert_eq!(pep503("Jinja2"), "jinja2");
-        assert_eq!(pep503("jw.util"), "jw-util");
-        assert_eq!(pep503("zope__interface"), "zope-interface");
-        assert_eq!(pep503("a-_.b"), "a-b");
-    }
 
     #[test]
     fn namespaces() {
