@@ -8,11 +8,21 @@ use kensa_inventory::{Inventory, Target};
 
 use crate::Format;
 
-pub fn run(root: Option<PathBuf>, image: Option<PathBuf>, format: Format) -> ExitCode {
-    let result = match (root, image) {
-        (_, Some(image)) => kensa_inventory::collect(&Target::Image(image)),
-        (Some(root), None) => kensa_inventory::collect(&Target::Root(root)),
-        (None, None) => kensa_inventory::collect(&Target::Host),
+pub fn run(
+    root: Option<PathBuf>,
+    image: Option<PathBuf>,
+    ssh: crate::ssh::SshArgs,
+    format: Format,
+) -> ExitCode {
+    let result = match (root, image, &ssh.ssh) {
+        (_, _, Some(target)) => crate::ssh::collect(&ssh, target),
+        (_, Some(image), None) => {
+            kensa_inventory::collect(&Target::Image(image)).map_err(|e| e.to_string())
+        }
+        (Some(root), None, None) => {
+            kensa_inventory::collect(&Target::Root(root)).map_err(|e| e.to_string())
+        }
+        (None, None, None) => kensa_inventory::collect(&Target::Host).map_err(|e| e.to_string()),
     };
     let inv = match result {
         Ok(inv) => inv,

@@ -26,14 +26,16 @@ enum Command {
     /// filesystem (--root) or a container image archive (--image). Read-only.
     Inventory {
         /// A root filesystem to read instead of this host.
-        #[arg(long, conflicts_with = "image")]
+        #[arg(long, conflicts_with_all = ["image", "ssh"])]
         root: Option<std::path::PathBuf>,
         /// A `docker save` tarball or OCI image layout (directory or tar).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "ssh")]
         image: Option<std::path::PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        #[command(flatten)]
+        ssh: ssh::SshArgs,
     },
     /// Find the vulnerabilities of this host (default), a root filesystem
     /// (--root), a container image (--image) or a saved inventory
@@ -43,13 +45,13 @@ enum Command {
     /// the filters; 2 on an error (no knowledge base, unreadable input).
     Scan {
         /// A root filesystem to read instead of this host.
-        #[arg(long, conflicts_with_all = ["image", "inventory"])]
+        #[arg(long, conflicts_with_all = ["image", "inventory", "ssh"])]
         root: Option<PathBuf>,
         /// A `docker save` tarball or OCI image layout (directory or tar).
-        #[arg(long, conflicts_with = "inventory")]
+        #[arg(long, conflicts_with_all = ["inventory", "ssh"])]
         image: Option<PathBuf>,
         /// An inventory document saved by `kensa inventory --format json`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "ssh")]
         inventory: Option<PathBuf>,
         /// The knowledge base (default: as for `db import`).
         #[arg(long)]
@@ -84,6 +86,8 @@ enum Command {
         /// today.
         #[arg(long, value_parser = parse_day)]
         today: Option<String>,
+        #[command(flatten)]
+        ssh: ssh::SshArgs,
     },
     /// Everything on this machine in one command: a data directory, the
     /// knowledge base, the server on SQLite, an agent for this host, its
@@ -332,7 +336,8 @@ fn main() -> ExitCode {
             root,
             image,
             format,
-        } => inventory::run(root, image, format),
+            ssh,
+        } => inventory::run(root, image, ssh, format),
         Command::Scan {
             root,
             image,
@@ -347,7 +352,9 @@ fn main() -> ExitCode {
             exposure,
             exit_code,
             today,
+            ssh,
         } => scan::run(scan::Args {
+            ssh,
             root,
             image,
             inventory,
@@ -453,6 +460,7 @@ mod findings;
 mod inventory;
 mod scan;
 mod server;
+mod ssh;
 mod up;
 
 /// `$XDG_DATA_HOME/kensa/up`, else `~/.local/share/kensa/up`.
