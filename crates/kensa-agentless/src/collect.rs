@@ -134,8 +134,7 @@ fn rpm_db_path(root: &FetchedRoot) -> String {
 /// fails rather than report a host without its packages (which would close
 /// its findings).
 fn required(name: &str) -> bool {
-    name == "rpm"
-        || name.starts_with("file /var/lib/dpkg/")
+    name.starts_with("file /var/lib/dpkg/")
         || name.starts_with("file /lib/apk/")
         || name.starts_with("file /etc/")
         || name.starts_with("file /usr/lib/os-release")
@@ -154,6 +153,7 @@ pub fn inventory(target: &SshTarget, answer: &Answer) -> Result<Inventory> {
     let mut running = None;
     let mut hostname = None;
     let mut rpm_lines = None;
+    let mut rpm_failed = None;
     for (name, section) in &answer.sections {
         let timed_out = answer.bounded && (section.status == 137 || section.status == 124);
         if timed_out {
@@ -161,6 +161,10 @@ pub fn inventory(target: &SshTarget, answer: &Answer) -> Result<Inventory> {
                 Reason::TimedOut,
                 format!("{name}: killed after the per-command time limit"),
             ));
+        }
+        if name == "rpm" && (section.status != 0 || section.output.is_empty()) {
+            rpm_failed = Some(section.status);
+            continue;
         }
         if section.status != 0 {
             let msg = format!("{name}: exited with status {}", section.status);
@@ -193,6 +197,35 @@ pub fn inventory(target: &SshTarget, answer: &Answer) -> Result<Inventory> {
             hostname = Some(text().trim().to_owned()).filter(|s| !s.is_empty());
         } else if name == "rpm" {
             rpm_lines = Some(text().into_owned());
+        }
+    }
+    if let Some(status) = rpm_failed {
+        let fetched = root.files.keys().any(|f| {
+            rpm::DB_DIRS.iter().any(|d| {
+                f.strip_prefix(d).is_some_and(|rest| {
+                    rpm::Backend::ALL
+                        .iter()
+                        .any(|b| rest == format!("/{}", b.file_name()))
+                })
+            })
+        });
+        if !fetched && status == 0 {
+            // rpm is installed but keeps no database here (Debian with
+            // the rpm tool): no rpm packages.
+        } else if !fetched {
+            return Err(fail(
+                Reason::UnsupportedOs,
+                format!(
+                    "rpm -qa exited with status {status} and no rpm database file could be read instead"
+                ),
+            ));
+        } else {
+            problems.push(Problem {
+                path: "rpm -qa".into(),
+                message: format!(
+                    "exited with status {status} and listed nothing; the database file was read instead"
+                ),
+            });
         }
     }
     if let Some(lines) = rpm_lines {

@@ -52,6 +52,15 @@ pub const PROC_NET: &[&str] = &[
     "/proc/net/udp6",
 ];
 
+/// rpm database files, read only when `rpm -qa` fails.
+pub const RPM_DIRS: &[&str] = &["/var/lib/rpm", "/usr/lib/sysimage/rpm"];
+pub const RPM_FILES: &[&str] = &[
+    "rpmdb.sqlite",
+    "rpmdb.sqlite-wal",
+    "Packages.db",
+    "Packages",
+];
+
 /// The fields read from every rpm header, tab-separated; `(none)` where
 /// the header has no such tag.
 pub const RPM_QF: &str = "%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{VENDOR}\\t%{INSTALLTIME}\\t%{MODULARITYLABEL}\\n";
@@ -109,10 +118,24 @@ s uname-n uname -n
     }
     let sudo = if opts.sudo_rpm { "sudo -n " } else { "" };
     s.push_str(&format!(
-        "if command -v rpm >/dev/null 2>&1; then\n  \
-         if rpm --querytags </dev/null 2>/dev/null | grep -qx MODULARITYLABEL; then Q='{RPM_QF}'; else Q='{RPM_QF_OLD}'; fi\n  \
+        "r=127\nif command -v rpm >/dev/null 2>&1; then\n  \
+         if $T rpm --querytags </dev/null 2>/dev/null | grep -qx MODULARITYLABEL; then Q='{RPM_QF}'; else Q='{RPM_QF_OLD}'; fi\n  \
          s rpm $T $N {sudo}rpm -qa --qf \"$Q\"\nfi\n"
     ));
+    // The target's rpm cannot read its own database or is missing: read the
+    // database file itself. An rpm built without the database's backend
+    // (Debian's has no NDB) answers nothing with status 0, so an empty
+    // answer counts as a failure too; `head` stops rpm after one line.
+    s.push_str(
+        "if [ \"$r\" = 0 ] && [ -z \"$($T rpm -qa --qf '%{NAME}\\n' </dev/null 2>/dev/null | head -n 1)\" ]; then r=1; fi\n",
+    );
+    s.push_str("if [ \"$r\" != 0 ]; then\n");
+    for dir in RPM_DIRS {
+        for file in RPM_FILES {
+            s.push_str(&format!("  f {dir}/{file}\n"));
+        }
+    }
+    s.push_str("fi\n");
     s.push_str("printf '\\n%s DONE\\n' \"$B\"\n");
     s
 }

@@ -10,6 +10,7 @@
 pub mod corpus;
 pub mod oracle;
 pub mod peers;
+pub mod sshd;
 
 use std::path::{Path, PathBuf};
 
