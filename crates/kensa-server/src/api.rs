@@ -231,6 +231,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(findings::sla).put(findings::set_sla),
         )
         .route("/api/v1/coverage", get(coverage))
+        .merge(crate::push::routes())
         .merge(crate::session::routes())
         .merge(crate::console::routes())
         .layer(DefaultBodyLimit::max(limit))

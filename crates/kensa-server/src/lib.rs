@@ -29,9 +29,11 @@ mod findings;
 pub mod ingest;
 pub mod lease;
 mod pool;
+mod push;
 pub mod register;
 pub mod session;
 pub mod tls;
+pub mod unmanaged;
 pub mod worker;
 
 use std::net::SocketAddr;

@@ -23,8 +23,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Record what is installed: on this host (default), a mounted root
-    /// filesystem (--root) or a container image archive (--image). Read-only.
+    /// filesystem (--root), a container image archive (--image) or a host
+    /// over SSH (--ssh). Read-only. `inventory push` sends a saved one to a
+    /// server.
+    #[command(args_conflicts_with_subcommands = true)]
     Inventory {
+        #[command(subcommand)]
+        push: Option<InventoryCommand>,
         /// A root filesystem to read instead of this host.
         #[arg(long, conflicts_with_all = ["image", "ssh"])]
         root: Option<std::path::PathBuf>,
@@ -170,6 +175,29 @@ struct AgentCommon {
     /// /var/lib/kensa-agent).
     #[arg(long)]
     state: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum InventoryCommand {
+    /// Send an inventory document (saved by `kensa inventory --format json`
+    /// on a host no network path reaches) to a server, as this asset's
+    /// latest: it is evaluated like an agent's report.
+    Push {
+        /// The server, https://host:8443.
+        #[arg(long, env = "KENSA_SERVER")]
+        server: String,
+        /// Pin this CA (the server's ca.pem) instead of the system's.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// An API token with the analyst or admin role.
+        #[arg(long, env = "KENSA_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The asset's name (case-insensitive); created if no asset has it.
+        #[arg(long)]
+        asset: String,
+        /// The inventory document.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -333,6 +361,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Inventory {
+            push:
+                Some(InventoryCommand::Push {
+                    server,
+                    ca,
+                    token,
+                    asset,
+                    file,
+                }),
+            ..
+        } => inventory::push(&server, ca, &token, &asset, &file),
+        Command::Inventory {
+            push: None,
             root,
             image,
             format,
