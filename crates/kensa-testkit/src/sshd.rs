@@ -375,6 +375,13 @@ impl Sshd {
         )
     }
 
+    /// The listening sshd's process id: its children's CPU time (every
+    /// session, and all they ran) is added to its own counters when they
+    /// are reaped.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
     }
