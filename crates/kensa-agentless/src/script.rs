@@ -277,7 +277,7 @@ mod tests {
         let garbage = format!("{B} HELLO \nrandom bytes\n").into_bytes();
         assert!(
             parse(&garbage, B)
-                .unwrap_err()
+                .expect_err("garbage is refused")
                 .contains("unexpected output")
         );
         assert!(parse(b"csh: sh: Command not found.", B).is_err());

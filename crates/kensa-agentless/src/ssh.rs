@@ -359,20 +359,10 @@ pub fn classify(target: &SshTarget, stderr: &str, status: Option<i32>) -> Agentl
         Reason::HostKeyUnknown
     } else if has("Permission denied") || has("Too many authentication failures") {
         Reason::AuthenticationFailed
-    } else if has("Connection timed out") || has("Operation timed out") {
-        Reason::Unreachable
-    } else if has("Connection refused")
-        || has("No route to host")
-        || has("Could not resolve hostname")
-        || has("Network is unreachable")
-        || has("Connection closed")
-        || has("Connection reset")
-        || has("kex_exchange_identification")
-        || has("Broken pipe")
-        || has("Timeout, server")
-    {
-        Reason::Unreachable
     } else if status == Some(255) {
+        // Refused, no route, unknown name, connect timeout, connection
+        // lost ("Connection closed", "Broken pipe", "Timeout, server not
+        // responding"): ssh's own failures all exit 255.
         Reason::Unreachable
     } else {
         // The connection worked but the login shell did not run /bin/sh
