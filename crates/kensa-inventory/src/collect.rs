@@ -60,7 +60,13 @@ pub fn collect(target: &Target) -> Result<Inventory> {
 /// has. The result is normalised (sorted) but has no source or collection
 /// block: the caller knows those.
 pub fn collect_root(root: &dyn fs::Root, live: bool) -> Inventory {
-    let mut found = Found::default();
+    collect_root_with(root, live, Found::default())
+}
+
+/// [`collect_root`] with packages and problems already gathered elsewhere
+/// (the agentless collector's `rpm -qa` answer): they get their purls and
+/// count for kernels exactly as the ones read from files.
+pub fn collect_root_with(root: &dyn fs::Root, live: bool, mut found: Found) -> Inventory {
     let os = match os::identify(root) {
         Ok(os) => os,
         Err(e) => {

@@ -47,4 +47,4 @@ impl Found {
     }
 }
 
-pub use collect::{Target, collect, collect_root, os_purl};
+pub use collect::{Target, collect, collect_root, collect_root_with, os_purl};

@@ -23,17 +23,24 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Record what is installed: on this host (default), a mounted root
-    /// filesystem (--root) or a container image archive (--image). Read-only.
+    /// filesystem (--root), a container image archive (--image) or a host
+    /// over SSH (--ssh). Read-only. `inventory push` sends a saved one to a
+    /// server.
+    #[command(args_conflicts_with_subcommands = true)]
     Inventory {
+        #[command(subcommand)]
+        push: Option<InventoryCommand>,
         /// A root filesystem to read instead of this host.
-        #[arg(long, conflicts_with = "image")]
+        #[arg(long, conflicts_with_all = ["image", "ssh"])]
         root: Option<std::path::PathBuf>,
         /// A `docker save` tarball or OCI image layout (directory or tar).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "ssh")]
         image: Option<std::path::PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        #[command(flatten)]
+        ssh: ssh::SshArgs,
     },
     /// Find the vulnerabilities of this host (default), a root filesystem
     /// (--root), a container image (--image) or a saved inventory
@@ -43,13 +50,13 @@ enum Command {
     /// the filters; 2 on an error (no knowledge base, unreadable input).
     Scan {
         /// A root filesystem to read instead of this host.
-        #[arg(long, conflicts_with_all = ["image", "inventory"])]
+        #[arg(long, conflicts_with_all = ["image", "inventory", "ssh"])]
         root: Option<PathBuf>,
         /// A `docker save` tarball or OCI image layout (directory or tar).
-        #[arg(long, conflicts_with = "inventory")]
+        #[arg(long, conflicts_with_all = ["inventory", "ssh"])]
         image: Option<PathBuf>,
         /// An inventory document saved by `kensa inventory --format json`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "ssh")]
         inventory: Option<PathBuf>,
         /// The knowledge base (default: as for `db import`).
         #[arg(long)]
@@ -84,6 +91,8 @@ enum Command {
         /// today.
         #[arg(long, value_parser = parse_day)]
         today: Option<String>,
+        #[command(flatten)]
+        ssh: ssh::SshArgs,
     },
     /// Everything on this machine in one command: a data directory, the
     /// knowledge base, the server on SQLite, an agent for this host, its
@@ -166,6 +175,29 @@ struct AgentCommon {
     /// /var/lib/kensa-agent).
     #[arg(long)]
     state: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum InventoryCommand {
+    /// Send an inventory document (saved by `kensa inventory --format json`
+    /// on a host no network path reaches) to a server, as this asset's
+    /// latest: it is evaluated like an agent's report.
+    Push {
+        /// The server, https://host:8443.
+        #[arg(long, env = "KENSA_SERVER")]
+        server: String,
+        /// Pin this CA (the server's ca.pem) instead of the system's.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// An API token with the analyst or admin role.
+        #[arg(long, env = "KENSA_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The asset's name (case-insensitive); created if no asset has it.
+        #[arg(long)]
+        asset: String,
+        /// The inventory document.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -346,10 +378,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Inventory {
+            push:
+                Some(InventoryCommand::Push {
+                    server,
+                    ca,
+                    token,
+                    asset,
+                    file,
+                }),
+            ..
+        } => inventory::push(&server, ca, &token, &asset, &file),
+        Command::Inventory {
+            push: None,
             root,
             image,
             format,
-        } => inventory::run(root, image, format),
+            ssh,
+        } => inventory::run(root, image, ssh, format),
         Command::Scan {
             root,
             image,
@@ -364,7 +409,9 @@ fn main() -> ExitCode {
             exposure,
             exit_code,
             today,
+            ssh,
         } => scan::run(scan::Args {
+            ssh,
             root,
             image,
             inventory,
@@ -470,6 +517,7 @@ mod findings;
 mod inventory;
 mod scan;
 mod server;
+mod ssh;
 mod up;
 
 /// `$XDG_DATA_HOME/kensa/up`, else `~/.local/share/kensa/up`.
