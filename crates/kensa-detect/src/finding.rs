@@ -376,3 +376,23 @@ pub struct Report {
     #[serde(skip)]
     pub packages: Vec<kensa_inventory::model::Package>,
 }
+
+impl Report {
+    /// Whether the OS packages could not be read at all: the findings say
+    /// nothing about them, and a caller must not report the scan as clean.
+    pub fn os_packages_unread(&self) -> bool {
+        self.warnings
+            .iter()
+            .any(|w| w.kind == crate::OS_PACKAGES_UNREAD)
+    }
+
+    /// Whether the inventory skipped something (a damaged record, an
+    /// unreadable file) while reading the rest.
+    pub fn inventory_incomplete(&self) -> bool {
+        self.os_packages_unread()
+            || self
+                .warnings
+                .iter()
+                .any(|w| w.kind == crate::INVENTORY_PROBLEM)
+    }
+}

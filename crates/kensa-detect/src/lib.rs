@@ -38,6 +38,13 @@ use crate::matcher::{Matches, Query};
 pub use crate::score::Exposure;
 use crate::score::HostContext;
 
+/// The warning kind of an inventory whose OS package database could not
+/// be read at all: the report cannot say "nothing to fix".
+pub const OS_PACKAGES_UNREAD: &str = "os-packages-unread";
+/// The warning kind of something the inventory skipped (a damaged record,
+/// an unreadable file) while reading the rest.
+pub const INVENTORY_PROBLEM: &str = "inventory-problem";
+
 /// What the scan is told beyond the inventory.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -65,10 +72,26 @@ pub fn scan(inventory: &Inventory, store: &Store, opts: &Options) -> Result<Repo
         });
     }
     for p in &inventory.problems {
+        let (kind, message) = match p.impact {
+            // Said first and apart: the findings cannot be complete.
+            kensa_inventory::Impact::NoOsPackages => (
+                OS_PACKAGES_UNREAD,
+                format!(
+                    "{}{}{}: the OS packages could not be read, so they are not checked: an empty list of findings does not mean nothing to fix",
+                    p.path,
+                    if p.path.is_empty() { "" } else { ": " },
+                    p.message
+                ),
+            ),
+            kensa_inventory::Impact::Partial => (
+                INVENTORY_PROBLEM,
+                format!("{}: {} (skipped; the rest was read)", p.path, p.message),
+            ),
+        };
         warnings.push(Warning {
-            kind: "inventory-problem".into(),
+            kind: kind.into(),
             package: None,
-            message: format!("{}: {}", p.path, p.message),
+            message,
         });
     }
     let (queries, matches) = match_packages(inventory, store, distro.as_ref(), &mut warnings)?;
@@ -251,11 +274,24 @@ fn assemble(
     // Keyed by package, not query: a package can be looked up under two
     // names (Red Hat's binary and source names), and must make one finding
     // per vulnerability.
+    // (package, vulnerability) pairs for which the package is one of the
+    // vendor's fixed builds (see `matcher::release_stream`).
+    let mut covered: BTreeSet<(usize, String)> = BTreeSet::new();
+    for hit in &matches.covered {
+        let q = &queries[hit.query];
+        let row = matches.row(store, hit)?;
+        for key in finding_keys(row.advisory, &row.aliases) {
+            covered.insert((q.pkg, key));
+        }
+    }
     let mut groups: BTreeMap<(usize, String), Group> = BTreeMap::new();
     for hit in &matches.hits {
         let q = &queries[hit.query];
         let row = matches.row(store, hit)?;
         for key in finding_keys(row.advisory, &row.aliases) {
+            if covered.contains(&(q.pkg, key.clone())) {
+                continue;
+            }
             let g = groups.entry((q.pkg, key.clone())).or_default();
             g.query.get_or_insert(hit.query);
             g.advisories
