@@ -40,13 +40,6 @@ use crate::matcher::{Matches, Query};
 pub use crate::score::Exposure;
 use crate::score::HostContext;
 
-/// The warning kind of an inventory whose OS package database could not
-/// be read at all: the report cannot say "nothing to fix".
-pub const OS_PACKAGES_UNREAD: &str = "os-packages-unread";
-/// The warning kind of something the inventory skipped (a damaged record,
-/// an unreadable file) while reading the rest.
-pub const INVENTORY_PROBLEM: &str = "inventory-problem";
-
 /// What the scan is told beyond the inventory.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
