@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use kensa_inventory::fs::DirRoot;
-use kensa_inventory::{Impact, Inventory, apk, collect_root};
+use kensa_inventory::{Inventory, apk, collect_root};
 use kensa_testkit::{Lcg, data_path};
 
 fn write(root: &Path, rel: &str, bytes: &[u8]) {
