@@ -131,7 +131,24 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("kensa: {e}");
         return ExitCode::from(2);
     }
-    if args.exit_code != 0 && !report.findings.is_empty() {
+    // The report is written first: it names what could not be read.
+    if report.os_packages_unread() {
+        for w in report
+            .warnings
+            .iter()
+            .filter(|w| w.kind == kensa_detect::OS_PACKAGES_UNREAD)
+        {
+            eprintln!("kensa: {}", w.message);
+        }
+        return ExitCode::from(2);
+    }
+    if args.exit_code != 0 && (!report.findings.is_empty() || report.inventory_incomplete()) {
+        if report.findings.is_empty() {
+            eprintln!(
+                "kensa: no findings, but the inventory skipped something (see the warnings): exit {}",
+                args.exit_code
+            );
+        }
         return ExitCode::from(args.exit_code);
     }
     ExitCode::SUCCESS
