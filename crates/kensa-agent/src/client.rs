@@ -193,6 +193,8 @@ impl Client {
             asset_id: r.asset_id,
             token: r.token,
             server: self.base.clone(),
+            trust: crate::state::Trust::Pinned,
+            root: None,
         })
     }
 
