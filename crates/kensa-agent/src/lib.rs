@@ -236,11 +236,18 @@ pub fn enroll(cfg: &Config, enrollment_token: &str) -> Result<Credentials> {
     let host = kensa_inventory::host::identify(&root, matches!(cfg.target, Target::Host));
     let hostname = host.hostname.unwrap_or_default();
     let machine_id = host.machine_id.unwrap_or_default();
+    // Enrolling again from the same state directory (a lost CA, a new
+    // version): prove to be the agent already reporting for this host.
+    let previous = state
+        .credentials()
+        .ok()
+        .filter(|c| c.server == client.base());
     let mut creds = client.enroll(&client::EnrollRequest {
         enrollment_token,
         hostname: &hostname,
         machine_id: &machine_id,
         agent_version: env!("CARGO_PKG_VERSION"),
+        previous_token: previous.as_ref().map(|c| c.token.expose()),
     })?;
     creds.trust = match &cfg.ca {
         CaSource::Pinned(path) => {

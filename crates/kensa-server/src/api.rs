@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kensa_inventory::Inventory;
 use kensa_store::{
-    AssetId, AssetKind, AssetUpsert, CanonicalInventory, Db, InventoryChange, Timestamp,
+    AssetId, AssetKind, AssetUpsert, CanonicalInventory, Db, InventoryChange, Timestamp, TokenCheck,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -185,9 +185,18 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/enrollment-tokens", post(create_enrollment_token))
+        .route(
+            "/api/v1/enrollment-tokens",
+            get(list_enrollment_tokens).post(create_enrollment_token),
+        )
+        .route(
+            "/api/v1/enrollment-tokens/{id}",
+            axum::routing::delete(revoke_enrollment_token),
+        )
         .route("/api/v1/api-tokens", post(create_api_token))
         .route("/api/v1/agents/enroll", post(enroll))
+        .route("/api/v1/agents", get(list_agents))
+        .route("/api/v1/agents/{id}", axum::routing::delete(revoke_agent))
         .route(
             "/api/v1/agent/inventory/{hash}",
             axum::routing::head(inventory_known).put(put_inventory),
@@ -250,9 +259,19 @@ async fn openapi() -> impl IntoResponse {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EnrollmentTokenRequest {
-    /// Hours until it expires (default 24, at most 720).
+    /// Hours until it expires (default 24, at most 8760: a year, for an
+    /// image or a launch template).
     ttl_hours: Option<u32>,
+    /// How many enrolments it allows (default 1, at most 1,000,000).
+    max_uses: Option<i64>,
+    /// A name for the list (`web fleet launch template`).
+    name: Option<String>,
+    /// Management items set on every asset enrolled with it.
+    defaults: Option<kensa_store::EnrollmentDefaults>,
 }
+
+/// The most uses one enrolment token may allow.
+const MAX_TOKEN_USES: i64 = 1_000_000;
 
 async fn create_enrollment_token(
     State(state): State<Arc<AppState>>,
@@ -260,7 +279,45 @@ async fn create_enrollment_token(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let req: EnrollmentTokenRequest = parse_json(&body, "enrollment token request")?;
-    let ttl = u64::from(req.ttl_hours.unwrap_or(24).clamp(1, 720));
+    let ttl = u64::from(req.ttl_hours.unwrap_or(24).clamp(1, 8760));
+    let max_uses = req.max_uses.unwrap_or(1);
+    if !(1..=MAX_TOKEN_USES).contains(&max_uses) {
+        return Err(ApiError::bad(format!(
+            "max_uses: {max_uses}: expected 1 to {MAX_TOKEN_USES}"
+        )));
+    }
+    let name = req
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(ApiError::bad("name: at most 200 characters"));
+    }
+    let mut defaults = req.defaults.unwrap_or_default();
+    for (key, v) in [
+        ("defaults.owner", &mut defaults.owner),
+        ("defaults.team", &mut defaults.team),
+        ("defaults.environment", &mut defaults.environment),
+    ] {
+        *v = v
+            .take()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        if v.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(ApiError::bad(format!("{key}: at most 200 characters")));
+        }
+    }
+    defaults.tags = defaults
+        .tags
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if defaults.tags.len() > 50 || defaults.tags.iter().any(|t| t.chars().count() > 100) {
+        return Err(ApiError::bad(
+            "defaults.tags: at most 50 tags of at most 100 characters",
+        ));
+    }
     with_db(&state, move |db| {
         let p = principal(db, &headers)?;
         require(
@@ -269,13 +326,76 @@ async fn create_enrollment_token(
             "creating enrollment tokens needs the admin role",
         )?;
         let token = auth::new_token("ket_")?;
+        let digest = auth::digest(&token);
         let now = Timestamp::now();
         let expires = Timestamp::from_unix_ms(now.unix_ms() + (ttl * 3_600_000) as i64);
-        db.create_enrollment_token(&auth::digest(&token), now, expires)?;
+        db.create_enrollment_token_with(&kensa_store::NewEnrollmentToken {
+            digest: &digest,
+            name: name.as_deref(),
+            max_uses,
+            defaults: &defaults,
+            created_at: now,
+            expires_at: expires,
+        })?;
         Ok((
             StatusCode::CREATED,
-            Json(json!({ "token": token, "expires_at": expires.unix_ms() })),
+            Json(json!({
+                "token": token,
+                "id": &digest[..kensa_store::TOKEN_ID_LEN],
+                "name": name,
+                "max_uses": max_uses,
+                "defaults": defaults,
+                "expires_at": expires.unix_ms(),
+            })),
         ))
+    })
+    .await
+}
+
+/// `GET /api/v1/enrollment-tokens` (admin): every enrolment token (never
+/// the token itself), with its uses and state.
+async fn list_enrollment_tokens(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(
+            &p,
+            Role::Admin,
+            "listing enrollment tokens needs the admin role",
+        )?;
+        Ok(Json(
+            json!({ "enrollment_tokens": db.enrollment_tokens(Timestamp::now())? }),
+        ))
+    })
+    .await
+}
+
+/// `DELETE /api/v1/enrollment-tokens/{id}` (admin): no more enrolments
+/// with it; agents it enrolled keep working.
+async fn revoke_enrollment_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(
+            &p,
+            Role::Admin,
+            "revoking enrollment tokens needs the admin role",
+        )?;
+        if !db.revoke_enrollment_token(&id, Timestamp::now())? {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("enrollment token {id:?}: no such unrevoked token"),
+            ));
+        }
+        if let Principal::User { name, .. } = &p {
+            eprintln!("kensa server: audit: enrollment token {id} revoked by {name}");
+        }
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
@@ -327,8 +447,22 @@ struct EnrollRequest {
     hostname: Option<String>,
     machine_id: Option<String>,
     agent_version: Option<String>,
+    /// The agent token this host held before (its `agent.json`), which
+    /// proves that a re-enrolment comes from the agent already reporting
+    /// for the asset.
+    previous_token: Option<String>,
 }
 
+/// `POST /api/v1/agents/enroll`.
+///
+/// An enrolment never hands over an asset that a live agent reports for
+/// (issue 13): a host enrolling with the machine id of such an asset is
+/// refused (`409`, nothing used or written) unless it proves to be that
+/// agent (`previous_token`: then the old credential is revoked and the new
+/// one takes its place). An asset without a live agent (registered, or
+/// its agent revoked by an admin) is adopted. Either way the asset keeps
+/// its facts, coverage and findings: enrolment only binds a credential,
+/// the next inventory updates the facts. Every outcome is logged.
 async fn enroll(
     State(state): State<Arc<AppState>>,
     body: Bytes,
@@ -336,12 +470,20 @@ async fn enroll(
     let req: EnrollRequest = parse_json(&body, "enrollment request")?;
     with_db(&state, move |db| {
         let now = Timestamp::now();
-        if !db.consume_enrollment_token(&auth::digest(&req.enrollment_token), now)? {
-            return Err(ApiError::new(
+        let token_digest = auth::digest(&req.enrollment_token);
+        let refused = |why: &str| {
+            ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "enrollment token unknown, used or expired: ask an admin for a new one",
-            ));
-        }
+                format!("enrollment token {why}: ask an admin for a new one"),
+            )
+        };
+        let token_info = match db.check_enrollment_token(&token_digest, now)? {
+            TokenCheck::Live(info) => info,
+            TokenCheck::Unknown => return Err(refused("unknown")),
+            TokenCheck::Expired => return Err(refused("expired")),
+            TokenCheck::Exhausted => return Err(refused("used up (its maximum number of uses reached)")),
+            TokenCheck::Revoked => return Err(refused("revoked")),
+        };
         let non_empty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
         let hostname = non_empty(&req.hostname);
         let token = auth::new_token("kat_")?;
@@ -352,29 +494,81 @@ async fn enroll(
         // enrolment, so that two such agents never share an asset.
         let machine_id =
             non_empty(&req.machine_id).unwrap_or_else(|| format!("enrolment:{}", &digest[..16]));
-        let name = hostname
-            .clone()
-            .unwrap_or_else(|| "unnamed host".to_owned());
-        // A machine imported from a register, that nothing reported for
-        // yet, becomes this agent's asset (its management items kept).
-        let adopted = match &hostname {
-            Some(h) => db.adopt_registered_asset(h, &machine_id, now)?,
-            None => None,
+        let known = db.host_by_machine_id(&machine_id)?;
+        let mut replaced = None;
+        if let Some((asset, live)) = &known
+            && !live.is_empty()
+        {
+            let proof = req.previous_token.as_deref().map(auth::digest);
+            match live.iter().find(|(_, d)| Some(d) == proof.as_ref()) {
+                Some((id, _)) => replaced = Some(*id),
+                None => {
+                    eprintln!(
+                        "kensa server: audit: enrolment refused: {asset} (machine id {machine_id}) has a live agent ({}); hostname {:?}",
+                        live.iter().map(|(id, _)| format!("agent {id}")).collect::<Vec<_>>().join(", "),
+                        hostname.as_deref().unwrap_or("")
+                    );
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        format!(
+                            "{asset} already has an agent reporting for machine id {machine_id}; \
+                             re-enrol from that agent's state directory, or have an admin revoke \
+                             its agent (DELETE /api/v1/agents/{{id}}) first"
+                        ),
+                    ));
+                }
+            }
+        }
+        if !db.consume_enrollment_token(&token_digest, now)? {
+            // Used up, revoked or expired since the check above.
+            return Err(refused("no longer valid"));
+        }
+        let asset = match known {
+            // Known host: keep its facts (the next inventory updates them).
+            Some((asset, _)) => asset,
+            None => {
+                // A machine imported from a register, that nothing
+                // reported for yet, becomes this agent's asset (its
+                // management items kept).
+                let adopted = match &hostname {
+                    Some(h) => db.adopt_registered_asset(h, &machine_id, now)?,
+                    None => None,
+                };
+                match adopted {
+                    Some(a) => a,
+                    None => db.upsert_asset(&AssetUpsert {
+                        kind: AssetKind::Host,
+                        name: hostname
+                            .clone()
+                            .unwrap_or_else(|| "unnamed host".to_owned()),
+                        hostname: hostname.clone(),
+                        machine_id: Some(machine_id.clone()),
+                        image_id: None,
+                        os_id: None,
+                        os_release: None,
+                        seen_at: now,
+                    })?,
+                }
+            }
         };
-        let asset = match adopted {
-            Some(a) => a,
-            None => db.upsert_asset(&AssetUpsert {
-                kind: AssetKind::Host,
-                name,
-                hostname,
-                machine_id: Some(machine_id),
-                image_id: None,
-                os_id: None,
-                os_release: None,
-                seen_at: now,
-            })?,
-        };
-        let agent = db.create_agent(asset, &digest, req.agent_version.as_deref(), now)?;
+        apply_defaults(db, asset, &token_info.defaults, now)?;
+        let agent = db.create_agent_with_token(
+            asset,
+            &digest,
+            req.agent_version.as_deref(),
+            Some(token_info.id.as_str()),
+            now,
+        )?;
+        if let Some(old) = replaced {
+            db.revoke_agent(old, now)?;
+        }
+        eprintln!(
+            "kensa server: audit: agent {agent} enrolled for {asset} (machine id {machine_id}){}",
+            match replaced {
+                Some(old) => format!(", replacing agent {old} (revoked)"),
+                None => String::new(),
+            }
+        );
         Ok((
             StatusCode::CREATED,
             Json(json!({
@@ -383,6 +577,85 @@ async fn enroll(
                 "token": token
             })),
         ))
+    })
+    .await
+}
+
+/// The enrolment token's defaults on an enrolled asset: each item the
+/// asset has no value for (a register's or a person's value wins), and its
+/// tags added.
+fn apply_defaults(
+    db: &kensa_store::Db,
+    asset: AssetId,
+    d: &kensa_store::EnrollmentDefaults,
+    now: Timestamp,
+) -> ApiResult<()> {
+    if *d == kensa_store::EnrollmentDefaults::default() {
+        return Ok(());
+    }
+    let Some(a) = db.asset(asset)? else {
+        return Ok(());
+    };
+    let mut m = a.management.clone();
+    for (item, default) in [
+        (&mut m.owner, &d.owner),
+        (&mut m.team, &d.team),
+        (&mut m.environment, &d.environment),
+    ] {
+        if item.is_none() {
+            item.clone_from(default);
+        }
+    }
+    for t in &d.tags {
+        if !m.tags.contains(t) {
+            m.tags.push(t.clone());
+        }
+    }
+    if m != a.management {
+        db.set_management(asset, &m, now)?;
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/agents` (admin): every agent credential, live or revoked,
+/// with its asset and that asset's last report.
+async fn list_agents(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(&p, Role::Admin, "listing agents needs the admin role")?;
+        Ok(Json(json!({ "agents": db.agents()? })))
+    })
+    .await
+}
+
+/// `DELETE /api/v1/agents/{id}` (admin): the agent's token stops working
+/// at once, and its asset no longer counts as having an agent.
+async fn revoke_agent(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad(format!("agent id {id:?}: expected a number")))?;
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(&p, Role::Admin, "revoking agents needs the admin role")?;
+        if !db.revoke_agent(id, Timestamp::now())? {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("agent {id}: no such live agent"),
+            ));
+        }
+        let who = match &p {
+            Principal::User { name, .. } => name.clone(),
+            Principal::Agent { .. } => String::new(),
+        };
+        eprintln!("kensa server: audit: agent {id} revoked by {who}");
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
