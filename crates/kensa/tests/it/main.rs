@@ -9,6 +9,7 @@ mod cli_scan;
 mod cli_up;
 mod cli_update;
 mod cli_version;
+mod dist;
 mod fleet_faults;
 mod scan_truth;
 mod support;
