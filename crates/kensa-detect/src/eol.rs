@@ -18,6 +18,7 @@ use kensa_kb::store::Store;
 use crate::distro::Distro;
 use crate::error::Result;
 use crate::finding::*;
+pub use kensa_model::OsEol;
 
 pub(crate) struct EolResult {
     pub findings: Vec<Finding>,
@@ -67,32 +68,6 @@ fn cycle_of(version: &str, parts: usize) -> String {
         .take(parts)
         .collect::<Vec<_>>()
         .join(".")
-}
-
-/// Where an operating system stands against its vendor's support dates,
-/// for the fleet's asset records (the scan's finding says the same to a
-/// reader; this says it to a program).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct OsEol {
-    /// endoflife.date's product (`debian`, `alpine-linux`).
-    pub product: String,
-    pub cycle: String,
-    /// End of regular security support, when announced.
-    pub eol: Option<String>,
-    /// Ended, even when no date is given.
-    pub eol_reached: bool,
-    pub extended_support: Option<String>,
-    /// On the day it was computed: `supported`, `extended` (past the
-    /// regular end, extended support still running) or `ended`.
-    pub status: String,
-}
-
-impl OsEol {
-    /// Whether regular support has ended by `today` (`YYYY-MM-DD`): dates
-    /// move on after the record was computed, so callers ask again.
-    pub fn ended_by(&self, today: &str) -> bool {
-        self.eol_reached || self.eol.as_deref().is_some_and(|d| d < today)
-    }
 }
 
 /// The support dates of `os` per the knowledge base's endoflife.date

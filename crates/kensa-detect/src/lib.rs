@@ -20,7 +20,9 @@
 
 pub mod distro;
 pub mod error;
-pub mod finding;
+/// The report types, moved to `kensa-model`; re-exported so that
+/// `kensa_detect::finding::Finding` and `kensa_detect::Finding` keep working.
+pub use kensa_model::finding;
 mod matcher;
 pub mod report;
 pub mod score;

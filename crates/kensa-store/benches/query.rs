@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use kensa_detect::{Band, CvssScore, Detection, EpssScore, Finding, KevEntry, PackageRef, Status};
+use kensa_model::{Band, CvssScore, Detection, EpssScore, Finding, KevEntry, PackageRef, Status};
 use kensa_store::{
     AssetKind, AssetUpsert, Backend, Db, Filter, FindingQuery, Management, Timestamp,
 };

@@ -186,7 +186,7 @@ pub struct Asset {
     /// Server software found among the latest inventory's OS packages.
     pub middleware: Vec<Middleware>,
     /// The OS's support dates, as of the latest evaluation.
-    pub eol: Option<kensa_detect::OsEol>,
+    pub eol: Option<kensa_model::OsEol>,
 }
 
 /// What [`Db::put_inventory`] found.

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use kensa_detect::Finding;
+use kensa_model::Finding;
 use serde::{Deserialize, Serialize};
 
 use crate::asset::{ASSET_COLUMNS, Asset, AssetId, asset_of};

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use kensa_detect::{Band, Finding};
+use kensa_model::{Band, Finding};
 use serde::{Deserialize, Serialize};
 
 use crate::asset::{AssetId, lock_asset};

@@ -702,7 +702,7 @@ impl Db {
     }
 
     /// Records the asset's OS support dates (from the evaluation).
-    pub fn set_asset_eol(&self, asset: AssetId, eol: Option<&kensa_detect::OsEol>) -> Result<()> {
+    pub fn set_asset_eol(&self, asset: AssetId, eol: Option<&kensa_model::OsEol>) -> Result<()> {
         let v = eol.map(|e| json(e, "asset end of life")).transpose()?;
         self.tx("set asset end of life", Mode::Write, |tx| {
             tx.exec(

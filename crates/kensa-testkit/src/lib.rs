@@ -1,6 +1,9 @@
 //! Test support for Kensa: where the real data lives, version corpora
-//! harvested from it, and oracles (independent implementations run as one
-//! batched child process).
+//! harvested from it, oracles (independent implementations run as one
+//! batched child process), root filesystems made from the real package
+//! databases ([`roots`]), and, with the `server` feature, the one test
+//! server ([`server::TestServer`]), the fleet databases it runs on
+//! ([`db::backends`]) and the knowledge-base builder ([`kb`]).
 //!
 //! Panics are this crate's error reporting: it only runs inside tests and
 //! benchmarks, where a missing file or a failed oracle must stop the run
@@ -8,8 +11,15 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod corpus;
+#[cfg(feature = "server")]
+pub mod db;
+#[cfg(feature = "server")]
+pub mod kb;
 pub mod oracle;
 pub mod peers;
+pub mod roots;
+#[cfg(feature = "server")]
+pub mod server;
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +30,23 @@ pub fn data_dir() -> PathBuf {
         return PathBuf::from(dir);
     }
     repo_root().join("../shared/data")
+}
+
+/// Now, in unix milliseconds (the API's timestamps).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// A free loopback port (bound, then released), for a server started as a
+/// process with `--listen`.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
 }
 
 /// A small deterministic generator (Knuth's MMIX constants): generated test

@@ -16,12 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kensa_agent::{CaSource, Config, Target};
-use kensa_server::{Config as ServerConfig, Running};
+use kensa_testkit::roots::AlpineRoot;
 use serde_json::{Value, json};
 
 use crate::support;
-use support::{Backend, backends, kb};
+use support::{Auth, Backend, TestServer, backends};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -42,76 +41,40 @@ fn browser_available() -> bool {
 
 /// The real server with one agent's findings in it.
 struct Server {
-    running: Option<Running>,
-    _data: tempfile::TempDir,
-    base: String,
+    srv: TestServer,
+    /// The client, following no redirects.
     http: ureq::Agent,
     admin_token: String,
     admin_password: String,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.running.take() {
-            s.stop();
-        }
+impl std::ops::Deref for Server {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.srv
     }
 }
 
 impl Server {
     fn start(backend: &Backend) -> Server {
-        let data = tempfile::tempdir().expect("temp dir");
-        let running = kensa_server::start(ServerConfig {
-            data_dir: data.path().join("server"),
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            database: backend.url(),
-            kb_dir: kb().to_owned(),
-            tls_names: vec!["localhost".into(), "127.0.0.1".into()],
-            workers: 2,
-            exports: Default::default(),
-        })
-        .expect("server starts");
-        let tls = kensa_agent::tls::client_config(&CaSource::Pinned(running.ca_cert.clone()))
-            .expect("client TLS");
-        let http = ureq::AgentBuilder::new()
-            .tls_config(tls)
-            .redirects(0)
-            .timeout(Duration::from_secs(30))
-            .build();
+        let srv = TestServer::builder(backend).redirects(0).start();
+        assert!(!srv.admin.is_empty(), "admin token");
+        assert!(!srv.admin_password.is_empty(), "admin password");
         let s = Server {
-            base: format!("https://127.0.0.1:{}", running.addr.port()),
-            admin_token: running.admin_token.clone().expect("admin token"),
-            admin_password: running.admin_password.clone().expect("admin password"),
-            running: Some(running),
-            _data: data,
-            http,
+            http: srv.client.clone(),
+            admin_token: srv.admin.clone(),
+            admin_password: srv.admin_password.clone(),
+            srv,
         };
         s.enroll_alpine();
         s
     }
 
-    fn ca(&self) -> PathBuf {
-        self.running.as_ref().expect("running").ca_cert.clone()
-    }
-
     fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let req = self
-            .http
-            .request(method, &format!("{}{path}", self.base))
-            .set("Authorization", &format!("Bearer {}", self.admin_token));
-        let res = match body {
-            Some(b) => req
-                .set("Content-Type", "application/json")
-                .send_string(&b.to_string()),
-            None => req.call(),
-        };
-        let res = match res {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = res.status();
-        let text = res.into_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        let r = self
+            .srv
+            .call(method, path, Auth::Bearer(&self.admin_token), body);
+        (r.status, r.json())
     }
 
     /// A real agent reports the data folder's real Alpine 3.4 apk database;
@@ -119,24 +82,9 @@ impl Server {
     fn enroll_alpine(&self) {
         let (s, b) = self.api("POST", "/api/v1/enrollment-tokens", Some(json!({})));
         assert_eq!(s, 201, "{b}");
-        let dir = self._data.path().join("agent");
-        let root = dir.join("root");
-        std::fs::create_dir_all(root.join("lib/apk/db")).expect("mkdir");
-        std::fs::create_dir_all(root.join("etc")).expect("mkdir");
-        std::fs::copy(
-            kensa_testkit::data_path("fixtures/apk/alpine/installed"),
-            root.join("lib/apk/db/installed"),
-        )
-        .expect("copy");
-        std::fs::write(root.join("etc/alpine-release"), "3.4.6\n").expect("write");
-        let mut cfg = Config::new(
-            self.base.clone(),
-            CaSource::Pinned(self.ca()),
-            dir.join("state"),
-        );
-        cfg.target = Target::Root(root);
-        cfg.nice = None;
-        cfg.address_space_limit = None;
+        let dir = self.data_dir().join("agent");
+        let root = AlpineRoot::new().write(&dir.join("root"));
+        let cfg = self.agent_config(&root, &dir.join("state"));
         kensa_agent::enroll(&cfg, b["token"].as_str().expect("token")).expect("enroll");
         kensa_agent::run_once(&cfg).expect("run");
         let deadline = Instant::now() + Duration::from_secs(90);

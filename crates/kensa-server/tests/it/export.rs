@@ -9,71 +9,16 @@
 //! encryption that decrypts back to exactly the export.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kensa_agent::CaSource;
 use kensa_detect::{Band, Detection, Finding, PackageRef, Status as VendorStatus};
 use kensa_server::export::{ExportConfig, Kek, S3, S3Config};
-use kensa_server::{Config as ServerConfig, Running};
 use kensa_store::{AssetKind, AssetUpsert, Backend, Db, Management, Timestamp};
 use kensa_testkit::Lcg;
+use kensa_testkit::db::Backend as TestBackend;
+use kensa_testkit::server::{Auth, Reply, TestServer};
 use serde_json::{Value, json};
-
-enum TestBackend {
-    Sqlite,
-    Postgres { admin: String, name: String },
-}
-
-impl TestBackend {
-    fn url(&self) -> Option<String> {
-        match self {
-            TestBackend::Sqlite => None,
-            TestBackend::Postgres { admin, name } => {
-                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-                Some(format!("{base}/{name}"))
-            }
-        }
-    }
-}
-
-impl Drop for TestBackend {
-    fn drop(&mut self) {
-        if let TestBackend::Postgres { admin, name } = self
-            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn postgres() -> Option<TestBackend> {
-    match std::env::var("KENSA_TEST_PG") {
-        Ok(admin) if !admin.is_empty() => {
-            let name = format!(
-                "kensa_export_{}_{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.subsec_nanos())
-                    .unwrap_or_default(),
-            );
-            let mut c = postgres::Client::connect(&admin, postgres::NoTls)
-                .unwrap_or_else(|e| panic!("KENSA_TEST_PG {admin}: {e}"));
-            c.batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create database");
-            Some(TestBackend::Postgres { admin, name })
-        }
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("KENSA_TEST_PG is not set: scripts/test starts PostgreSQL for these tests")
-        }
-        _ => {
-            eprintln!("KENSA_TEST_PG is not set: PostgreSQL not tested (scripts/test sets it)");
-            None
-        }
-    }
-}
 
 fn finding(rng: &mut Lcg, i: usize) -> Finding {
     let bands = [
@@ -197,35 +142,16 @@ fn populate(db: &Db, assets: usize, per_asset: usize) {
     }
 }
 
+/// The test server, with the directory its path exports go to.
 struct Server {
-    server: Option<Running>,
-    _data: tempfile::TempDir,
+    srv: TestServer,
     export_dir: PathBuf,
-    base: String,
-    client: ureq::Agent,
-    admin: String,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            s.stop();
-        }
-    }
-}
-
-struct Reply {
-    status: u16,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
+impl std::ops::Deref for Server {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.srv
     }
 }
 
@@ -238,8 +164,8 @@ fn start(
     s3: Option<S3Config>,
     kek: Option<PathBuf>,
 ) -> Server {
-    let data = tempfile::tempdir().expect("temp dir");
-    let server_dir = data.path().join("server");
+    let b = TestServer::builder(backend).no_kb().workers(1);
+    let server_dir = b.server_dir();
     std::fs::create_dir_all(&server_dir).expect("mkdir");
     let store = match backend.url() {
         Some(url) => Backend::Postgres(url),
@@ -252,97 +178,38 @@ fn start(
         assets * per_asset,
         t.elapsed().as_secs_f64()
     );
-    let export_dir = data.path().join("exports");
-    let server = kensa_server::start(ServerConfig {
-        data_dir: server_dir,
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database: backend.url(),
-        kb_dir: data.path().join("kb"),
-        tls_names: vec!["127.0.0.1".into()],
-        workers: 1,
-        exports: ExportConfig {
+    let export_dir = b.data_dir().join("exports");
+    let srv = b
+        .exports(ExportConfig {
             dir: Some(export_dir.clone()),
             kek_file: kek,
             s3,
-        },
-    })
-    .expect("server starts");
-    let tls = kensa_agent::tls::client_config(&CaSource::Pinned(server.ca_cert.clone()))
-        .expect("client TLS");
-    let client = ureq::AgentBuilder::new()
-        .tls_config(tls)
+        })
         .timeout(Duration::from_secs(300))
-        .build();
-    Server {
-        base: format!("https://127.0.0.1:{}", server.addr.port()),
-        admin: server.admin_token.clone().expect("first start: a token"),
-        server: Some(server),
-        _data: data,
-        export_dir,
-        client,
-    }
+        .start();
+    assert!(!srv.admin.is_empty(), "first start: a token");
+    Server { srv, export_dir }
+}
+
+fn auth(token: Option<&str>) -> Auth<'_> {
+    token.map_or(Auth::None, Auth::Bearer)
 }
 
 impl Server {
-    fn request(&self, method: &str, path: &str, token: Option<&str>) -> ureq::Request {
-        let mut req = self.client.request(method, &format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.set("Authorization", &format!("Bearer {t}"));
-        }
-        req
-    }
-
-    fn reply(res: Result<ureq::Response, ureq::Error>, what: &str) -> Reply {
-        let res = match res {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{what}: {e}"),
-        };
-        let status = res.status();
-        let headers = res
-            .headers_names()
-            .into_iter()
-            .filter_map(|n| {
-                res.header(&n)
-                    .map(|v| (n.to_ascii_lowercase(), v.to_owned()))
-            })
-            .collect();
-        let mut body = Vec::new();
-        res.into_reader().read_to_end(&mut body).expect("body");
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
     fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        Self::reply(self.request("GET", path, token).call(), path)
+        self.srv.call("GET", path, auth(token), None)
     }
 
     fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
-        Self::reply(
-            self.request("POST", path, token)
-                .set("Content-Type", "application/json")
-                .send_string(&body.to_string()),
-            path,
-        )
+        self.srv.call("POST", path, auth(token), Some(body.clone()))
     }
 
     fn token(&self, name: &str, role: &str) -> String {
-        let r = self.post(
-            "/api/v1/api-tokens",
-            Some(&self.admin),
-            &json!({"name": name, "role": role}),
-        );
-        assert_eq!(r.status, 201, "{}", r.text());
-        r.json()["token"].as_str().expect("token").to_owned()
+        self.api_token(name, role)
     }
 
     fn agent_token(&self) -> String {
-        let r = self.post("/api/v1/enrollment-tokens", Some(&self.admin), &json!({}));
-        assert_eq!(r.status, 201, "{}", r.text());
-        let et = r.json()["token"].as_str().expect("token").to_owned();
+        let et = self.enrollment_token();
         let r = self.post(
             "/api/v1/agents/enroll",
             None,
@@ -418,7 +285,7 @@ fn check_csv(srv: &Server, token: &str, store: &Db, filter: &str, want_rows: usi
         .request(
             "GET",
             &format!("/api/v1/findings/export?format=csv&filter={filter}"),
-            Some(token),
+            Auth::Bearer(token),
         )
         .call()
         .expect("export");
@@ -489,7 +356,7 @@ fn exports_on(backend: TestBackend) {
     let srv = start(&backend, 100, 1000, None, None);
     let store = Db::open(&match backend.url() {
         Some(u) => Backend::Postgres(u),
-        None => Backend::Sqlite(srv._data.path().join("server/kensa.db")),
+        None => Backend::Sqlite(srv.server_dir().join("kensa.db")),
     })
     .expect("open");
     let viewer = srv.token("vera", "viewer");
@@ -666,7 +533,7 @@ fn exports_on_sqlite() {
 
 #[test]
 fn exports_on_postgres() {
-    if let Some(pg) = postgres() {
+    if let Some(pg) = TestBackend::postgres() {
         exports_on(pg);
     }
 }

@@ -7,17 +7,21 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kensa_agent::{CaSource, Config, Outcome, Target};
+use kensa_agent::{Config, Outcome, Target};
 use serde_json::{Value, json};
+
+use kensa_testkit::now_ms;
+use kensa_testkit::roots::{AlpineRoot, set_apk_version as set_version};
 
 use crate::support;
 use support::{Fleet, backends, start, start_with};
 
-impl Fleet {
-    fn ca(&self) -> PathBuf {
-        self.server.as_ref().expect("running").ca_cert.clone()
-    }
+/// An Alpine 3.4 root from the data folder's real apk database.
+fn alpine_root(dir: &Path) -> PathBuf {
+    AlpineRoot::new().write(&dir.join("root"))
+}
 
+impl Fleet {
     /// A request; the status and the JSON body (Null when none).
     fn call(
         &self,
@@ -46,23 +50,8 @@ impl Fleet {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    fn enrollment_token(&self) -> String {
-        let (status, body) = self.call(
-            "POST",
-            "/api/v1/enrollment-tokens",
-            Some(&self.admin),
-            Some(json!({})),
-        );
-        assert_eq!(status, 201, "{body}");
-        body["token"].as_str().expect("token").to_owned()
-    }
-
     fn agent(&self, root: &Path, state: &Path) -> Config {
-        let mut cfg = Config::new(self.base.clone(), CaSource::Pinned(self.ca()), state);
-        cfg.target = Target::Root(root.to_owned());
-        cfg.nice = None;
-        cfg.address_space_limit = None;
-        cfg
+        self.agent_config(root, state)
     }
 
     fn evaluated_at(&self, asset: &str) -> Option<i64> {
@@ -114,47 +103,6 @@ impl Fleet {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
-/// An Alpine 3.4 root from the data folder's real apk database.
-fn alpine_root(dir: &Path) -> PathBuf {
-    let root = dir.join("root");
-    std::fs::create_dir_all(root.join("lib/apk/db")).expect("mkdir");
-    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
-    std::fs::copy(
-        kensa_testkit::data_path("fixtures/apk/alpine/installed"),
-        root.join("lib/apk/db/installed"),
-    )
-    .expect("copy");
-    std::fs::write(root.join("etc/alpine-release"), "3.4.6\n").expect("write");
-    root
-}
-
-/// Rewrite one package's version in the root's apk database.
-fn set_version(root: &Path, package: &str, version: &str) {
-    let path = root.join("lib/apk/db/installed");
-    let text = std::fs::read_to_string(&path).expect("read");
-    let mut out = String::new();
-    let mut in_pkg = false;
-    for line in text.lines() {
-        if let Some(name) = line.strip_prefix("P:") {
-            in_pkg = name == package;
-        }
-        if in_pkg && line.starts_with("V:") {
-            out.push_str(&format!("V:{version}\n"));
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    std::fs::write(&path, out).expect("write");
 }
 
 fn busybox(findings: &[Value]) -> Vec<(String, String, i64)> {
@@ -414,7 +362,7 @@ fn reports_store_their_canonical_bytes_on_either_path() {
         };
         let db = kensa_store::Db::open(&match backend.url() {
             Some(url) => kensa_store::Backend::Postgres(url),
-            None => kensa_store::Backend::Sqlite(fleet._data.path().join("server/kensa.db")),
+            None => kensa_store::Backend::Sqlite(fleet.server_dir().join("kensa.db")),
         })
         .expect("open the server's database");
         let latest = |asset: i64| {
@@ -492,18 +440,6 @@ fn reports_store_their_canonical_bytes_on_either_path() {
     }
 }
 
-/// A knowledge base generation built from the data folder, plus `extra`
-/// records.
-fn build_kb(dir: &Path, extra: Vec<kensa_kb::model::Record>) {
-    use kensa_kb::model::Sink;
-    let mut b = kensa_kb::store::StoreBuilder::create(dir).expect("builder");
-    kensa_kb::mirror::import(&kensa_testkit::data_dir(), &mut b).expect("import");
-    for r in extra {
-        b.record(r);
-    }
-    b.finish().expect("finish");
-}
-
 /// A new advisory for Alpine 3.4's zlib: the Alpine asset holds it, the
 /// asset made of a Cargo.lock does not. After the update only the first is
 /// evaluated again, and gets the new finding.
@@ -512,7 +448,7 @@ fn a_knowledge_update_reevaluates_only_the_assets_it_concerns() {
     use kensa_kb::model::{Advisory, Affected, Event, Feed, FixStatus, Record};
     for backend in backends() {
         let kb_dir = tempfile::tempdir().expect("temp dir");
-        build_kb(kb_dir.path(), Vec::new());
+        kensa_testkit::kb::build(kb_dir.path(), Vec::new());
         let fleet = start_with(&backend, kb_dir.path());
         let dir = tempfile::tempdir().expect("temp dir");
         let alpine = alpine_root(dir.path());
@@ -539,7 +475,7 @@ fn a_knowledge_update_reevaluates_only_the_assets_it_concerns() {
         );
 
         let t1 = now_ms();
-        build_kb(
+        kensa_testkit::kb::build(
             kb_dir.path(),
             vec![Record::Advisory(Advisory {
                 id: "CVE-2099-0001".into(),

@@ -6,13 +6,14 @@
 //! Alpine and Mariner databases) and the real endoflife.date data.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use kensa_agent::{CaSource, Config, Target};
 use serde_json::{Value, json};
 
+use kensa_testkit::now_ms;
+use kensa_testkit::roots::AlpineRoot;
+
 use crate::support;
-use support::{Fleet, backends, start};
+use support::{Auth, Fleet, backends, start};
 
 fn testdata(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,28 +31,17 @@ impl Fleet {
         token: &str,
         body: Option<(&str, &str)>,
     ) -> (u16, Value) {
-        let req = self
-            .client
-            .request(method, &format!("{}{path}", self.base))
-            .set("Authorization", &format!("Bearer {token}"));
-        let res = match body {
-            Some((content_type, b)) => req.set("Content-Type", content_type).send_string(b),
-            None => req.call(),
+        let r = match body {
+            Some((content_type, b)) => self.0.send(
+                method,
+                path,
+                Auth::Bearer(token),
+                content_type,
+                b.as_bytes(),
+            ),
+            None => self.call(method, path, Auth::Bearer(token), None),
         };
-        let res = match res {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = res.status();
-        let text = res.into_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    fn get(&self, path: &str) -> Value {
-        let (status, body) = self.send("GET", path, &self.admin, None);
-        assert_eq!(status, 200, "GET {path}: {body}");
-        body
+        (r.status, r.json())
     }
 
     fn import(&self, format: &str, token: &str, body: &str) -> (u16, Value) {
@@ -110,60 +100,16 @@ impl Fleet {
     }
 
     fn token(&self, role: &str) -> String {
-        let (status, body) = self.send(
-            "POST",
-            "/api/v1/api-tokens",
-            &self.admin,
-            Some((
-                "application/json",
-                &json!({ "name": format!("a {role}"), "role": role }).to_string(),
-            )),
-        );
-        assert_eq!(status, 201, "{body}");
-        body["token"].as_str().expect("token").to_owned()
+        self.api_token(&format!("a {role}"), role)
     }
 
     fn new_enrollment_token(&self) -> String {
-        let (status, body) = self.send(
-            "POST",
-            "/api/v1/enrollment-tokens",
-            &self.admin,
-            Some(("application/json", "{}")),
-        );
-        assert_eq!(status, 201, "{body}");
-        body["token"].as_str().expect("token").to_owned()
-    }
-
-    fn agent_config(&self, root: &Path, state: &Path) -> Config {
-        let ca = self.server.as_ref().expect("running").ca_cert.clone();
-        let mut cfg = Config::new(self.base.clone(), CaSource::Pinned(ca), state);
-        cfg.target = Target::Root(root.to_owned());
-        cfg.nice = None;
-        cfg.address_space_limit = None;
-        cfg
+        self.enrollment_token()
     }
 
     fn evaluated_since(&self, id: i64, since: i64) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let d = self.detail(id);
-            if d["evaluated_at"].as_i64().is_some_and(|t| t >= since) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "asset {id} not evaluated in 60 s: {d}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.wait_evaluated(id, since)
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 /// The describe-instances fixture merged with the security groups, as
@@ -433,27 +379,11 @@ fn bad_registers_change_nothing_and_only_admins_change_assets() {
 /// An Alpine 3.4 root from the data folder's real apk database, named as a
 /// registered machine, with Alpine 3.4's os-release.
 fn alpine_root(dir: &Path, hostname: &str) -> PathBuf {
-    let root = dir.join("alpine");
-    std::fs::create_dir_all(root.join("lib/apk/db")).expect("mkdir");
-    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
-    std::fs::copy(
-        kensa_testkit::data_path("fixtures/apk/alpine/installed"),
-        root.join("lib/apk/db/installed"),
-    )
-    .expect("copy");
-    std::fs::write(root.join("etc/alpine-release"), "3.4.6\n").expect("write");
-    std::fs::write(
-        root.join("etc/os-release"),
-        "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.4.6\nPRETTY_NAME=\"Alpine Linux v3.4\"\nHOME_URL=\"http://alpinelinux.org\"\nBUG_REPORT_URL=\"http://bugs.alpinelinux.org\"\n",
-    )
-    .expect("write");
-    std::fs::write(root.join("etc/hostname"), format!("{hostname}\n")).expect("write");
-    std::fs::write(
-        root.join("etc/machine-id"),
-        "5f1c0ae8a3b94b6e9d7f2c4a1e0b3d67\n",
-    )
-    .expect("write");
-    root
+    AlpineRoot::new()
+        .os_release()
+        .hostname(hostname)
+        .machine_id("5f1c0ae8a3b94b6e9d7f2c4a1e0b3d67")
+        .write(&dir.join("alpine"))
 }
 
 /// A CBL-Mariner 2.0 root from the data folder's real rpm SQLite database.

@@ -7,28 +7,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kensa_agent::CaSource;
-use kensa_server::{Config as ServerConfig, Running};
 use serde_json::{Value, json};
 
 use crate::support;
-use support::{Backend, backends};
+use support::{Backend, TestServer, backends};
 
-struct Server {
-    server: Option<Running>,
-    data: tempfile::TempDir,
-    db_url: Option<String>,
-    base: String,
-    client: ureq::Agent,
-    admin_token: String,
-    admin_password: String,
-}
+/// The test server with no knowledge base (nothing here is evaluated).
+struct Server(TestServer);
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            s.stop();
-        }
+impl std::ops::Deref for Server {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.0
     }
 }
 
@@ -56,73 +46,32 @@ struct Reply {
 }
 
 fn start(backend: &Backend) -> Server {
-    let data = tempfile::tempdir().expect("temp dir");
-    // No knowledge base: nothing here is evaluated.
-    let kb = data.path().join("kb");
-    let server = kensa_server::start(ServerConfig {
-        data_dir: data.path().join("server"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database: backend.url(),
-        kb_dir: kb,
-        tls_names: vec!["localhost".into(), "127.0.0.1".into()],
-        workers: 1,
-        exports: Default::default(),
-    })
-    .expect("server starts");
-    let tls = kensa_agent::tls::client_config(&CaSource::Pinned(server.ca_cert.clone()))
-        .expect("client TLS");
-    let client = ureq::AgentBuilder::new()
-        .tls_config(tls)
-        .timeout(Duration::from_secs(30))
-        .build();
-    Server {
-        base: format!("https://127.0.0.1:{}", server.addr.port()),
-        admin_token: server.admin_token.clone().expect("first start: a token"),
-        admin_password: server
-            .admin_password
-            .clone()
-            .expect("first start: a password"),
-        server: Some(server),
-        db_url: backend.url(),
-        data,
-        client,
-    }
+    let s = TestServer::builder(backend).no_kb().workers(1).start();
+    assert!(!s.admin.is_empty(), "first start: a token");
+    assert!(!s.admin_password.is_empty(), "first start: a password");
+    Server(s)
 }
 
 impl Server {
     fn call(&self, method: &str, path: &str, auth: Auth<'_>, body: Option<Value>) -> Reply {
-        let mut req = self.client.request(method, &format!("{}{path}", self.base));
-        match auth {
-            Auth::None => {}
-            Auth::Bearer(t) => req = req.set("Authorization", &format!("Bearer {t}")),
+        // A second cookie before the session's: the server must pick its
+        // own out of the header.
+        let cookie;
+        let auth = match auth {
+            Auth::None => support::Auth::None,
+            Auth::Bearer(t) => support::Auth::Bearer(t),
             Auth::Session(s, csrf) => {
-                req = req.set("Cookie", &format!("theme=dark; kensa_session={}", s.cookie));
-                if let Some(c) = csrf {
-                    req = req.set("X-CSRF-Token", c);
-                }
+                cookie = format!("theme=dark; kensa_session={}", s.cookie);
+                support::Auth::Cookie(&cookie, csrf)
             }
-        }
-        let res = match body {
-            Some(b) => req
-                .set("Content-Type", "application/json")
-                .send_string(&b.to_string()),
-            None => req.call(),
         };
-        let res = match res {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = res.status();
-        let set_cookie = res.header("set-cookie").map(str::to_owned);
-        let cache_control = res.header("cache-control").map(str::to_owned);
-        let text = res.into_string().unwrap_or_default();
+        let r = self.0.call(method, path, auth, body);
         Reply {
-            status,
-            set_cookie,
-            cache_control,
-            json: serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
+            status: r.status,
+            set_cookie: r.header("set-cookie").map(str::to_owned),
+            cache_control: r.header("cache-control").map(str::to_owned),
+            json: r.json(),
+            text: r.text(),
         }
     }
 
@@ -158,19 +107,14 @@ impl Server {
         let r = self.call(
             "POST",
             "/api/v1/users",
-            Auth::Bearer(&self.admin_token),
+            Auth::Bearer(&self.admin),
             Some(json!({"name": name, "role": role, "password": password})),
         );
         assert_eq!(r.status, 201, "{}", r.text);
     }
 
     fn user_names(&self) -> Vec<String> {
-        let r = self.call(
-            "GET",
-            "/api/v1/users",
-            Auth::Bearer(&self.admin_token),
-            None,
-        );
+        let r = self.call("GET", "/api/v1/users", Auth::Bearer(&self.admin), None);
         assert_eq!(r.status, 200, "{}", r.text);
         r.json["users"]
             .as_array()
@@ -181,12 +125,12 @@ impl Server {
     }
 
     fn sqlite_path(&self) -> PathBuf {
-        self.data.path().join("server/kensa.db")
+        self.server_dir().join("kensa.db")
     }
 
     /// Runs SQL on the server's database, beside the server.
     fn raw_exec(&self, sql: &str) {
-        match &self.db_url {
+        match &self.database {
             None => rusqlite_exec(&self.sqlite_path(), sql),
             Some(url) => postgres::Client::connect(url, postgres::NoTls)
                 .and_then(|mut c| c.batch_execute(sql))
@@ -197,7 +141,7 @@ impl Server {
     /// The users table's password hashes.
     fn password_hashes(&self) -> Vec<String> {
         let sql = "SELECT password_hash FROM users ORDER BY name";
-        match &self.db_url {
+        match &self.database {
             None => rusqlite_strings(&self.sqlite_path(), sql),
             Some(url) => postgres::Client::connect(url, postgres::NoTls)
                 .and_then(|mut c| c.query(sql, &[]))
@@ -212,7 +156,7 @@ impl Server {
     /// byte (the write-ahead log included), or every row of every table
     /// of the PostgreSQL database as JSON.
     fn everything_stored(&self) -> String {
-        match &self.db_url {
+        match &self.database {
             None => {
                 let mut all = String::new();
                 for suffix in ["", "-wal"] {
@@ -280,7 +224,7 @@ fn sessions_authenticate_and_csrf_guards_every_change() {
     for backend in backends() {
         let s = start(&backend);
         // The first start's admin user, its password beside the token.
-        let file = s.data.path().join("server/admin-password");
+        let file = s.server_dir().join("admin-password");
         assert_eq!(
             std::fs::read_to_string(&file)
                 .expect("admin-password")
@@ -388,7 +332,7 @@ fn sessions_authenticate_and_csrf_guards_every_change() {
         let r = s.call(
             "POST",
             "/api/v1/enrollment-tokens",
-            Auth::Bearer(&s.admin_token),
+            Auth::Bearer(&s.admin),
             Some(json!({})),
         );
         assert_eq!(r.status, 201, "{}", r.text);
@@ -493,7 +437,7 @@ fn logins_reveal_nothing_and_sessions_end() {
         let r = s.call(
             "PATCH",
             "/api/v1/users/dave",
-            Auth::Bearer(&s.admin_token),
+            Auth::Bearer(&s.admin),
             Some(json!({"disabled": true})),
         );
         assert_eq!(r.status, 200, "{}", r.text);
@@ -513,7 +457,7 @@ fn logins_reveal_nothing_and_sessions_end() {
         let r = s.call(
             "PATCH",
             "/api/v1/users/dave",
-            Auth::Bearer(&s.admin_token),
+            Auth::Bearer(&s.admin),
             Some(json!({"disabled": false})),
         );
         assert_eq!(r.status, 200, "{}", r.text);
@@ -586,21 +530,21 @@ fn logins_reveal_nothing_and_sessions_end() {
         let r = s.call(
             "POST",
             "/api/v1/users",
-            Auth::Bearer(&s.admin_token),
+            Auth::Bearer(&s.admin),
             Some(json!({"name": "short", "role": "viewer", "password": "elevenchars"})),
         );
         assert_eq!(r.status, 400, "{}", r.text);
         let r = s.call(
             "POST",
             "/api/v1/users",
-            Auth::Bearer(&s.admin_token),
+            Auth::Bearer(&s.admin),
             Some(json!({"name": "bad name", "role": "viewer", "password": "long enough password"})),
         );
         assert_eq!(r.status, 400, "{}", r.text);
         let r = s.call(
             "POST",
             "/api/v1/users",
-            Auth::Bearer(&s.admin_token),
+            Auth::Bearer(&s.admin),
             Some(json!({"name": "anna", "role": "viewer", "password": "long enough password"})),
         );
         assert_eq!(r.status, 409, "{}", r.text);
@@ -608,14 +552,14 @@ fn logins_reveal_nothing_and_sessions_end() {
         let r = s.call(
             "PATCH",
             "/api/v1/users/admin",
-            Auth::Bearer(&s.admin_token),
+            Auth::Bearer(&s.admin),
             Some(json!({"role": "viewer"})),
         );
         assert_eq!(r.status, 409, "{}", r.text);
         let r = s.call(
             "PATCH",
             "/api/v1/users/nobody",
-            Auth::Bearer(&s.admin_token),
+            Auth::Bearer(&s.admin),
             Some(json!({"disabled": true})),
         );
         assert_eq!(r.status, 404, "{}", r.text);
@@ -637,7 +581,7 @@ fn logins_reveal_nothing_and_sessions_end() {
             live.cookie.as_str(),
             live.csrf.as_str(),
             a.cookie.as_str(),
-            s.admin_token.as_str(),
+            s.admin.as_str(),
         ] {
             assert!(!stored.contains(secret), "{secret:?} is stored");
         }

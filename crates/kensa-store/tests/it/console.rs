@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::{TestDb, finding};
-use kensa_detect::Score;
+use kensa_model::Score;
 use kensa_store::{AssetKind, AssetUpsert, MAX_SAVED_VIEWS, SavedView, StoreError, Timestamp};
 
 const DAY: i64 = 86_400_000;
@@ -36,7 +36,7 @@ fn dashboard_counts_and_trend(t: &TestDb) {
         adjusted: 6.5,
         adjustments: vec![],
     });
-    scored.severity = kensa_detect::Band::Medium;
+    scored.severity = kensa_model::Band::Medium;
     let mut unfixed = finding("CVE-2026-0002", "curl", "7.88");
     unfixed.fixed_version = None;
     let closing = finding("CVE-2026-0003", "zlib", "1.2");

@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::TestDb;
-use kensa_detect::Band;
+use kensa_model::Band;
 use kensa_store::{
     AssetKind, AssetUpsert, Filter, FindingQuery, Management, Sort, Timestamp, TriageChange,
 };
@@ -46,7 +46,7 @@ fn populate(db: &kensa_store::Db) {
                     "1.0-1",
                 );
                 f.severity = bands[(n * 31) % 4];
-                f.cvss.push(kensa_detect::CvssScore {
+                f.cvss.push(kensa_model::CvssScore {
                     source: "nvd@nist.gov".into(),
                     version: "3.1".into(),
                     vector: String::new(),

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::TestDb;
-use kensa_detect::Finding;
 use kensa_inventory::Inventory;
 use kensa_kb::store::{Store, StoreBuilder};
+use kensa_model::Finding;
 use kensa_store::{AssetUpsert, Db, Status, StoreError, StoredFinding, Timestamp};
 
 struct World {

@@ -9,7 +9,7 @@ use crate::common;
 use std::collections::BTreeMap;
 
 use common::TestDb;
-use kensa_detect::{Band, EpssScore, Finding, KevEntry};
+use kensa_model::{Band, EpssScore, Finding, KevEntry};
 use kensa_store::{
     AssetId, AssetKind, AssetUpsert, Db, Filter, FindingQuery, GroupBy, Management, Sort,
     StoredFinding, Timestamp,
@@ -70,7 +70,7 @@ fn generated(rng: &mut Lcg, n: usize) -> Vec<Finding> {
             if rng.below(5) > 0 {
                 // Scores with ties, so that the id breaks them.
                 let s = rng.below(21) as f64 / 2.0;
-                f.cvss.push(kensa_detect::CvssScore {
+                f.cvss.push(kensa_model::CvssScore {
                     source: "nvd@nist.gov".into(),
                     version: "3.1".into(),
                     vector: String::new(),

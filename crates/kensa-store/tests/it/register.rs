@@ -340,7 +340,7 @@ fn inventories_give_pretty_name_and_middleware(t: &TestDb) {
             ("python", "3.10.12-1~22.04.3", "python3.10"),
         ]
     );
-    let eol = kensa_detect::OsEol {
+    let eol = kensa_model::OsEol {
         product: "ubuntu".into(),
         cycle: "22.04".into(),
         eol: Some("2027-04-01".into()),

@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::{TestDb, finding};
-use kensa_detect::Band;
+use kensa_model::Band;
 use kensa_store::{
     AssetId, AssetKind, AssetUpsert, Db, Filter, FindingId, SlaPolicy, Status, StoreError,
     Timestamp, TriageChange, TriageState,
@@ -32,7 +32,7 @@ fn host(db: &Db, name: &str) -> AssetId {
     .expect("asset")
 }
 
-fn findings() -> Vec<kensa_detect::Finding> {
+fn findings() -> Vec<kensa_model::Finding> {
     let mut crit = finding("CVE-2026-0001", "openssl", "3.0.11-1");
     crit.severity = Band::Critical;
     let mut low = finding("CVE-2026-0002", "curl", "7.88.1-10");

@@ -5,6 +5,7 @@
 
 use crate::support;
 
+use kensa_testkit::free_port;
 use std::process::{Command, Output};
 use support::utf8;
 
@@ -22,13 +23,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 #[test]

@@ -42,6 +42,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use kensa_testkit::db::{Backend, backends};
+use kensa_testkit::roots::{AlpineRoot, add_apk_package};
+use kensa_testkit::{free_port, now_ms};
 use serde_json::Value;
 use support::{kb, utf8};
 
@@ -51,16 +54,9 @@ const KENSA: &str = env!("CARGO_BIN_EXE_kensa");
 const LEASE: u64 = 3;
 /// Longer than the lease a killed worker's job waits out, with room for
 /// the evaluations themselves on a loaded machine.
-const LEASE_WAIT: Duration = Duration::from_secs(LEASE + 60);
+const LEASE_WAIT: Duration = Duration::from_secs(LEASE + 120);
 
 // ---------------------------------------------------------------- setup
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
 
 fn text(o: &Output) -> String {
     format!(
@@ -71,32 +67,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// A free loopback port (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
-}
-
 // ------------------------------------------------------------- backends
-
-/// The fleet database of one run: SQLite in the server's data directory,
-/// or a fresh PostgreSQL database (dropped at the end).
-struct Backend {
-    label: &'static str,
-    /// `(admin URL, database name)` for PostgreSQL.
-    pg: Option<(String, String)>,
-}
-
-impl Backend {
-    fn url(&self) -> Option<String> {
-        self.pg.as_ref().map(|(admin, name)| {
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-            format!("{base}/{name}")
-        })
-    }
-}
 
 fn psql(url: &str, sql: &str) -> Output {
     Command::new("psql")
@@ -115,63 +86,20 @@ fn psql(url: &str, sql: &str) -> Output {
         .expect("psql runs")
 }
 
-impl Drop for Backend {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.pg {
-            let _ = psql(
-                admin,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
-        }
-    }
-}
-
-fn backends(test: &str) -> Vec<Backend> {
-    let mut out = vec![Backend {
-        label: "sqlite",
-        pg: None,
-    }];
-    match std::env::var("KENSA_TEST_PG") {
-        Ok(admin) => {
-            let name = format!(
-                "kensa_faults_{test}_{}_{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.subsec_nanos())
-                    .unwrap_or_default()
-            );
-            let o = psql(&admin, &format!("CREATE DATABASE {name}"));
-            assert!(o.status.success(), "KENSA_TEST_PG {admin}: {}", text(&o));
-            out.push(Backend {
-                label: "postgres",
-                pg: Some((admin, name)),
-            });
-        }
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("KENSA_TEST_PG is not set: scripts/test starts PostgreSQL for these tests")
-        }
-        Err(_) => eprintln!(
-            "KENSA_TEST_PG is not set: PostgreSQL not tested, SQLite only (scripts/test sets it)"
-        ),
-    }
-    out
-}
-
 /// Run `f` on every backend at once, one thread each.
 fn on_backends(test: &str, f: impl Fn(&Backend) + Sync) {
-    let backends = backends(test);
+    let backends = backends();
     std::thread::scope(|s| {
         let handles: Vec<_> = backends
             .iter()
             .map(|b| {
                 let f = &f;
                 std::thread::Builder::new()
-                    .name(format!("{test}-{}", b.label))
+                    .name(format!("{test}-{}", b.label()))
                     .spawn_scoped(s, move || {
                         let t = Instant::now();
                         f(b);
-                        eprintln!("[{}] {test}: passed in {:.1?}", b.label, t.elapsed());
+                        eprintln!("[{}] {test}: passed in {:.1?}", b.label(), t.elapsed());
                     })
                     .expect("thread")
             })
@@ -179,7 +107,7 @@ fn on_backends(test: &str, f: impl Fn(&Backend) + Sync) {
         let mut failed = Vec::new();
         for (h, b) in handles.into_iter().zip(&backends) {
             if h.join().is_err() {
-                failed.push(b.label);
+                failed.push(b.label());
             }
         }
         assert!(failed.is_empty(), "{test} failed on {failed:?}");
@@ -479,48 +407,23 @@ impl Drop for Server {
 /// at `busybox` and a marker package (no advisories) at `marker`, so that
 /// roots differ in content hash.
 fn alpine_root(root: &Path, busybox: &str, marker: u32) {
-    std::fs::create_dir_all(root.join("lib/apk/db")).expect("mkdir");
-    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
-    std::fs::write(root.join("etc/alpine-release"), "3.4.6\n").expect("write");
-    let db = std::fs::read_to_string(kensa_testkit::data_path("fixtures/apk/alpine/installed"))
-        .expect("apk db");
-    let mut out = String::new();
-    let mut in_busybox = false;
-    let mut seen = false;
-    for line in db.lines() {
-        if let Some(name) = line.strip_prefix("P:") {
-            in_busybox = name == "busybox";
-        }
-        if in_busybox && line.starts_with("V:") {
-            out.push_str(&format!("V:{busybox}\n"));
-            seen = true;
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    assert!(seen, "busybox is in the apk database");
-    if !out.ends_with("\n\n") {
-        out.push('\n');
-    }
-    out.push_str(&format!(
-        "P:kensa-fault-marker\nV:{marker}.0-r0\nA:x86_64\nS:1\nI:1\nT:test marker\no:kensa-fault-marker\n\n"
-    ));
-    std::fs::write(root.join("lib/apk/db/installed"), out).expect("write");
+    AlpineRoot::new()
+        .version("busybox", busybox)
+        .package(
+            "kensa-fault-marker",
+            &format!("{marker}.0-r0"),
+            "kensa-fault-marker",
+        )
+        .write(root);
 }
 
 /// Add `n` copies of busybox (origin `busybox`, so each carries busybox's
 /// advisories) to the root's apk database: thousands of findings, an
 /// evaluation slow enough to be caught by a kill.
 fn add_busybox_copies(root: &Path, n: usize) {
-    let path = root.join("lib/apk/db/installed");
-    let mut db = std::fs::read_to_string(&path).expect("read");
     for i in 0..n {
-        db.push_str(&format!(
-            "P:busybox-copy-{i}\nV:1.24.2-r9\nA:x86_64\nS:1\nI:1\nT:copy\no:busybox\n\n"
-        ));
+        add_apk_package(root, &format!("busybox-copy-{i}"), "1.24.2-r9", "busybox");
     }
-    std::fs::write(&path, db).expect("write");
 }
 
 /// Busybox versions with different secdb findings (r9: the fixture's).
@@ -741,7 +644,7 @@ fn settle(
 fn outage_spools_then_delivers() {
     on_backends("outage", |backend| {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = Server::new(backend.label, dir.path(), backend);
+        let mut server = Server::new(backend.label(), dir.path(), backend);
         let root = dir.path().join("root");
         let state = dir.path().join("state");
         alpine_root(&root, BUSYBOX[0], 0);
@@ -836,7 +739,7 @@ fn outage_spools_then_delivers() {
         assert!(out.contains("unchanged: the server already holds"), "{out}");
         eprintln!(
             "[{}] outage: evaluated {took:?} after delivery",
-            backend.label
+            backend.label()
         );
         server.assert_clean_log();
         server.terminate();
@@ -934,7 +837,7 @@ fn kill_9_during_evaluation() {
     const COPIES: usize = 1000;
     on_backends("evaluation", |backend| {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = Server::new(backend.label, dir.path(), backend);
+        let mut server = Server::new(backend.label(), dir.path(), backend);
         let agents: Vec<Agent> = (0..AGENTS)
             .map(|i| {
                 let d = dir.path().join(format!("agent-{i}"));
@@ -961,7 +864,7 @@ fn kill_9_during_evaluation() {
         let claimed = server.claimed_assets();
         eprintln!(
             "[{}] evaluation: jobs at the kill: {jobs}; claimed for assets {claimed:?}",
-            backend.label
+            backend.label()
         );
         assert!(
             jobs.contains("queued|") || jobs.contains("running|"),
@@ -976,15 +879,17 @@ fn kill_9_during_evaluation() {
         let (unclaimed, leased): (Vec<Agent>, Vec<Agent>) = agents
             .into_iter()
             .partition(|a| !claimed.contains(&a.asset));
-        let quick = settle(&server, &unclaimed, t0, true, Duration::from_secs(60));
-        // ...a job the dead process had claimed waits for its lease:
-        // that wait is why this test takes over two minutes.
+        // (With a lease of seconds, the claimed jobs compete with these for
+        // the workers: the deadline allows for all of them on a busy
+        // machine.)
+        let quick = settle(&server, &unclaimed, t0, true, Duration::from_secs(120));
+        // ...a job the dead process had claimed waits for its lease.
         let took = settle(&server, &leased, t0, true, LEASE_WAIT);
         settle(&server, &unclaimed, t0, true, Duration::ZERO);
         eprintln!(
             "[{}] evaluation: {} unclaimed assets consistent {quick:.1?} after the restart, \
              {} claimed ones {took:.1?} after (jobs now: {})",
-            backend.label,
+            backend.label(),
             unclaimed.len(),
             leased.len(),
             server.jobs()
@@ -999,7 +904,7 @@ fn kill_9_during_ingest() {
     const AGENTS: u32 = 16;
     on_backends("ingest", |backend| {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = Server::new(backend.label, dir.path(), backend);
+        let mut server = Server::new(backend.label(), dir.path(), backend);
         let agents: Vec<Agent> = (0..AGENTS)
             .map(|i| {
                 let d = dir.path().join(format!("agent-{i}"));
@@ -1039,27 +944,27 @@ fn kill_9_during_ingest() {
             assert!(
                 *code == 0 || *code == 3,
                 "[{}] an agent neither delivered nor spooled: {out}",
-                backend.label
+                backend.label()
             );
             *codes.entry(*code).or_default() += 1;
         }
         eprintln!(
             "[{}] ingest: exit codes at the kill {codes:?}; jobs: {}",
-            backend.label,
+            backend.label(),
             server.jobs()
         );
 
         // Back up: the agents run again and deliver what they spooled.
         server.start();
         for (code, out) in run_all(&server.ca(), &agents, &AtomicUsize::new(0)) {
-            assert_eq!(code, 0, "[{}] after the restart: {out}", backend.label);
+            assert_eq!(code, 0, "[{}] after the restart: {out}", backend.label());
         }
         // `inventory_at` is also the last report (a HEAD answered 204 moves
         // it), so only "evaluated since the roots changed" is asserted.
         let took = settle(&server, &agents, t1, false, LEASE_WAIT);
         eprintln!(
             "[{}] ingest: all {AGENTS} assets consistent {took:.1?} after the re-run (jobs: {})",
-            backend.label,
+            backend.label(),
             server.jobs()
         );
         server.assert_clean_log();

@@ -156,8 +156,8 @@ macro_rules! both {
 }
 
 /// A hand-built finding: enough fields for the lifecycle, the rest empty.
-pub fn finding(vulnerability: &str, package: &str, version: &str) -> kensa_detect::Finding {
-    use kensa_detect::{Band, Detection, Finding, PackageRef, Status};
+pub fn finding(vulnerability: &str, package: &str, version: &str) -> kensa_model::Finding {
+    use kensa_model::{Band, Detection, Finding, PackageRef, Status};
     Finding {
         vulnerability_id: vulnerability.into(),
         aliases: vec![],

@@ -37,7 +37,7 @@ impl Status {
     /// Which status wins when advisories of one vulnerability disagree:
     /// a fix beats everything (it can be installed), then the vendor's
     /// explicit decisions, then a plain "affected".
-    pub(crate) fn precedence(self) -> u8 {
+    pub fn precedence(self) -> u8 {
         match self {
             Status::Fixed => 4,
             Status::WillNotFix => 3,
