@@ -1,10 +1,11 @@
-//! Log lines: one line each on standard error, prefixed `kensa-agent:`
-//! (under systemd they go to the journal). Nothing logged ever contains a
-//! token: [`crate::Credentials`] and [`crate::Secret`] print redacted.
+//! Log lines, as `tracing` events: the binary's subscriber writes them
+//! (one line each on standard error, under systemd to the journal); the
+//! library prints nothing itself. Nothing logged ever contains a token:
+//! [`crate::Credentials`] and [`crate::Secret`] print redacted.
 
 use std::fmt::Arguments;
 
 /// Log one line.
 pub fn info(args: Arguments<'_>) {
-    eprintln!("kensa-agent: {args}");
+    tracing::info!(target: "kensa_agent", "{args}");
 }

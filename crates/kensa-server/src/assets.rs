@@ -13,8 +13,17 @@ use kensa_store::{Asset, AssetId, Db, ExposedPort, InternetExposure, ManagementP
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::api::{ApiError, ApiResult, AppState, parse_json, principal, require, with_db};
 use crate::auth::Role;
+use crate::kit::{ApiError, ApiResult, AppState, authorize, parse_json, with_db};
+
+pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/api/v1/assets", get(list_assets))
+        .route("/api/v1/assets/import", post(import))
+        .route("/api/v1/assets/{id}", get(detail).patch(patch))
+        .route("/api/v1/coverage", get(coverage))
+}
 
 /// Today, `YYYY-MM-DD` (UTC): what end-of-life dates are compared with.
 pub(crate) fn today() -> String {
@@ -133,8 +142,12 @@ pub(crate) async fn detail(
 ) -> ApiResult<Json<Value>> {
     let id = asset_id(&id)?;
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "reading assets needs a user token")?;
+        authorize(
+            db,
+            &headers,
+            Role::Viewer,
+            "reading assets needs a user token",
+        )?;
         let a = db.asset(id)?.ok_or_else(|| not_found(id))?;
         let cx = CoverageContext::new(db, 24 * 3_600_000)?;
         Ok(Json(detail_of(&a, &cx)))
@@ -306,9 +319,9 @@ pub(crate) async fn patch(
     let id = asset_id(&id)?;
     with_db(&state, move |db| {
         // The role before the body: a viewer learns nothing from it.
-        let p = principal(db, &headers)?;
-        require(
-            &p,
+        authorize(
+            db,
+            &headers,
             Role::Admin,
             "changing management items needs the admin role",
         )?;
@@ -354,8 +367,12 @@ pub(crate) async fn import(
         )));
     }
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Admin, "importing assets needs the admin role")?;
+        authorize(
+            db,
+            &headers,
+            Role::Admin,
+            "importing assets needs the admin role",
+        )?;
         let parsed = match format.as_str() {
             "csv" => crate::register::parse_csv(&body),
             _ => crate::register::parse_ec2(&body),
@@ -420,4 +437,64 @@ fn rejected(format: &str, errors: &[crate::register::InputError]) -> Response {
         })),
     )
         .into_response()
+}
+
+async fn list_assets(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    with_db(&state, move |db| {
+        authorize(
+            db,
+            &headers,
+            Role::Viewer,
+            "listing assets needs a user token",
+        )?;
+        Ok(Json(json!({ "assets": db.assets()? })))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoverageQuery {
+    /// An asset silent longer than this is STALE_INVENTORY (default 24).
+    stale_hours: Option<u32>,
+}
+
+/// Whether each asset is covered, in Amazon Inspector's vocabulary
+/// ([`coverage_of`] says how each reason is decided), with
+/// counts per reason, the inactive ones first.
+async fn coverage(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<CoverageQuery>,
+) -> ApiResult<Json<Value>> {
+    let stale_ms = i64::from(q.stale_hours.unwrap_or(24)) * 3_600_000;
+    with_db(&state, move |db| {
+        authorize(db, &headers, Role::Viewer, "coverage needs a user token")?;
+        let cx = CoverageContext::new(db, stale_ms)?;
+        let mut rows = Vec::new();
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for a in db.assets()? {
+            let (status, reason) = coverage_of(&a, &cx);
+            *counts.entry(reason).or_default() += 1;
+            rows.push(json!({
+                "asset_id": a.id.0,
+                "name": a.name,
+                "os": a.os_id,
+                "os_release": a.os_release,
+                "status": status,
+                "reason": reason,
+                "source": a.source,
+                "agent": cx.agents.contains(&a.id),
+                "eol": a.eol,
+                "inventory_at": a.inventory_at,
+                "evaluated_at": a.evaluated_at,
+            }));
+        }
+        rows.sort_by_key(|r| (r["status"] == "ACTIVE", r["asset_id"].as_i64()));
+        Ok(Json(json!({ "assets": rows, "counts": counts })))
+    })
+    .await
 }

@@ -19,7 +19,28 @@ use kensa_store::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{ApiError, ApiResult, AppState, parse_json, principal, require, with_db};
+use crate::kit::{ApiError, ApiResult, AppState, authorize, parse_json, with_db};
+
+pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{delete, get, post};
+    axum::Router::new()
+        .route("/api/v1/findings", get(list))
+        .route("/api/v1/findings/aggregate", get(aggregate))
+        .route("/api/v1/findings/triage", post(triage_bulk))
+        .route("/api/v1/findings/{id}", get(detail))
+        .route("/api/v1/findings/{id}/triage", post(triage))
+        .route("/api/v1/triage-rules", get(triage_rules))
+        .route("/api/v1/triage-rules/{id}", delete(revoke_triage_rule))
+        .route(
+            "/api/v1/suppression-rules",
+            get(suppression_rules).post(create_suppression_rule),
+        )
+        .route(
+            "/api/v1/suppression-rules/{id}",
+            delete(delete_suppression_rule),
+        )
+        .route("/api/v1/settings/sla", get(sla).put(set_sla))
+}
 use crate::auth::{Principal, Role};
 
 fn actor(p: &Principal) -> String {
@@ -80,8 +101,12 @@ pub async fn list(
     };
     let count = q.count.unwrap_or(false);
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "listing findings needs a user token")?;
+        authorize(
+            db,
+            &headers,
+            Role::Viewer,
+            "listing findings needs a user token",
+        )?;
         let page = db.query_findings(&query)?;
         let total = if count {
             Some(db.count_findings(&query.filter)?)
@@ -119,8 +144,7 @@ pub async fn aggregate(
             .map_err(|e: kensa_store::StoreError| ApiError::bad(e.to_string()))?;
     let filter = filter_of(q.filter.as_deref())?;
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "aggregations need a user token")?;
+        authorize(db, &headers, Role::Viewer, "aggregations need a user token")?;
         let groups =
             db.aggregate_findings(&filter, by, q.limit.unwrap_or(100), q.offset.unwrap_or(0))?;
         Ok(Json(json!({ "by": q.by, "groups": groups })))
@@ -136,8 +160,12 @@ pub async fn detail(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "reading findings needs a user token")?;
+        authorize(
+            db,
+            &headers,
+            Role::Viewer,
+            "reading findings needs a user token",
+        )?;
         let id = FindingId(id);
         let finding = db
             .finding(id)?
@@ -191,8 +219,7 @@ pub async fn triage(
         Some(_) => return Err(ApiError::bad("apply_to_other_assets: true or false")),
     };
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Analyst, "triage needs the analyst role")?;
+        let p = authorize(db, &headers, Role::Analyst, "triage needs the analyst role")?;
         let who = actor(&p);
         let id = FindingId(id);
         let f = db
@@ -230,8 +257,7 @@ pub async fn triage_bulk(
     };
     let filter = filter_of(Some(&text))?;
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Analyst, "triage needs the analyst role")?;
+        let p = authorize(db, &headers, Role::Analyst, "triage needs the analyst role")?;
         let n = db.triage_bulk(&filter, &change, &actor(&p), Timestamp::now())?;
         Ok(Json(
             json!({ "filter": filter.to_string(), "findings_changed": n }),
@@ -246,8 +272,12 @@ pub async fn triage_rules(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "reading rules needs a user token")?;
+        authorize(
+            db,
+            &headers,
+            Role::Viewer,
+            "reading rules needs a user token",
+        )?;
         Ok(Json(json!({ "rules": db.triage_rules()? })))
     })
     .await
@@ -261,8 +291,12 @@ pub async fn revoke_triage_rule(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Analyst, "revoking rules needs the analyst role")?;
+        authorize(
+            db,
+            &headers,
+            Role::Analyst,
+            "revoking rules needs the analyst role",
+        )?;
         db.revoke_triage_rule(id, Timestamp::now())?;
         Ok(StatusCode::NO_CONTENT)
     })
@@ -275,8 +309,12 @@ pub async fn suppression_rules(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "reading rules needs a user token")?;
+        authorize(
+            db,
+            &headers,
+            Role::Viewer,
+            "reading rules needs a user token",
+        )?;
         Ok(Json(json!({ "rules": db.suppression_rules()? })))
     })
     .await
@@ -300,8 +338,12 @@ pub async fn create_suppression_rule(
     let req: SuppressionRequest = parse_json(&body, "suppression rule")?;
     let filter = filter_of(Some(&req.filter))?;
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Analyst, "suppression rules need the analyst role")?;
+        let p = authorize(
+            db,
+            &headers,
+            Role::Analyst,
+            "suppression rules need the analyst role",
+        )?;
         let (rule, n) = db.create_suppression_rule(
             &req.name,
             &filter,
@@ -325,8 +367,12 @@ pub async fn delete_suppression_rule(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Analyst, "suppression rules need the analyst role")?;
+        authorize(
+            db,
+            &headers,
+            Role::Analyst,
+            "suppression rules need the analyst role",
+        )?;
         let n = db.delete_suppression_rule(id, Timestamp::now())?;
         Ok(Json(json!({ "findings_released": n })))
     })
@@ -336,8 +382,12 @@ pub async fn delete_suppression_rule(
 /// `GET /api/v1/settings/sla`
 pub async fn sla(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Viewer, "reading settings needs a user token")?;
+        authorize(
+            db,
+            &headers,
+            Role::Viewer,
+            "reading settings needs a user token",
+        )?;
         Ok(Json(json!(db.sla_policy()?)))
     })
     .await
@@ -364,8 +414,12 @@ pub async fn set_sla(
         }
     }
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Admin, "the SLA policy needs the admin role")?;
+        authorize(
+            db,
+            &headers,
+            Role::Admin,
+            "the SLA policy needs the admin role",
+        )?;
         let n = db.set_sla_policy(&policy, Timestamp::now())?;
         Ok(Json(json!({ "policy": policy, "findings_updated": n })))
     })

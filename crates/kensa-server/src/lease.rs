@@ -48,10 +48,7 @@ pub fn run_leased<T>(db: &Db, job: &Job, work: impl FnOnce() -> T) -> T {
                 if since.elapsed() >= lease / 4 && !stop.load(Ordering::Relaxed) {
                     since = Instant::now();
                     if let Err(e) = db.extend_lease(&mut held, lease) {
-                        eprintln!(
-                            "kensa server: job {} ({}): lease: {e}",
-                            held.id.0, held.kind
-                        );
+                        tracing::error!("job {} ({}): lease: {e}", held.id.0, held.kind);
                         return;
                     }
                 }

@@ -18,7 +18,15 @@
 //!   lifecycle.
 //!
 //! The API is described by `/api/v1/openapi.json` (`src/openapi.json`).
+//!
+//! Layout, room by room: [`kit`] is what every handler shares (state,
+//! [`kit::ApiError`], `with_db`, `authorize`); each feature module
+//! (`tokens`, `agents`, `assets`, `findings`, [`export`], [`session`],
+//! [`console`]) owns its handlers and lists its paths in a `routes()`;
+//! [`api::router`] merges them. What a valid new user or token is lives in
+//! one place (`rules`), for the API and the console alike.
 
+mod agents;
 pub mod api;
 mod assets;
 pub mod auth;
@@ -27,11 +35,14 @@ pub mod error;
 pub mod export;
 mod findings;
 pub mod ingest;
+pub mod kit;
 pub mod lease;
 mod pool;
 pub mod register;
+mod rules;
 pub mod session;
 pub mod tls;
+mod tokens;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -201,9 +212,9 @@ pub fn start(cfg: Config) -> Result<Running> {
     let addr = listener
         .local_addr()
         .map_err(|e| ServerError::Internal(format!("listener: {e}")))?;
-    let state = Arc::new(api::AppState {
+    let state = Arc::new(kit::AppState {
         pool: Pool::new(backend.clone(), 8),
-        limits: api::Limits::default(),
+        limits: kit::Limits::default(),
         wake: Arc::clone(&wake),
         login_throttle: Arc::default(),
         ca_cert: tls_files.ca_cert.clone(),
@@ -233,7 +244,7 @@ pub fn start(cfg: Config) -> Result<Running> {
                         .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                         .await
                     {
-                        eprintln!("kensa server: {e}");
+                        tracing::error!("{e}");
                     }
                 });
                 drop(runtime);

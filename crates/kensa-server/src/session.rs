@@ -40,9 +40,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::api::{ApiError, ApiResult, AppState, parse_json, principal, require, with_db};
 use crate::auth::{self, Principal, Role};
 use crate::error::{Result, ServerError};
+use crate::kit::{ApiError, ApiResult, AppState, authorize, parse_json, principal, with_db};
+use crate::rules::{check_name, check_password, parse_role};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "kensa_session";
@@ -53,11 +54,6 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// The first start's admin user.
 pub const FIRST_ADMIN: &str = "admin";
-
-const MIN_PASSWORD: usize = 12;
-/// Generous for passphrases, small enough that hashing stays cheap.
-const MAX_PASSWORD: usize = 1024;
-const MAX_NAME: usize = 64;
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     // Made now, at start: made by the first login for an unknown name, it
@@ -467,47 +463,17 @@ async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiRe
         .into_response())
 }
 
-pub(crate) fn check_name(name: &str) -> ApiResult<()> {
-    let ok = (1..=MAX_NAME).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad(format!(
-            "name {name:?}: 1 to {MAX_NAME} characters among A-Z a-z 0-9 . _ @ -"
-        )))
-    }
-}
-
-pub(crate) fn check_password(password: &str) -> ApiResult<()> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD {
-        return Err(ApiError::bad(format!(
-            "password: at least {MIN_PASSWORD} characters"
-        )));
-    }
-    if n > MAX_PASSWORD {
-        return Err(ApiError::bad(format!(
-            "password: at most {MAX_PASSWORD} characters"
-        )));
-    }
-    Ok(())
-}
-
-fn parse_role(role: &str) -> ApiResult<Role> {
-    Role::parse(role)
-        .ok_or_else(|| ApiError::bad(format!("role {role:?}: expected viewer, analyst or admin")))
-}
-
 async fn list_users(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        let p = principal(db, &headers)?;
-        require(&p, Role::Admin, "listing users needs the admin role")?;
+        authorize(
+            db,
+            &headers,
+            Role::Admin,
+            "listing users needs the admin role",
+        )?;
         Ok(Json(json!({ "users": db.list_users()? })))
     })
     .await
@@ -533,8 +499,12 @@ async fn create_user(
     with_db(&state, move |db| {
         // Authorised before hashing: nobody else gets to spend the
         // server's CPU on argon2.
-        let p = principal(db, &headers)?;
-        require(&p, Role::Admin, "creating users needs the admin role")?;
+        authorize(
+            db,
+            &headers,
+            Role::Admin,
+            "creating users needs the admin role",
+        )?;
         let hash = hash_password(&req.password)?;
         if db
             .create_user(&req.name, role.as_str(), &hash, Timestamp::now())?

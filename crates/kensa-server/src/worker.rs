@@ -171,8 +171,8 @@ impl Worker {
                 queued += 1;
             }
         }
-        eprintln!(
-            "kensa server: knowledge base {new_name}: {} changed keys; {queued} of {assets} assets to re-evaluate",
+        tracing::info!(
+            "knowledge base {new_name}: {} changed keys; {queued} of {assets} assets to re-evaluate",
             changed.as_ref().map_or_else(
                 || "unknown (previous generation gone)".to_owned(),
                 |c| c.len().to_string()
@@ -222,7 +222,7 @@ impl Worker {
         match result {
             Ok(()) => self.db.complete(&job)?,
             Err(e) => {
-                eprintln!("kensa server: job {} ({}) failed: {e}", job.id.0, job.kind);
+                tracing::error!("job {} ({}) failed: {e}", job.id.0, job.kind);
                 self.db.fail(&job, &e.to_string())?;
             }
         }
@@ -326,22 +326,19 @@ impl Worker {
             if self.watch.is_some() && housekept.is_none_or(|t| t.elapsed() >= HOUSEKEEPING) {
                 housekept = Some(std::time::Instant::now());
                 if let Err(e) = self.db.expire_risk_acceptances(Timestamp::now()) {
-                    eprintln!(
-                        "kensa server: worker {}: expiring risk acceptances: {e}",
-                        self.name
-                    );
+                    tracing::error!("worker {}: expiring risk acceptances: {e}", self.name);
                 }
                 // The query planner's statistics, which SQLite never
                 // refreshes by itself.
                 if let Err(e) = self.db.analyze() {
-                    eprintln!("kensa server: worker {}: analyze: {e}", self.name);
+                    tracing::error!("worker {}: analyze: {e}", self.name);
                 }
             }
             match self.step() {
                 Ok(true) => {}
                 Ok(false) => wake.wait(POLL),
                 Err(e) => {
-                    eprintln!("kensa server: worker {}: {e}", self.name);
+                    tracing::error!("worker {}: {e}", self.name);
                     wake.wait(POLL);
                 }
             }

@@ -78,7 +78,7 @@ pub fn enroll(c: &Common, root: Option<PathBuf>, token: &str) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("kensa agent: {e}");
+            tracing::error!("{e}");
             ExitCode::from(2)
         }
     }
@@ -88,7 +88,7 @@ pub fn run(c: &Common, root: Option<PathBuf>, once: bool, interval: Option<Durat
     let mut cfg = match config(c, root, false) {
         Ok(cfg) => cfg,
         Err(e) => {
-            eprintln!("kensa agent: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(2);
         }
     };
@@ -102,7 +102,7 @@ pub fn run(c: &Common, root: Option<PathBuf>, once: bool, interval: Option<Durat
                 ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1))
             }
             Err(e) => {
-                eprintln!("kensa agent: {e}");
+                tracing::error!("{e}");
                 ExitCode::from(2)
             }
         };
@@ -111,7 +111,7 @@ pub fn run(c: &Common, root: Option<PathBuf>, once: bool, interval: Option<Durat
     // SIGINT and SIGTERM stop the loop between steps.
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
-            eprintln!("kensa agent: cannot handle signal {signal}: {e}");
+            tracing::error!("cannot handle signal {signal}: {e}");
             return ExitCode::from(2);
         }
     }
@@ -119,7 +119,7 @@ pub fn run(c: &Common, root: Option<PathBuf>, once: bool, interval: Option<Durat
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kensa agent: {e}");
+            tracing::error!("{e}");
             ExitCode::from(2)
         }
     }

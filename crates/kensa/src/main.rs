@@ -334,7 +334,24 @@ enum VersionCommand {
     },
 }
 
+/// Logs (the server's, the agent's, and their libraries' `tracing` events)
+/// as text lines on standard error, at `KENSA_LOG`'s level (error, warn,
+/// info, debug, trace; default info). A command's own answers and errors
+/// are its output, not logs: they are printed as they were.
+fn init_logging() {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = std::env::var("KENSA_LOG")
+        .ok()
+        .and_then(|v| v.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .init();
+}
+
 fn main() -> ExitCode {
+    init_logging();
     let cli = Cli::parse();
     match cli.command {
         Command::Inventory {

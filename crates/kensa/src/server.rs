@@ -28,7 +28,7 @@ pub fn run(args: Args) -> ExitCode {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
-            eprintln!("kensa server: cannot handle signal {signal}: {e}");
+            tracing::error!("cannot handle signal {signal}: {e}");
             return ExitCode::from(2);
         }
     }
@@ -43,7 +43,7 @@ pub fn run(args: Args) -> ExitCode {
     }) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("kensa server: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(2);
         }
     };

@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("kensa up: {e}");
+    tracing::error!("{e}");
     ExitCode::from(2)
 }
 
@@ -129,7 +129,7 @@ pub fn run(args: Args) -> ExitCode {
         std::thread::sleep(Duration::from_millis(200));
     }
     if let Ok(Err(e)) = agent.join() {
-        eprintln!("kensa up: agent: {e}");
+        tracing::error!("agent: {e}");
     }
     running.stop();
     println!("stopped");

@@ -36,8 +36,8 @@ use kensa_store::{Db, Timestamp};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
-use crate::api::{ApiError, ApiResult, AppState, with_db};
 use crate::auth::Role;
+use crate::kit::{ApiError, ApiResult, AppState, with_db};
 pub use i18n::Lang;
 pub use pages::render_findings;
 
@@ -477,7 +477,7 @@ async fn ca_pem(State(state): State<Arc<AppState>>) -> Response {
                 .into_response(),
         ),
         Err(e) => {
-            eprintln!("kensa server: {}: {e}", state.ca_cert.display());
+            tracing::error!("{}: {e}", state.ca_cert.display());
             StatusCode::NOT_FOUND.into_response()
         }
     }

@@ -5,5 +5,6 @@ mod console_e2e;
 mod export;
 mod fleet;
 mod register;
+mod rules;
 mod support;
 mod users;

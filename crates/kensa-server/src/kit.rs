@@ -1,0 +1,199 @@
+//! What every room of the server shares: the state handlers get, the
+//! API's error type, running database work off the async workers, and who
+//! the caller is and what it may do.
+//!
+//! Every route but enrolment, login and the health check authenticates the
+//! caller and checks its role with [`authorize`], on the server: the
+//! console's hiding of a control is a convenience, this is the rule.
+//!
+//! Database work is synchronous (`kensa-store`): handlers run it on the
+//! blocking pool with a pooled connection ([`with_db`]), never on the async
+//! workers.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kensa_store::{AssetId, Db, Timestamp};
+use serde_json::json;
+
+use crate::auth::{self, Principal, Role};
+use crate::pool::Pool;
+
+pub struct AppState {
+    pub pool: Arc<Pool>,
+    pub limits: Limits,
+    /// Wakes the evaluation workers when a job is queued.
+    pub wake: Arc<crate::worker::Wake>,
+    pub login_throttle: Arc<crate::session::LoginThrottle>,
+    /// The server's CA certificate (PEM), which the console hands to agents.
+    pub ca_cert: std::path::PathBuf,
+    pub exports: Arc<crate::export::Exports>,
+}
+
+/// Request size limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The largest request body accepted (compressed, as sent).
+    pub body: usize,
+    /// The largest inventory document accepted once decompressed.
+    pub inventory: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body: 16 << 20,
+            inventory: 64 << 20,
+        }
+    }
+}
+
+/// An error as the API answers it: a status and `{"error": message}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+    pub(crate) fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing, unknown or expired token or session (send Authorization: Bearer <token>, or log in)",
+        )
+    }
+    pub(crate) fn forbidden(what: &str) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, format!("not allowed: {what}"))
+    }
+    pub(crate) fn bad(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<crate::error::ServerError> for ApiError {
+    fn from(e: crate::error::ServerError) -> ApiError {
+        // The detail goes to the log; the client learns only that it was
+        // the server's fault (it may name files or the database).
+        eprintln!("kensa server: {e}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error (see the server log)",
+        )
+    }
+}
+
+impl From<kensa_store::StoreError> for ApiError {
+    fn from(e: kensa_store::StoreError) -> ApiError {
+        match e {
+            // The caller's mistake, worded for the caller.
+            kensa_store::StoreError::InvalidArgument(m) => ApiError::bad(m),
+            kensa_store::StoreError::NotFound { what } => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("no {what}"))
+            }
+            e => ApiError::from(crate::error::ServerError::from(e)),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+/// Run `f` with a pooled connection on the blocking pool.
+pub(crate) async fn with_db<T: Send + 'static>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&Db) -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let pool = Arc::clone(&state.pool);
+    tokio::task::spawn_blocking(move || {
+        let db = pool.get()?;
+        f(&db)
+    })
+    .await
+    .map_err(|e| ApiError::from(crate::error::ServerError::Internal(e.to_string())))?
+}
+
+/// The caller, from its bearer token or, without an `Authorization`
+/// header, its session cookie (CSRF is checked before, in
+/// [`crate::session::csrf`]).
+pub(crate) fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return crate::session::principal_of_session(db, headers);
+    }
+    let token = auth::bearer(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .ok_or_else(ApiError::unauthorized)?;
+    let digest = auth::digest(token);
+    if let Some((agent_id, asset_id)) = db.agent_by_token(&digest)? {
+        return Ok(Principal::Agent { agent_id, asset_id });
+    }
+    match db.api_token(&digest, Timestamp::now())? {
+        Some((name, role)) => Ok(Principal::User {
+            name,
+            role: Role::parse(&role).ok_or_else(ApiError::unauthorized)?,
+        }),
+        None => Err(ApiError::unauthorized()),
+    }
+}
+
+pub(crate) fn require(p: &Principal, role: Role, what: &str) -> ApiResult<()> {
+    match p {
+        Principal::User { role: r, .. } if *r >= role => Ok(()),
+        _ => Err(ApiError::forbidden(what)),
+    }
+}
+
+pub(crate) fn agent_asset(p: &Principal) -> ApiResult<AssetId> {
+    match p {
+        Principal::Agent { asset_id, .. } => Ok(AssetId(*asset_id)),
+        Principal::User { .. } => Err(ApiError::forbidden(
+            "only an enrolled agent reports inventories",
+        )),
+    }
+}
+
+/// The caller, if it has at least `role` (agents have none): one call for
+/// authentication and authorization. `what` says what was refused, for the
+/// 403 answer.
+pub(crate) fn authorize(
+    db: &Db,
+    headers: &HeaderMap,
+    role: Role,
+    what: &str,
+) -> ApiResult<Principal> {
+    let p = principal(db, headers)?;
+    require(&p, role, what)?;
+    Ok(p)
+}
+
+/// Parse a JSON body, naming what it should be and where it went wrong.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad(format!(
+            "{what}: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}
