@@ -68,12 +68,15 @@ pub struct EnrollmentTokenInfo {
 /// Why an enrolment token does or does not enrol.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TokenCheck {
-    Live(EnrollmentTokenInfo),
+    Live(Box<EnrollmentTokenInfo>),
     Unknown,
     Expired,
     Exhausted,
     Revoked,
 }
+
+/// An asset's live agents: (agent id, token digest).
+pub type LiveAgents = Vec<(i64, String)>;
 
 /// The length of an enrolment token's public id, in hex digits.
 pub const TOKEN_ID_LEN: usize = 16;
@@ -161,7 +164,7 @@ impl Db {
                 "revoked" => TokenCheck::Revoked,
                 "expired" => TokenCheck::Expired,
                 "exhausted" => TokenCheck::Exhausted,
-                _ => TokenCheck::Live(info),
+                _ => TokenCheck::Live(Box::new(info)),
             })
         })
     }
@@ -221,10 +224,7 @@ impl Db {
 
     /// The host asset whose identity is `machine_id`, with its live
     /// (unrevoked) agents as (agent id, token digest).
-    pub fn host_by_machine_id(
-        &self,
-        machine_id: &str,
-    ) -> Result<Option<(AssetId, Vec<(i64, String)>)>> {
+    pub fn host_by_machine_id(&self, machine_id: &str) -> Result<Option<(AssetId, LiveAgents)>> {
         let key = format!("host:id:{machine_id}");
         self.tx("host by machine id", Mode::Read, |tx| {
             let Some(row) =
