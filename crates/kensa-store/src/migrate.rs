@@ -59,6 +59,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_dashboard.sql"),
         postgres: include_str!("../migrations/postgres/0006_dashboard.sql"),
     },
+    Migration {
+        version: 7,
+        name: "enrolment",
+        sqlite: include_str!("../migrations/sqlite/0007_enrolment.sql"),
+        postgres: include_str!("../migrations/postgres/0007_enrolment.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

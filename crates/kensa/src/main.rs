@@ -168,7 +168,8 @@ struct AgentCommon {
     #[arg(long)]
     server: Option<String>,
     /// The CA to trust: a PEM file (the server's own CA, printed by `kensa
-    /// server`), or `system`. Default: <state>/ca.pem.
+    /// server`), or `system`. `run` defaults to the one enrolled with
+    /// (<state>/ca.pem, the copy `enroll` keeps, or `system`).
     #[arg(long)]
     ca: Option<String>,
     /// Where the credentials, last report and spool live (default
@@ -240,10 +241,17 @@ enum FindingsCommand {
 
 #[derive(Subcommand)]
 enum AgentCommand {
-    /// Exchange a one-time enrolment token for this agent's own credential.
+    /// Exchange an enrolment token for this agent's own credential. The
+    /// server, the CA (copied to <state>/ca.pem) and the root are kept, so
+    /// that `kensa agent run` needs no flags afterwards.
     Enroll {
         #[command(flatten)]
         common: AgentCommon,
+        /// Enrol a mounted root filesystem under its own identity (its
+        /// etc/hostname and etc/machine-id) instead of this host's; `run`
+        /// then reports that root.
+        #[arg(long)]
+        root: Option<PathBuf>,
         /// The enrolment token an admin created.
         #[arg(long)]
         token: String,
@@ -253,7 +261,8 @@ enum AgentCommand {
     Run {
         #[command(flatten)]
         common: AgentCommon,
-        /// Inventory this root filesystem instead of the host.
+        /// Inventory this root filesystem instead of the host (default: the
+        /// root enrolled with `enroll --root`, else the host).
         #[arg(long)]
         root: Option<PathBuf>,
         #[arg(long)]
@@ -462,9 +471,11 @@ fn main() -> ExitCode {
             },
         }),
         Command::Findings(c) => findings::run(c),
-        Command::Agent(AgentCommand::Enroll { common, token }) => {
-            agent::enroll(&common.into(), &token)
-        }
+        Command::Agent(AgentCommand::Enroll {
+            common,
+            root,
+            token,
+        }) => agent::enroll(&common.into(), root, &token),
         Command::Agent(AgentCommand::Run {
             common,
             root,
