@@ -171,10 +171,10 @@ pub fn inventory(target: &SshTarget, answer: &Answer) -> Result<Inventory> {
             if required(name) {
                 return Err(fail(Reason::UnsupportedOs, msg));
             }
-            problems.push(Problem {
-                path: name.clone(),
-                message: format!("exited with status {}", section.status),
-            });
+            problems.push(Problem::partial(
+                name.clone(),
+                format!("exited with status {}", section.status),
+            ));
             continue;
         }
         let text = || String::from_utf8_lossy(&section.output);
@@ -220,12 +220,12 @@ pub fn inventory(target: &SshTarget, answer: &Answer) -> Result<Inventory> {
                 ),
             ));
         } else {
-            problems.push(Problem {
-                path: "rpm -qa".into(),
-                message: format!(
+            problems.push(Problem::partial(
+                "rpm -qa",
+                format!(
                     "exited with status {status} and listed nothing; the database file was read instead"
                 ),
-            });
+            ));
         }
     }
     if let Some(lines) = rpm_lines {

@@ -17,8 +17,8 @@ use kensa_store::{AssetId, AssetUpsert, CanonicalInventory, Db, InventoryChange,
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::kit::{ApiError, ApiResult, AppState, parse_json, principal, require, with_db};
 use crate::auth::Role;
+use crate::kit::{ApiError, ApiResult, AppState, parse_json, principal, require, with_db};
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/api/v1/inventories", post(push))
