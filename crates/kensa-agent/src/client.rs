@@ -38,6 +38,12 @@ pub struct EnrollRequest<'a> {
     pub hostname: &'a str,
     pub machine_id: &'a str,
     pub agent_version: &'a str,
+    /// The token of this state directory's previous enrolment with the
+    /// same server, proving that a re-enrolment comes from the agent that
+    /// reports for the asset (the server refuses to hand an asset with a
+    /// live agent to anyone else).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_token: Option<&'a str>,
 }
 
 /// The enrolment response body.
@@ -193,6 +199,8 @@ impl Client {
             asset_id: r.asset_id,
             token: r.token,
             server: self.base.clone(),
+            trust: crate::state::Trust::Pinned,
+            root: None,
         })
     }
 

@@ -84,15 +84,13 @@ pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
 /// Percent-encode one URL path segment: everything but RFC 3986's
 /// unreserved characters, so `sha256:ab…` becomes `sha256%3Aab…`.
 pub fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    /// RFC 3986's unreserved characters, the only ones left as they are.
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 /// A random 64-bit number for jitter (not for secrets): the standard

@@ -53,7 +53,7 @@ use kensa_inventory::Inventory;
 pub use crate::client::Client;
 pub use crate::error::{AgentError, Result};
 pub use crate::spool::Spool;
-pub use crate::state::{Credentials, Secret, StateDir};
+pub use crate::state::{Credentials, Secret, StateDir, Trust};
 pub use crate::tls::CaSource;
 pub use kensa_inventory::Target;
 
@@ -173,6 +173,22 @@ impl Outcome {
     }
 }
 
+/// One line for people and logs (`kensa agent run --once` prints it).
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Unchanged => f.write_str("unchanged: the server already holds this inventory"),
+            Outcome::Delivered { n: 1 } => f.write_str("delivered 1 inventory"),
+            Outcome::Delivered { n } => write!(f, "delivered {n} inventories"),
+            Outcome::Spooled { pending, reason } => write!(
+                f,
+                "not delivered ({reason}); {pending} inventor{} kept in the spool for the next try",
+                if *pending == 1 { "y" } else { "ies" }
+            ),
+        }
+    }
+}
+
 /// What to do with a freshly collected inventory, from its content hash,
 /// the hash the server last confirmed, and the newest spooled hash: the
 /// hash-first rule.
@@ -206,9 +222,12 @@ pub fn decide(
 }
 
 /// Enrol with the server: `POST /api/v1/agents/enroll` with the
-/// single-use `enrollment_token`, this host's name and machine id; the
-/// credentials returned are stored in `<state>/agent.json` (mode 0600,
-/// atomically; a previous enrolment is replaced) and returned.
+/// `enrollment_token`, and the hostname and machine id of the target (this
+/// host, or the root filesystem of [`Config::target`]); the credentials
+/// returned are stored in `<state>/agent.json` (mode 0600, atomically; a
+/// previous enrolment is replaced) with what [`run`] needs to do without
+/// flags: the server's URL, the CA choice (a pinned CA is copied to
+/// `<state>/ca.pem`) and the root enrolled.
 pub fn enroll(cfg: &Config, enrollment_token: &str) -> Result<Credentials> {
     cfg.validate()?;
     let state = StateDir::open(&cfg.state_dir)?;
@@ -217,12 +236,30 @@ pub fn enroll(cfg: &Config, enrollment_token: &str) -> Result<Credentials> {
     let host = kensa_inventory::host::identify(&root, matches!(cfg.target, Target::Host));
     let hostname = host.hostname.unwrap_or_default();
     let machine_id = host.machine_id.unwrap_or_default();
-    let creds = client.enroll(&client::EnrollRequest {
+    // Enrolling again from the same state directory (a lost CA, a new
+    // version): prove to be the agent already reporting for this host.
+    let previous = state
+        .credentials()
+        .ok()
+        .filter(|c| c.server == client.base());
+    let mut creds = client.enroll(&client::EnrollRequest {
         enrollment_token,
         hostname: &hostname,
         machine_id: &machine_id,
         agent_version: env!("CARGO_PKG_VERSION"),
+        previous_token: previous.as_ref().map(|c| c.token.expose()),
     })?;
+    creds.trust = match &cfg.ca {
+        CaSource::Pinned(path) => {
+            state.save_ca(path)?;
+            Trust::Pinned
+        }
+        CaSource::System => Trust::System,
+    };
+    if let Target::Root(root) = &cfg.target {
+        // Absolute, so that `run` from another directory finds it.
+        creds.root = Some(std::path::absolute(root).map_err(|e| AgentError::io(root, e))?);
+    }
     state.save_credentials(&creds)?;
     log::info(format_args!(
         "enrolled with {} as {} (asset {}); credentials in {}",
@@ -310,11 +347,8 @@ pub fn run(cfg: &Config, stop: &AtomicBool) -> Result<()> {
                     }
                     backoff.reset();
                     next_retry = None;
-                    if let Outcome::Delivered { n } = outcome {
-                        log::info(format_args!(
-                            "delivered {n} inventor{}",
-                            if n == 1 { "y" } else { "ies" }
-                        ));
+                    if let Outcome::Delivered { .. } = outcome {
+                        log::info(format_args!("{outcome}"));
                     }
                 }
                 Ok(outcome) => {
@@ -544,6 +578,26 @@ mod tests {
             reason: String::new(),
         };
         assert_eq!(spooled.exit_code(), 3);
+    }
+
+    #[test]
+    fn outcomes_read_as_sentences() {
+        assert_eq!(
+            Outcome::Delivered { n: 1 }.to_string(),
+            "delivered 1 inventory"
+        );
+        assert_eq!(
+            Outcome::Unchanged.to_string(),
+            "unchanged: the server already holds this inventory"
+        );
+        let spooled = Outcome::Spooled {
+            pending: 2,
+            reason: "connection refused".into(),
+        };
+        assert_eq!(
+            spooled.to_string(),
+            "not delivered (connection refused); 2 inventories kept in the spool for the next try"
+        );
     }
 
     #[test]

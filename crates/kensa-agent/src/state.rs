@@ -23,6 +23,9 @@ use crate::fsutil;
 pub const CREDENTIALS: &str = "agent.json";
 pub const LAST: &str = "last.json";
 pub const SPOOL: &str = "spool";
+/// The copy of the server's CA taken at enrolment, so that `kensa agent
+/// run` (the systemd unit's `ExecStart`) needs no `--ca`.
+pub const CA: &str = "ca.pem";
 
 /// The largest state file read (they are a few hundred bytes).
 const MAX_STATE_FILE: u64 = 64 << 10;
@@ -67,6 +70,27 @@ pub struct Credentials {
     /// another server.
     #[serde(default)]
     pub server: String,
+    /// Which CAs the agent trusted when it enrolled: `run` trusts the same
+    /// (the pinned CA's copy in the state directory, or the system's).
+    #[serde(default)]
+    pub trust: Trust,
+    /// The root filesystem enrolled (`enroll --root`); absent for the host
+    /// itself. `run` inventories it unless told otherwise, so that the
+    /// identity enrolled and the inventory reported are of one machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<PathBuf>,
+}
+
+/// The CA choice remembered from enrolment. Credentials written before it
+/// existed were always enrolled with a pinned CA.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trust {
+    /// `<state>/ca.pem`, the copy of the CA enrolled with.
+    #[default]
+    Pinned,
+    /// The operating system's trust store.
+    System,
 }
 
 /// The last content hash the server confirmed holding (`202` for a `PUT`,
@@ -109,6 +133,27 @@ impl StateDir {
 
     pub fn spool_path(&self) -> PathBuf {
         self.dir.join(SPOOL)
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.join(CA)
+    }
+
+    /// Keep a copy of the CA file `from` as `<state>/ca.pem` (atomically,
+    /// mode 0644: a CA is public), unless `from` is that very file. Only
+    /// certificates are copied: the file is checked to hold at least one.
+    pub fn save_ca(&self, from: &Path) -> Result<()> {
+        let to = self.ca_path();
+        let same = match (fs::canonicalize(from), fs::canonicalize(&to)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same {
+            return Ok(());
+        }
+        crate::tls::read_pem_certs(from)?;
+        let bytes = fs::read(from).map_err(|e| AgentError::io(from, e))?;
+        fsutil::write_atomic(&to, &bytes, 0o644)
     }
 
     /// Store the credentials, mode 0600, atomically.
@@ -205,6 +250,8 @@ mod tests {
             asset_id: "ast_1".into(),
             token: Secret::new("kat_supersecret"),
             server: "https://k".into(),
+            trust: Trust::Pinned,
+            root: None,
         };
         let shown = format!("{c:?} {}", c.token);
         assert!(!shown.contains("supersecret"), "{shown}");
@@ -220,6 +267,21 @@ mod tests {
         assert_eq!(st.last().unwrap(), None);
         st.set_last("sha256:ab").unwrap();
         assert_eq!(st.last().unwrap().unwrap().hash, "sha256:ab");
+    }
+
+    #[test]
+    fn credentials_of_an_older_agent_still_read() {
+        // agent.json as agents before `trust` and `root` wrote it.
+        let dir = tempfile::tempdir().unwrap();
+        let st = StateDir::open(dir.path()).unwrap();
+        fsutil::write_atomic(
+            &st.credentials_path(),
+            br#"{"agent_id":"agt_1","asset_id":"2","token":"kat_x","server":"https://k"}"#,
+            0o600,
+        )
+        .unwrap();
+        let c = st.credentials().unwrap();
+        assert_eq!((c.trust, c.root), (Trust::Pinned, None));
     }
 
     #[test]

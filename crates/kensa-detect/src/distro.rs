@@ -232,7 +232,7 @@ pub fn ecosystem_of(p: &Package) -> Option<(&'static str, Ecosystem, String)> {
         PackageKind::Python => (
             "PyPI",
             Ecosystem::Pypi,
-            kensa_kb::feeds::osv::pep503(&p.name),
+            kensa_version::pep503::normalize(&p.name),
         ),
         PackageKind::Npm => ("npm", Ecosystem::Npm, p.name.clone()),
         PackageKind::Go => ("Go", Ecosystem::Go, p.name.clone()),

@@ -67,10 +67,26 @@ pub fn scan(inventory: &Inventory, store: &Store, opts: &Options) -> Result<Repo
         });
     }
     for p in &inventory.problems {
+        let (kind, message) = match p.impact {
+            // Said first and apart: the findings cannot be complete.
+            kensa_inventory::Impact::NoOsPackages => (
+                OS_PACKAGES_UNREAD,
+                format!(
+                    "{}{}{}: the OS packages could not be read, so they are not checked: an empty list of findings does not mean nothing to fix",
+                    p.path,
+                    if p.path.is_empty() { "" } else { ": " },
+                    p.message
+                ),
+            ),
+            kensa_inventory::Impact::Partial => (
+                INVENTORY_PROBLEM,
+                format!("{}: {} (skipped; the rest was read)", p.path, p.message),
+            ),
+        };
         warnings.push(Warning {
-            kind: "inventory-problem".into(),
+            kind: kind.into(),
             package: None,
-            message: format!("{}: {}", p.path, p.message),
+            message,
         });
     }
     let (queries, matches) = match_packages(inventory, store, distro.as_ref(), &mut warnings)?;
@@ -253,11 +269,24 @@ fn assemble(
     // Keyed by package, not query: a package can be looked up under two
     // names (Red Hat's binary and source names), and must make one finding
     // per vulnerability.
+    // (package, vulnerability) pairs for which the package is one of the
+    // vendor's fixed builds (see `matcher::release_stream`).
+    let mut covered: BTreeSet<(usize, String)> = BTreeSet::new();
+    for hit in &matches.covered {
+        let q = &queries[hit.query];
+        let row = matches.row(store, hit)?;
+        for key in finding_keys(row.advisory, &row.aliases) {
+            covered.insert((q.pkg, key));
+        }
+    }
     let mut groups: BTreeMap<(usize, String), Group> = BTreeMap::new();
     for hit in &matches.hits {
         let q = &queries[hit.query];
         let row = matches.row(store, hit)?;
         for key in finding_keys(row.advisory, &row.aliases) {
+            if covered.contains(&(q.pkg, key.clone())) {
+                continue;
+            }
             let g = groups.entry((q.pkg, key.clone())).or_default();
             g.query.get_or_insert(hit.query);
             g.advisories

@@ -219,6 +219,10 @@ enum Verdict<'a> {
         fix: Option<&'a str>,
         status: Status,
     },
+    /// Not affected because the version is one of the row's fixed builds
+    /// or a later build of the same release stream: whatever another
+    /// erratum says about the same vulnerability, this host has a fix.
+    Covered,
 }
 
 /// The rows read for the lookups, kept so that hits can point into them.
@@ -226,6 +230,10 @@ pub(crate) struct Matches {
     /// The rows of each key looked up, and where each row starts and ends.
     keys: Vec<(Rows, Vec<std::ops::Range<usize>>)>,
     pub hits: Vec<Hit>,
+    /// Rows whose fix the package already has (rpm only, see
+    /// [`release_stream`]): their vulnerabilities are not findings of
+    /// that package, whatever other rows say.
+    pub covered: Vec<Hit>,
 }
 
 impl Matches {
@@ -322,10 +330,15 @@ pub(crate) fn run(
     let mut matches = Matches {
         keys: Vec::with_capacity(results.len()),
         hits: Vec::new(),
+        covered: Vec::new(),
     };
     for (_, r) in results {
         let ki = matches.keys.len();
         matches.hits.extend(r.hits.into_iter().map(|mut h| {
+            h.key = ki;
+            h
+        }));
+        matches.covered.extend(r.covered.into_iter().map(|mut h| {
             h.key = ki;
             h
         }));
@@ -341,6 +354,7 @@ struct KeyResult {
     ranges: Vec<std::ops::Range<usize>>,
     /// Hits with `key` unset (filled in when the results are merged).
     hits: Vec<Hit>,
+    covered: Vec<Hit>,
     warnings: Vec<Warning>,
 }
 
@@ -369,11 +383,28 @@ fn match_key(
         views.push(store.decode_row_ref(bytes)?);
     }
     let mut hits = Vec::new();
+    let mut covered = Vec::new();
     let mut warnings = Vec::new();
     for (&(version, module, arch, ecosystem, language), qis) in cases {
         for (ri, view) in views.iter().enumerate() {
+            // Bug-fix and enhancement errata say nothing about a
+            // vulnerability: their "fixed" version is an update.
+            if kensa_kb::model::is_non_security_erratum(view.advisory) {
+                continue;
+            }
             match evaluate(ecosystem, version, module, arch, &view.affected, language) {
                 Verdict::NotAffected => {}
+                Verdict::Covered => {
+                    for &qi in qis {
+                        covered.push(Hit {
+                            query: qi,
+                            key: 0,
+                            row: ri,
+                            fix: None,
+                            status: Status::Fixed,
+                        });
+                    }
+                }
                 Verdict::Informational => {
                     for &qi in qis {
                         let p = &packages[queries[qi].pkg];
@@ -415,6 +446,7 @@ fn match_key(
         raw,
         ranges,
         hits,
+        covered,
         warnings,
     }))
 }
@@ -497,6 +529,9 @@ fn evaluate<'a>(
         }
     }
     if !affected {
+        if eco == Ecosystem::Rpm && status == Status::Fixed && has_fixed_build(a, version) {
+            return Verdict::Covered;
+        }
         return Verdict::NotAffected;
     }
     if a.note.is_some_and(|n| n.starts_with("informational")) {
@@ -509,6 +544,65 @@ fn evaluate<'a>(
         (s, None) => s,
     };
     Verdict::Affected { fix, status }
+}
+
+/// Whether `version` is one of the row's fixed builds, or a later build
+/// of the same release stream as one of them.
+fn has_fixed_build(a: &AffectedRef<'_>, version: &str) -> bool {
+    let stream = release_stream(version);
+    a.ranges.iter().flatten().any(|e| match *e {
+        EventRef::Fixed(f) => {
+            release_stream(f) == stream
+                && Ecosystem::Rpm
+                    .compare(version, f)
+                    .is_ok_and(|o| o != Ordering::Less)
+        }
+        _ => false,
+    })
+}
+
+/// The release stream an rpm build belongs to, from its release's
+/// distribution tag: `el9_4` (a z-stream build for RHEL 9.4, and for an
+/// EUS stream `el9_2` with its extra `.1` after it), `el8.5` (a module
+/// build, `module+el8.5.0+…`), `el9` (a minor release's own build), or
+/// none (SUSE, Amazon, Photon, ... carry no minor release).
+///
+/// Red Hat builds a fix once per stream it supports (the newest minor
+/// release and each EUS/AUS/E4S one) and names the CVE in each stream's
+/// erratum; AlmaLinux and Rocky rebuild those errata one for one. So a
+/// build is fixed when it is at or above the fix *of its own stream*: a
+/// later erratum for a later stream naming the CVE again (`…el9_1` after
+/// `…el9_0`) does not make the earlier stream's fixed build vulnerable,
+/// and a fix in an earlier stream does not cover a later stream's build
+/// that the vendor fixed again.
+pub(crate) fn release_stream(evr: &str) -> Option<&str> {
+    let release = evr.rsplit_once('-').map_or(evr, |(_, r)| r);
+    let bytes = release.as_bytes();
+    let mut i = 0;
+    while let Some(at) = release[i..].find("el") {
+        let start = i + at;
+        i = start + 2;
+        let preceded = start == 0 || matches!(bytes[start - 1], b'.' | b'_' | b'+');
+        let mut end = start + 2;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        if !preceded || end == start + 2 {
+            continue;
+        }
+        // `el9_4`, or `el8.5` of `el8.5.0`: the major and the minor.
+        if end + 1 < bytes.len()
+            && matches!(bytes[end], b'_' | b'.')
+            && bytes[end + 1].is_ascii_digit()
+        {
+            end += 1;
+            while end < bytes.len() && bytes[end].is_ascii_digit() {
+                end += 1;
+            }
+        }
+        return Some(&release[start..end]);
+    }
+    None
 }
 
 #[cfg(test)]
@@ -531,6 +625,26 @@ mod tests {
         );
         assert_eq!(signed_kernel_source("linux", "debian"), None);
         assert_eq!(signed_kernel_source("linux-signedx", "debian"), None);
+    }
+
+    #[test]
+    fn release_streams() {
+        assert_eq!(release_stream("5.14.0-70.30.1.el9_0"), Some("el9_0"));
+        assert_eq!(release_stream("1:16.18.1-3.el9_1"), Some("el9_1"));
+        assert_eq!(release_stream("0.8.7-7.el9_0.1"), Some("el9_0"));
+        assert_eq!(release_stream("1.18.2-14.el8"), Some("el8"));
+        assert_eq!(
+            release_stream("1:2.0.8-8.module_el8.5.0+2609+b30d9eec"),
+            Some("el8.5")
+        );
+        assert_eq!(
+            release_stream("3.6.8-1.module+el8.4.0+10000+abc"),
+            Some("el8.4")
+        );
+        assert_eq!(release_stream("1.2.3-150400.3.5.1"), None);
+        assert_eq!(release_stream("2.0-1.amzn2023.0.1"), None);
+        // `el` inside a word is not a tag.
+        assert_eq!(release_stream("1.0-1.devel"), None);
     }
 
     #[test]

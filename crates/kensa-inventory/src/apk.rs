@@ -20,6 +20,12 @@ pub fn collect(root: &dyn Root, found: &mut Found) {
 }
 
 pub fn parse_installed(text: &str, path: &str, found: &mut Found) {
+    let before = found.packages.len();
+    parse_blocks(text, path, found);
+    found.check_yield(path, text.as_bytes(), before, "apk");
+}
+
+fn parse_blocks(text: &str, path: &str, found: &mut Found) {
     let mut block: Vec<(char, &str)> = Vec::new();
     let mut start = 1;
     for (n, line) in text.lines().chain(std::iter::once("")).enumerate() {

@@ -60,7 +60,13 @@ pub fn collect(target: &Target) -> Result<Inventory> {
 /// has. The result is normalised (sorted) but has no source or collection
 /// block: the caller knows those.
 pub fn collect_root(root: &dyn fs::Root, live: bool) -> Inventory {
-    let mut found = Found::default();
+    collect_root_with(root, live, Found::default())
+}
+
+/// [`collect_root`] with packages and problems already gathered elsewhere
+/// (the agentless collector's `rpm -qa` answer): they get their purls and
+/// count for kernels exactly as the ones read from files.
+pub fn collect_root_with(root: &dyn fs::Root, live: bool, mut found: Found) -> Inventory {
     let os = match os::identify(root) {
         Ok(os) => os,
         Err(e) => {
@@ -72,6 +78,9 @@ pub fn collect_root(root: &dyn fs::Root, live: bool) -> Inventory {
     apk::collect(root, &mut found);
     rpm::collect(root, &mut found);
     lang::collect(root, &mut found);
+    if let Some(os) = &os {
+        require_os_packages(os, &mut found);
+    }
     for p in &mut found.packages {
         p.purl = os_purl(p, os.as_ref());
     }
@@ -97,6 +106,84 @@ pub fn collect_root(root: &dyn fs::Root, live: bool) -> Inventory {
     };
     inv.normalise();
     inv
+}
+
+/// The package format an identified OS keeps its packages in, and where.
+pub fn os_package_kind(os_id: &str) -> Option<(PackageKind, &'static str)> {
+    match os_id {
+        "debian" | "ubuntu" | "raspbian" | "linuxmint" | "pop" | "kali" => Some((
+            PackageKind::Deb,
+            "var/lib/dpkg/status (or var/lib/dpkg/status.d/)",
+        )),
+        "alpine" | "wolfi" | "chainguard" | "postmarketos" => {
+            Some((PackageKind::Apk, apk::INSTALLED))
+        }
+        "rhel"
+        | "centos"
+        | "almalinux"
+        | "rocky"
+        | "ol"
+        | "amzn"
+        | "fedora"
+        | "sles"
+        | "sled"
+        | "opensuse-leap"
+        | "opensuse-tumbleweed"
+        | "photon"
+        | "mariner"
+        | "azurelinux" => Some((
+            PackageKind::Rpm,
+            "rpmdb.sqlite, Packages.db or Packages in var/lib/rpm or usr/lib/sysimage/rpm",
+        )),
+        _ => None,
+    }
+}
+
+/// An identified OS with no package of its own format read: either its
+/// database is missing or it could not be read. Either way the document
+/// knows nothing of the OS packages, which must not pass for a system with
+/// nothing installed.
+fn require_os_packages(os: &model::Os, found: &mut Found) {
+    let Some((kind, place)) = os_package_kind(&os.id) else {
+        return;
+    };
+    if found.packages.iter().any(|p| p.kind == Some(kind)) {
+        return;
+    }
+    let reasons: Vec<String> = found
+        .problems
+        .iter()
+        .filter(|p| p.impact == model::Impact::Partial)
+        .map(|p| format!("{}: {}", p.path, p.message))
+        .collect();
+    let already = found
+        .problems
+        .iter()
+        .any(|p| p.impact == model::Impact::NoOsPackages);
+    if already {
+        return;
+    }
+    let kind_name = match kind {
+        PackageKind::Deb => "dpkg",
+        PackageKind::Apk => "apk",
+        _ => "rpm",
+    };
+    found.unread(
+        "",
+        if reasons.is_empty() {
+            format!(
+                "{} {} keeps its packages in {place}: no {kind_name} database found, so its OS packages are unknown",
+                os.id, os.release
+            )
+        } else {
+            format!(
+                "{} {}: no {kind_name} package could be read ({})",
+                os.id,
+                os.release,
+                reasons.join("; ")
+            )
+        },
+    );
 }
 
 /// The purl of an OS package: `pkg:deb/debian/…?arch=…&distro=debian-12`,

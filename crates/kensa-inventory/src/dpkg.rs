@@ -44,12 +44,19 @@ pub fn collect(root: &dyn Root, found: &mut Found) {
 /// Parse a status file's paragraphs into installed packages; a paragraph
 /// that lacks a required field is a problem naming the file and its line.
 pub fn parse_status(text: &str, path: &str, found: &mut Found) {
+    let before = found.packages.len();
+    let mut not_installed = 0;
     for para in paragraphs(text) {
         match package(&para, path) {
             Ok(Some(p)) => found.packages.push(p),
-            Ok(None) => {}
+            Ok(None) => not_installed += 1,
             Err(e) => found.problem(e),
         }
+    }
+    // Paragraphs of removed packages are a database with nothing
+    // installed, not one that could not be read.
+    if not_installed == 0 {
+        found.check_yield(path, text.as_bytes(), before, "dpkg status");
     }
 }
 

@@ -24,7 +24,7 @@ pub mod purl;
 pub mod rpm;
 
 pub use error::{InventoryError, Result};
-pub use model::{Inventory, Package, PackageKind, Problem};
+pub use model::{Impact, Inventory, Package, PackageKind, Problem};
 
 /// Packages and problems gathered by the collectors of one root.
 #[derive(Debug, Default)]
@@ -43,8 +43,35 @@ impl Found {
             }
             InventoryError::TooLarge { path, .. } => (path.clone(), e.to_string()),
         };
-        self.problems.push(Problem { path, message });
+        self.problems.push(Problem::partial(path, message));
+    }
+
+    /// Record that an OS package database gave nothing (see
+    /// [`model::Impact::NoOsPackages`]).
+    pub fn unread(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+            impact: model::Impact::NoOsPackages,
+        });
+    }
+
+    /// Whether a database whose content was `bytes` long and that added
+    /// packages from `before` on gave nothing, and if so say so: content
+    /// that yields no package is not an empty system, it is a database
+    /// Kensa could not read.
+    pub fn check_yield(&mut self, path: &str, content: &[u8], before: usize, what: &str) {
+        let blank = content.iter().all(u8::is_ascii_whitespace);
+        if !blank && self.packages.len() == before {
+            self.unread(
+                path,
+                format!(
+                    "{} bytes, but no package could be read from them: damaged, or not in the {what} format",
+                    content.len()
+                ),
+            );
+        }
     }
 }
 
-pub use collect::{Target, collect, collect_root, os_purl};
+pub use collect::{Target, collect, collect_root, collect_root_with, os_package_kind, os_purl};

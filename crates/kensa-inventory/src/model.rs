@@ -196,9 +196,54 @@ pub struct Listener {
 pub struct Problem {
     pub path: String,
     pub message: String,
+    /// What the problem cost. Absent from the JSON when `partial`, so that
+    /// documents without such problems keep their bytes and hash.
+    #[serde(default, skip_serializing_if = "Impact::is_partial")]
+    pub impact: Impact,
+}
+
+impl Problem {
+    /// Something was skipped; everything else was read.
+    pub fn partial(path: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            path: path.into(),
+            message: message.into(),
+            impact: Impact::Partial,
+        }
+    }
+}
+
+/// How much of the inventory a problem leaves unknown.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Impact {
+    /// A record, file or directory was skipped; the rest was read.
+    #[default]
+    Partial,
+    /// The OS package database could not be read at all (missing for an
+    /// identified OS, unreadable, or no package from non-empty content):
+    /// the document says nothing about the OS packages, so a scan of it
+    /// must not say "nothing to fix".
+    NoOsPackages,
+}
+
+impl Impact {
+    fn is_partial(&self) -> bool {
+        *self == Impact::Partial
+    }
 }
 
 impl Inventory {
+    /// The problems that leave the OS packages unknown (see
+    /// [`Impact::NoOsPackages`]).
+    pub fn os_packages_unread(&self) -> impl Iterator<Item = &Problem> {
+        self.problems
+            .iter()
+            .filter(|p| p.impact == Impact::NoOsPackages)
+    }
+
     /// Put every list in its canonical order.
     pub fn normalise(&mut self) {
         self.schema_version = SCHEMA_VERSION;

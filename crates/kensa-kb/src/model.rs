@@ -301,3 +301,64 @@ pub fn record_day(record: &Record) -> Option<&str> {
         Record::Eol(e) => day(e.release_date.as_deref()),
     }
 }
+
+/// Whether an advisory id names a bug-fix or enhancement erratum rather
+/// than a security one. Vendors publish all three kinds through the same
+/// channels (AlmaLinux's OSV data holds ALSA, ALBA and ALEA records alike),
+/// and only the security kind says anything about a vulnerability: a
+/// "fixed" version in a bug-fix erratum is an update, not a finding.
+///
+/// The prefixes are the vendors' own: Red Hat `RHSA`/`RHBA`/`RHEA`
+/// (security advisory, bug fix advisory, enhancement advisory), and the
+/// rebuilds that copy its scheme (AlmaLinux `AL*A`, Rocky `RL*A`, Oracle
+/// `EL*A`, CentOS `CE*A`); SUSE and openSUSE `SUSE-RU`/`-FU`/`-OU`
+/// (recommended, feature, optional update) beside `SUSE-SU`.
+pub fn is_non_security_erratum(id: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "RHBA-", "RHEA-", "ALBA-", "ALEA-", "RLBA-", "RLEA-", "ELBA-", "ELEA-", "CEBA-", "CEEA-",
+    ];
+    if PREFIXES.iter().any(|p| id.starts_with(p)) {
+        return true;
+    }
+    let suse = id
+        .strip_prefix("SUSE-")
+        .or_else(|| id.strip_prefix("openSUSE-"));
+    suse.is_some_and(|rest| ["RU-", "FU-", "OU-"].iter().any(|p| rest.starts_with(p)))
+}
+
+#[cfg(test)]
+mod erratum_tests {
+    use super::is_non_security_erratum;
+
+    #[test]
+    fn security_and_other_errata_are_told_apart() {
+        for id in [
+            "ALBA-2021:4378",
+            "ALEA-2021:4539",
+            "RHBA-2024:1234",
+            "RHEA-2024:1",
+            "ELBA-2023-0001",
+            "RLBA-2022:1",
+            "RLEA-2022:1",
+            "SUSE-RU-2024:0001-1",
+            "openSUSE-FU-2022:1",
+        ] {
+            assert!(is_non_security_erratum(id), "{id}");
+        }
+        for id in [
+            "ALSA-2023:4520",
+            "RHSA-2024:0010",
+            "ELSA-2023-1",
+            "RLSA-2023:3220",
+            "RXSA-2023:1",
+            "SUSE-SU-2024:0001-1",
+            "CVE-2024-1",
+            "GHSA-xxxx",
+            "DSA-5000-1",
+            "ALAS-2023-1",
+            "ALAS2-2023-1",
+        ] {
+            assert!(!is_non_security_erratum(id), "{id}");
+        }
+    }
+}

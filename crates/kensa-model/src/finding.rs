@@ -376,3 +376,24 @@ pub struct Report {
     #[serde(skip)]
     pub packages: Vec<kensa_inventory::model::Package>,
 }
+
+/// The warning kind of an inventory whose OS package database could not
+/// be read at all: the report cannot say "nothing to fix".
+pub const OS_PACKAGES_UNREAD: &str = "os-packages-unread";
+/// The warning kind of something the inventory skipped (a damaged record,
+/// an unreadable file) while reading the rest.
+pub const INVENTORY_PROBLEM: &str = "inventory-problem";
+
+impl Report {
+    /// Whether the OS packages could not be read at all: the findings say
+    /// nothing about them, and a caller must not report the scan as clean.
+    pub fn os_packages_unread(&self) -> bool {
+        self.warnings.iter().any(|w| w.kind == OS_PACKAGES_UNREAD)
+    }
+
+    /// Whether the inventory skipped something (a damaged record, an
+    /// unreadable file) while reading the rest.
+    pub fn inventory_incomplete(&self) -> bool {
+        self.os_packages_unread() || self.warnings.iter().any(|w| w.kind == INVENTORY_PROBLEM)
+    }
+}

@@ -1,24 +1,31 @@
-//! What enrolled agents call: enrolment with a single-use token, and the
-//! hash-first inventory upload ([`crate::ingest`] reads the body).
+//! What enrolled agents call: enrolment with an enrolment token, and the
+//! hash-first inventory upload ([`crate::ingest`] reads the body); and the
+//! admins' list and revocation of agent credentials.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use kensa_inventory::Inventory;
-use kensa_store::{AssetKind, AssetUpsert, CanonicalInventory, InventoryChange, Timestamp};
+use kensa_store::{
+    AssetId, AssetKind, AssetUpsert, CanonicalInventory, InventoryChange, Timestamp, TokenCheck,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth;
-use crate::kit::{ApiError, ApiResult, AppState, agent_asset, parse_json, principal, with_db};
+use crate::auth::{self, Principal, Role};
+use crate::kit::{
+    ApiError, ApiResult, AppState, agent_asset, parse_json, principal, require, with_db,
+};
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/agents/enroll", post(enroll))
+        .route("/api/v1/agents", get(list_agents))
+        .route("/api/v1/agents/{id}", axum::routing::delete(revoke_agent))
         .route(
             "/api/v1/agent/inventory/{hash}",
             axum::routing::head(inventory_known).put(put_inventory),
@@ -32,8 +39,22 @@ struct EnrollRequest {
     hostname: Option<String>,
     machine_id: Option<String>,
     agent_version: Option<String>,
+    /// The agent token this host held before (its `agent.json`), which
+    /// proves that a re-enrolment comes from the agent already reporting
+    /// for the asset.
+    previous_token: Option<String>,
 }
 
+/// `POST /api/v1/agents/enroll`.
+///
+/// An enrolment never hands over an asset that a live agent reports for
+/// (issue 13): a host enrolling with the machine id of such an asset is
+/// refused (`409`, nothing used or written) unless it proves to be that
+/// agent (`previous_token`: then the old credential is revoked and the new
+/// one takes its place). An asset without a live agent (registered, or
+/// its agent revoked by an admin) is adopted. Either way the asset keeps
+/// its facts, coverage and findings: enrolment only binds a credential,
+/// the next inventory updates the facts. Every outcome is logged.
 async fn enroll(
     State(state): State<Arc<AppState>>,
     body: Bytes,
@@ -41,12 +62,20 @@ async fn enroll(
     let req: EnrollRequest = parse_json(&body, "enrollment request")?;
     with_db(&state, move |db| {
         let now = Timestamp::now();
-        if !db.consume_enrollment_token(&auth::digest(&req.enrollment_token), now)? {
-            return Err(ApiError::new(
+        let token_digest = auth::digest(&req.enrollment_token);
+        let refused = |why: &str| {
+            ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "enrollment token unknown, used or expired: ask an admin for a new one",
-            ));
-        }
+                format!("enrollment token {why}: ask an admin for a new one"),
+            )
+        };
+        let token_info = match db.check_enrollment_token(&token_digest, now)? {
+            TokenCheck::Live(info) => info,
+            TokenCheck::Unknown => return Err(refused("unknown")),
+            TokenCheck::Expired => return Err(refused("expired")),
+            TokenCheck::Exhausted => return Err(refused("used up (its maximum number of uses reached)")),
+            TokenCheck::Revoked => return Err(refused("revoked")),
+        };
         let non_empty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
         let hostname = non_empty(&req.hostname);
         let token = auth::new_token("kat_")?;
@@ -57,35 +86,92 @@ async fn enroll(
         // enrolment, so that two such agents never share an asset.
         let machine_id =
             non_empty(&req.machine_id).unwrap_or_else(|| format!("enrolment:{}", &digest[..16]));
-        let name = hostname
-            .clone()
-            .unwrap_or_else(|| "unnamed host".to_owned());
-        // A machine imported from a register, that nothing reported for
-        // yet, becomes this agent's asset (its management items kept).
-        let adopted = match &hostname {
-            Some(h) => db.adopt_registered_asset(h, &machine_id, now)?,
-            None => None,
+        let known = db.host_by_machine_id(&machine_id)?;
+        let mut replaced = None;
+        if let Some((asset, live)) = &known
+            && !live.is_empty()
+        {
+            let proof = req.previous_token.as_deref().map(auth::digest);
+            match live.iter().find(|(_, d)| Some(d) == proof.as_ref()) {
+                Some((id, _)) => replaced = Some(*id),
+                None => {
+                    tracing::warn!(
+                        target: "audit",
+                        "enrolment refused: {asset} (machine id {machine_id}) has a live agent ({}); hostname {:?}",
+                        live.iter().map(|(id, _)| format!("agent {id}")).collect::<Vec<_>>().join(", "),
+                        hostname.as_deref().unwrap_or("")
+                    );
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        format!(
+                            "{asset} already has an agent reporting for machine id {machine_id}; \
+                             re-enrol from that agent's state directory, or have an admin revoke \
+                             its agent (DELETE /api/v1/agents/{{id}}) first"
+                        ),
+                    ));
+                }
+            }
+        }
+        if !db.consume_enrollment_token(&token_digest, now)? {
+            // Used up, revoked or expired since the check above.
+            return Err(refused("no longer valid"));
+        }
+        let asset = match known {
+            // Known host: keep its facts (the next inventory updates them).
+            Some((asset, _)) => asset,
+            None => {
+                // A machine imported from a register, that nothing
+                // reported for yet, becomes this agent's asset (its
+                // management items kept).
+                let adopted = match &hostname {
+                    Some(h) => db.adopt_registered_asset(h, &machine_id, now)?,
+                    None => None,
+                };
+                match adopted {
+                    Some(a) => a,
+                    None => db.upsert_asset(&AssetUpsert {
+                        kind: AssetKind::Host,
+                        name: hostname
+                            .clone()
+                            .unwrap_or_else(|| "unnamed host".to_owned()),
+                        hostname: hostname.clone(),
+                        machine_id: Some(machine_id.clone()),
+                        image_id: None,
+                        os_id: None,
+                        os_release: None,
+                        seen_at: now,
+                    })?,
+                }
+            }
         };
-        let asset = match adopted {
-            Some(a) => a,
-            None => db.upsert_asset(&AssetUpsert {
-                kind: AssetKind::Host,
-                name,
-                hostname,
-                machine_id: Some(machine_id),
-                image_id: None,
-                os_id: None,
-                os_release: None,
-                seen_at: now,
-            })?,
-        };
-        let agent = db.create_agent(asset, &digest, req.agent_version.as_deref(), now)?;
+        apply_defaults(db, asset, &token_info.defaults, now)?;
+        let agent = db.create_agent_with_token(
+            asset,
+            &digest,
+            req.agent_version.as_deref(),
+            Some(token_info.id.as_str()),
+            now,
+        )?;
+        if let Some(old) = replaced {
+            db.revoke_agent(old, now)?;
+        }
+        tracing::info!(
+            target: "audit",
+            "agent {agent} enrolled for {asset} (machine id {machine_id}){}",
+            match replaced {
+                Some(old) => format!(", replacing agent {old} (revoked)"),
+                None => String::new(),
+            }
+        );
         crate::audit::record(
             db,
             &format!("agent {agent}"),
             "agent.enrolled",
             &asset.to_string(),
-            &format!("hostname {:?}", req.hostname.as_deref().unwrap_or("")),
+            &format!(
+                "machine id {machine_id}{}",
+                replaced.map_or_else(String::new, |old| format!(", replacing agent {old}"))
+            ),
         );
         Ok((
             StatusCode::CREATED,
@@ -95,6 +181,85 @@ async fn enroll(
                 "token": token
             })),
         ))
+    })
+    .await
+}
+
+/// The enrolment token's defaults on an enrolled asset: each item the
+/// asset has no value for (a register's or a person's value wins), and its
+/// tags added.
+fn apply_defaults(
+    db: &kensa_store::Db,
+    asset: AssetId,
+    d: &kensa_store::EnrollmentDefaults,
+    now: Timestamp,
+) -> ApiResult<()> {
+    if *d == kensa_store::EnrollmentDefaults::default() {
+        return Ok(());
+    }
+    let Some(a) = db.asset(asset)? else {
+        return Ok(());
+    };
+    let mut m = a.management.clone();
+    for (item, default) in [
+        (&mut m.owner, &d.owner),
+        (&mut m.team, &d.team),
+        (&mut m.environment, &d.environment),
+    ] {
+        if item.is_none() {
+            item.clone_from(default);
+        }
+    }
+    for t in &d.tags {
+        if !m.tags.contains(t) {
+            m.tags.push(t.clone());
+        }
+    }
+    if m != a.management {
+        db.set_management(asset, &m, now)?;
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/agents` (admin): every agent credential, live or revoked,
+/// with its asset and that asset's last report.
+async fn list_agents(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(&p, Role::Admin, "listing agents needs the admin role")?;
+        Ok(Json(json!({ "agents": db.agents()? })))
+    })
+    .await
+}
+
+/// `DELETE /api/v1/agents/{id}` (admin): the agent's token stops working
+/// at once, and its asset no longer counts as having an agent.
+async fn revoke_agent(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad(format!("agent id {id:?}: expected a number")))?;
+    with_db(&state, move |db| {
+        let p = principal(db, &headers)?;
+        require(&p, Role::Admin, "revoking agents needs the admin role")?;
+        if !db.revoke_agent(id, Timestamp::now())? {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("agent {id}: no such live agent"),
+            ));
+        }
+        let who = match &p {
+            Principal::User { name, .. } => name.clone(),
+            Principal::Agent { .. } => String::new(),
+        };
+        tracing::info!(target: "audit", "agent {id} revoked by {who}");
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }

@@ -25,6 +25,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::assets::routes())
         .merge(crate::findings::routes())
         .merge(crate::export::routes())
+        .merge(crate::push::routes())
         .merge(crate::session::routes())
         .merge(crate::console::routes())
         .layer(DefaultBodyLimit::max(limit))

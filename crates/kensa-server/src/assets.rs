@@ -366,6 +366,7 @@ pub(crate) async fn import(
             "format {format:?}: expected format=csv or format=ec2"
         )));
     }
+    let wake = Arc::clone(&state.wake);
     with_db(&state, move |db| {
         authorize(
             db,
@@ -397,6 +398,11 @@ pub(crate) async fn import(
                 return Ok(rejected(&format, &errors));
             }
         };
+        // Assets nothing reports for get their OS's end of life from the
+        // register's os/os_release (crate::unmanaged); one that has an
+        // inventory is skipped by the job.
+        crate::unmanaged::queue(db, counts.assets.iter().map(|(_, id, _)| *id))?;
+        wake.notify();
         let assets: Vec<Value> = counts
             .assets
             .iter()

@@ -88,7 +88,7 @@ impl From<crate::error::ServerError> for ApiError {
     fn from(e: crate::error::ServerError) -> ApiError {
         // The detail goes to the log; the client learns only that it was
         // the server's fault (it may name files or the database).
-        eprintln!("kensa server: {e}");
+        tracing::error!("{e}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal error (see the server log)",
@@ -168,6 +168,19 @@ pub(crate) fn agent_asset(p: &Principal) -> ApiResult<AssetId> {
             "only an enrolled agent reports inventories",
         )),
     }
+}
+
+/// The value of the request's cookie `name` (the first one, over every
+/// `Cookie` header), as sent.
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .and_then(|c| c.value_raw())
 }
 
 /// The caller, if it has at least `role` (agents have none): one call for

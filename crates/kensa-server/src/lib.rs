@@ -39,11 +39,13 @@ pub mod ingest;
 pub mod kit;
 pub mod lease;
 mod pool;
+mod push;
 pub mod register;
 mod rules;
 pub mod session;
 pub mod tls;
 mod tokens;
+pub mod unmanaged;
 pub mod worker;
 
 use std::net::SocketAddr;

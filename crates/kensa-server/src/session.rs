@@ -129,12 +129,7 @@ pub(crate) fn csrf_token(session_token: &str) -> String {
 
 /// The session token in the request's cookies.
 pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+    crate::kit::cookie(headers, COOKIE)
         .map(str::trim)
         .filter(|t| !t.is_empty())
 }

@@ -203,7 +203,7 @@ impl Worker {
         self.check_kb()?;
         let Some(job) = self.db.claim(
             &self.name,
-            &[EVALUATE, KB_UPDATED],
+            &[EVALUATE, KB_UPDATED, crate::unmanaged::REGISTER_EOL],
             crate::lease::duration(),
         )?
         else {
@@ -215,6 +215,9 @@ impl Worker {
         let result = crate::lease::run_leased(&db, &job, || {
             if job.kind == KB_UPDATED {
                 self.kb_updated(&job)
+            } else if job.kind == crate::unmanaged::REGISTER_EOL {
+                let db = Arc::clone(&self.db);
+                crate::unmanaged::run(&db, self.kb()?, &job)
             } else {
                 self.evaluate(&job)
             }

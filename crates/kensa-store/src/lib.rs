@@ -50,6 +50,10 @@ use std::time::Duration;
 pub use crate::asset::{
     Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, Management,
 };
+pub use crate::auth::{
+    AgentInfo, EnrollmentDefaults, EnrollmentTokenInfo, NewEnrollmentToken, TOKEN_ID_LEN,
+    TokenCheck,
+};
 pub use crate::dashboard::{BANDS, OpenCounts};
 pub use crate::error::{DbError, Result, StoreError};
 pub use crate::export::{EXPORT_JOB, ExportRecord};

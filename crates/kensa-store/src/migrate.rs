@@ -61,9 +61,15 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 7,
+        name: "enrolment",
+        sqlite: include_str!("../migrations/sqlite/0007_enrolment.sql"),
+        postgres: include_str!("../migrations/postgres/0007_enrolment.sql"),
+    },
+    Migration {
+        version: 8,
         name: "security",
-        sqlite: include_str!("../migrations/sqlite/0007_security.sql"),
-        postgres: include_str!("../migrations/postgres/0007_security.sql"),
+        sqlite: include_str!("../migrations/sqlite/0008_security.sql"),
+        postgres: include_str!("../migrations/postgres/0008_security.sql"),
     },
 ];
 

@@ -713,13 +713,16 @@ impl Db {
         })
     }
 
-    /// The assets that have (or had) an agent.
+    /// The assets that have an agent whose credential is not revoked.
     pub fn assets_with_agents(&self) -> Result<HashSet<AssetId>> {
         self.tx("assets with agents", Mode::Read, |tx| {
-            tx.query("SELECT DISTINCT asset_id FROM agents", &[])?
-                .iter()
-                .map(|r| r.i64(0).map(AssetId))
-                .collect()
+            tx.query(
+                "SELECT DISTINCT asset_id FROM agents WHERE revoked_at IS NULL",
+                &[],
+            )?
+            .iter()
+            .map(|r| r.i64(0).map(AssetId))
+            .collect()
         })
     }
 

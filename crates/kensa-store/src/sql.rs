@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::error::Error as StdError;
 
-use postgres::types::private::BytesMut;
+use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql as PgToSql, Type, to_sql_checked};
 use rusqlite::types::{ToSqlOutput, Value as SqliteValue, ValueRef};
 

@@ -20,6 +20,7 @@ pub mod peers;
 pub mod roots;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod sshd;
 
 use std::path::{Path, PathBuf};
 

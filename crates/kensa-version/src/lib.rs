@@ -18,6 +18,7 @@ pub mod golang;
 pub mod maven;
 pub mod nuget;
 pub mod pep440;
+pub mod pep503;
 pub mod range;
 pub mod rpm;
 pub mod rubygems;

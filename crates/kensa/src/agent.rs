@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use kensa_agent::{CaSource, Config, StateDir, Target};
+use kensa_agent::{CaSource, Config, StateDir, Target, Trust};
 
 /// What both subcommands are told.
 pub struct Common {
@@ -15,24 +15,44 @@ pub struct Common {
     pub state: Option<PathBuf>,
 }
 
-fn config(c: &Common, root: Option<PathBuf>) -> Result<Config, String> {
+/// The configuration from the flags, and for `run` from what enrolment
+/// stored: `kensa agent run` with no flag at all (as the systemd unit and
+/// the SysV script run it) reports to the server enrolled with, trusting
+/// the CA enrolled with (`<state>/ca.pem`, or the system's), about the
+/// root enrolled (the host when none).
+fn config(c: &Common, root: Option<PathBuf>, enrolling: bool) -> Result<Config, String> {
     let state = c
         .state
         .clone()
         .unwrap_or_else(|| PathBuf::from(kensa_agent::DEFAULT_STATE_DIR));
-    // `run` may omit --server: the one it enrolled with is in agent.json.
-    let server = match &c.server {
-        Some(s) => s.clone(),
-        None => StateDir::open(&state)
-            .and_then(|d| d.credentials())
-            .map(|cr| cr.server)
-            .map_err(|e| format!("{e} (or pass --server)"))?,
+    let enrolled = if enrolling {
+        None
+    } else {
+        match StateDir::open(&state).and_then(|d| d.credentials()) {
+            Ok(cr) => Some(cr),
+            // Not enrolled: `run` fails later with the clear "enrol first".
+            Err(kensa_agent::AgentError::NotEnrolled(_)) => None,
+            Err(e) => return Err(e.to_string()),
+        }
     };
-    let ca = match c.ca.as_deref() {
-        Some("system") => CaSource::System,
-        Some(path) => CaSource::Pinned(PathBuf::from(path)),
-        None => CaSource::Pinned(state.join("ca.pem")),
+    let server = match (&c.server, &enrolled) {
+        (Some(s), _) => s.clone(),
+        (None, Some(cr)) if !cr.server.is_empty() => cr.server.clone(),
+        (None, _) if enrolling => return Err("--server is required to enrol".into()),
+        (None, _) => {
+            return Err(format!(
+                "not enrolled: no {} (run `kensa agent enroll --server … --ca … --token …` first, or pass --server)",
+                state.join(kensa_agent::state::CREDENTIALS).display()
+            ));
+        }
     };
+    let ca = match (c.ca.as_deref(), &enrolled) {
+        (Some("system"), _) => CaSource::System,
+        (Some(path), _) => CaSource::Pinned(PathBuf::from(path)),
+        (None, Some(cr)) if cr.trust == Trust::System => CaSource::System,
+        (None, _) => CaSource::Pinned(state.join(kensa_agent::state::CA)),
+    };
+    let root = root.or_else(|| enrolled.and_then(|cr| cr.root));
     let mut cfg = Config::new(server, ca, state);
     if let Some(root) = root {
         cfg.target = Target::Root(root);
@@ -41,8 +61,8 @@ fn config(c: &Common, root: Option<PathBuf>) -> Result<Config, String> {
     Ok(cfg)
 }
 
-pub fn enroll(c: &Common, token: &str) -> ExitCode {
-    let result = config(c, None).and_then(|cfg| {
+pub fn enroll(c: &Common, root: Option<PathBuf>, token: &str) -> ExitCode {
+    let result = config(c, root, true).and_then(|cfg| {
         kensa_agent::enroll(&cfg, token)
             .map(|cr| (cr, cfg))
             .map_err(|e| e.to_string())
@@ -50,7 +70,7 @@ pub fn enroll(c: &Common, token: &str) -> ExitCode {
     match result {
         Ok((cr, cfg)) => {
             println!(
-                "enrolled: agent {} for asset {}; credentials in {}",
+                "enrolled: agent {} for asset {}; credentials in {} (`kensa agent run` needs no flags now)",
                 cr.agent_id,
                 cr.asset_id,
                 cfg.state_dir.display()
@@ -65,7 +85,7 @@ pub fn enroll(c: &Common, token: &str) -> ExitCode {
 }
 
 pub fn run(c: &Common, root: Option<PathBuf>, once: bool, interval: Option<Duration>) -> ExitCode {
-    let mut cfg = match config(c, root) {
+    let mut cfg = match config(c, root, false) {
         Ok(cfg) => cfg,
         Err(e) => {
             tracing::error!("{e}");
@@ -78,7 +98,7 @@ pub fn run(c: &Common, root: Option<PathBuf>, once: bool, interval: Option<Durat
     if once {
         return match kensa_agent::run_once(&cfg) {
             Ok(outcome) => {
-                println!("{outcome:?}");
+                println!("{outcome}");
                 ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1))
             }
             Err(e) => {

@@ -58,7 +58,7 @@ pub fn run(c: FindingsCommand) -> ExitCode {
     }
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {

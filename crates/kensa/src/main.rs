@@ -23,17 +23,24 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Record what is installed: on this host (default), a mounted root
-    /// filesystem (--root) or a container image archive (--image). Read-only.
+    /// filesystem (--root), a container image archive (--image) or a host
+    /// over SSH (--ssh). Read-only. `inventory push` sends a saved one to a
+    /// server.
+    #[command(args_conflicts_with_subcommands = true)]
     Inventory {
+        #[command(subcommand)]
+        push: Option<InventoryCommand>,
         /// A root filesystem to read instead of this host.
-        #[arg(long, conflicts_with = "image")]
+        #[arg(long, conflicts_with_all = ["image", "ssh"])]
         root: Option<std::path::PathBuf>,
         /// A `docker save` tarball or OCI image layout (directory or tar).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "ssh")]
         image: Option<std::path::PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        #[command(flatten)]
+        ssh: ssh::SshArgs,
     },
     /// Find the vulnerabilities of this host (default), a root filesystem
     /// (--root), a container image (--image) or a saved inventory
@@ -43,13 +50,13 @@ enum Command {
     /// the filters; 2 on an error (no knowledge base, unreadable input).
     Scan {
         /// A root filesystem to read instead of this host.
-        #[arg(long, conflicts_with_all = ["image", "inventory"])]
+        #[arg(long, conflicts_with_all = ["image", "inventory", "ssh"])]
         root: Option<PathBuf>,
         /// A `docker save` tarball or OCI image layout (directory or tar).
-        #[arg(long, conflicts_with = "inventory")]
+        #[arg(long, conflicts_with_all = ["inventory", "ssh"])]
         image: Option<PathBuf>,
         /// An inventory document saved by `kensa inventory --format json`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "ssh")]
         inventory: Option<PathBuf>,
         /// The knowledge base (default: as for `db import`).
         #[arg(long)]
@@ -84,6 +91,8 @@ enum Command {
         /// today.
         #[arg(long, value_parser = parse_day)]
         today: Option<String>,
+        #[command(flatten)]
+        ssh: ssh::SshArgs,
     },
     /// Everything on this machine in one command: a data directory, the
     /// knowledge base, the server on SQLite, an agent for this host, its
@@ -159,13 +168,37 @@ struct AgentCommon {
     #[arg(long)]
     server: Option<String>,
     /// The CA to trust: a PEM file (the server's own CA, printed by `kensa
-    /// server`), or `system`. Default: <state>/ca.pem.
+    /// server`), or `system`. `run` defaults to the one enrolled with
+    /// (<state>/ca.pem, the copy `enroll` keeps, or `system`).
     #[arg(long)]
     ca: Option<String>,
     /// Where the credentials, last report and spool live (default
     /// /var/lib/kensa-agent).
     #[arg(long)]
     state: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum InventoryCommand {
+    /// Send an inventory document (saved by `kensa inventory --format json`
+    /// on a host no network path reaches) to a server, as this asset's
+    /// latest: it is evaluated like an agent's report.
+    Push {
+        /// The server, https://host:8443.
+        #[arg(long, env = "KENSA_SERVER")]
+        server: String,
+        /// Pin this CA (the server's ca.pem) instead of the system's.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// An API token with the analyst or admin role.
+        #[arg(long, env = "KENSA_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The asset's name (case-insensitive); created if no asset has it.
+        #[arg(long)]
+        asset: String,
+        /// The inventory document.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -208,10 +241,17 @@ enum FindingsCommand {
 
 #[derive(Subcommand)]
 enum AgentCommand {
-    /// Exchange a one-time enrolment token for this agent's own credential.
+    /// Exchange an enrolment token for this agent's own credential. The
+    /// server, the CA (copied to <state>/ca.pem) and the root are kept, so
+    /// that `kensa agent run` needs no flags afterwards.
     Enroll {
         #[command(flatten)]
         common: AgentCommon,
+        /// Enrol a mounted root filesystem under its own identity (its
+        /// etc/hostname and etc/machine-id) instead of this host's; `run`
+        /// then reports that root.
+        #[arg(long)]
+        root: Option<PathBuf>,
         /// The enrolment token an admin created.
         #[arg(long)]
         token: String,
@@ -221,7 +261,8 @@ enum AgentCommand {
     Run {
         #[command(flatten)]
         common: AgentCommon,
-        /// Inventory this root filesystem instead of the host.
+        /// Inventory this root filesystem instead of the host (default: the
+        /// root enrolled with `enroll --root`, else the host).
         #[arg(long)]
         root: Option<PathBuf>,
         #[arg(long)]
@@ -346,10 +387,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Inventory {
+            push:
+                Some(InventoryCommand::Push {
+                    server,
+                    ca,
+                    token,
+                    asset,
+                    file,
+                }),
+            ..
+        } => inventory::push(&server, ca, &token, &asset, &file),
+        Command::Inventory {
+            push: None,
             root,
             image,
             format,
-        } => inventory::run(root, image, format),
+            ssh,
+        } => inventory::run(root, image, ssh, format),
         Command::Scan {
             root,
             image,
@@ -364,7 +418,9 @@ fn main() -> ExitCode {
             exposure,
             exit_code,
             today,
+            ssh,
         } => scan::run(scan::Args {
+            ssh,
             root,
             image,
             inventory,
@@ -415,9 +471,11 @@ fn main() -> ExitCode {
             },
         }),
         Command::Findings(c) => findings::run(c),
-        Command::Agent(AgentCommand::Enroll { common, token }) => {
-            agent::enroll(&common.into(), &token)
-        }
+        Command::Agent(AgentCommand::Enroll {
+            common,
+            root,
+            token,
+        }) => agent::enroll(&common.into(), root, &token),
         Command::Agent(AgentCommand::Run {
             common,
             root,
@@ -470,6 +528,7 @@ mod findings;
 mod inventory;
 mod scan;
 mod server;
+mod ssh;
 mod up;
 
 /// `$XDG_DATA_HOME/kensa/up`, else `~/.local/share/kensa/up`.

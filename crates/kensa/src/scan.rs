@@ -12,6 +12,7 @@ use kensa_kb::store::Store;
 
 /// What `kensa scan` was asked.
 pub struct Args {
+    pub ssh: crate::ssh::SshArgs,
     pub root: Option<PathBuf>,
     pub image: Option<PathBuf>,
     pub inventory: Option<PathBuf>,
@@ -71,15 +72,18 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let inventory = match (&args.inventory, &args.image, &args.root) {
-        (Some(path), _, _) => load_inventory(path),
-        (None, Some(image), _) => {
+    let inventory = match (&args.inventory, &args.image, &args.root, &args.ssh.ssh) {
+        (_, _, _, Some(target)) => crate::ssh::collect(&args.ssh, target),
+        (Some(path), _, _, None) => load_inventory(path),
+        (None, Some(image), _, None) => {
             kensa_inventory::collect(&Target::Image(image.clone())).map_err(|e| e.to_string())
         }
-        (None, None, Some(root)) => {
+        (None, None, Some(root), None) => {
             kensa_inventory::collect(&Target::Root(root.clone())).map_err(|e| e.to_string())
         }
-        (None, None, None) => kensa_inventory::collect(&Target::Host).map_err(|e| e.to_string()),
+        (None, None, None, None) => {
+            kensa_inventory::collect(&Target::Host).map_err(|e| e.to_string())
+        }
     };
     let inventory = match inventory {
         Ok(i) => i,
@@ -127,7 +131,24 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("kensa: {e}");
         return ExitCode::from(2);
     }
-    if args.exit_code != 0 && !report.findings.is_empty() {
+    // The report is written first: it names what could not be read.
+    if report.os_packages_unread() {
+        for w in report
+            .warnings
+            .iter()
+            .filter(|w| w.kind == kensa_detect::OS_PACKAGES_UNREAD)
+        {
+            eprintln!("kensa: {}", w.message);
+        }
+        return ExitCode::from(2);
+    }
+    if args.exit_code != 0 && (!report.findings.is_empty() || report.inventory_incomplete()) {
+        if report.findings.is_empty() {
+            eprintln!(
+                "kensa: no findings, but the inventory skipped something (see the warnings): exit {}",
+                args.exit_code
+            );
+        }
         return ExitCode::from(args.exit_code);
     }
     ExitCode::SUCCESS

@@ -192,7 +192,7 @@ fn enrol_and_report(
     );
     let since = Timestamp::now();
     let outcome = kensa_agent::run_once(&cfg).map_err(|e| e.to_string())?;
-    println!("agent: {outcome:?}");
+    println!("agent: {outcome}");
     let db = Db::open(backend).map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {

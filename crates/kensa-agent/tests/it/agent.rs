@@ -19,7 +19,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use kensa_agent::schedule::{Backoff, DbWatch, JITTER, jittered, next_collection};
 use kensa_agent::spool::Spool;
-use kensa_agent::{AgentError, CaSource, Config, Credentials, Outcome, Secret, StateDir, Target};
+use kensa_agent::{
+    AgentError, CaSource, Config, Credentials, Outcome, Secret, StateDir, Target, Trust,
+};
 
 /// A CA, written as PEM, for configurations that need one (the cycles
 /// below never get as far as a TLS handshake).
@@ -81,6 +83,8 @@ fn fixture() -> Fixture {
             asset_id: "ast_test".into(),
             token: Secret::new("kat_test"),
             server,
+            trust: Trust::Pinned,
+            root: None,
         })
         .unwrap();
     Fixture {
@@ -419,6 +423,8 @@ fn state_files_are_private_and_a_readable_token_is_refused() {
         asset_id: "ast_1".into(),
         token: Secret::new("kat_secret"),
         server: "https://k".into(),
+        trust: Trust::Pinned,
+        root: None,
     };
     state.save_credentials(&creds).unwrap();
     state.set_last(&hash(1)).unwrap();

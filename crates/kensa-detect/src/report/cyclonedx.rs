@@ -94,7 +94,7 @@ pub(super) fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
             if let Some(d) = f.description.as_ref().or(f.title.as_ref()) {
                 v["description"] = json!(d);
             }
-            if let Some(p) = &f.published {
+            if let Some(p) = f.published.as_deref().and_then(date_time) {
                 v["published"] = json!(p);
             }
             if let Some(r) = &f.remediation {
@@ -146,4 +146,94 @@ pub(super) fn write(report: &Report, out: &mut dyn Write) -> Result<()> {
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(|x| e(x.to_string()))?;
     writeln!(out).map_err(|x| e(x.to_string()))
+}
+
+/// `published` as the RFC 3339 date-time CycloneDX requires: feeds write a
+/// bare date (end-of-life dates, many advisories) or a time without a zone
+/// (NVD, which means UTC). `None` for anything else, which is left out
+/// rather than written invalid.
+fn date_time(p: &str) -> Option<String> {
+    let b = p.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let is_date = b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10);
+    if !is_date {
+        return None;
+    }
+    if b.len() == 10 {
+        return Some(format!("{p}T00:00:00Z"));
+    }
+    let is_time = b.len() >= 19
+        && matches!(b[10], b'T' | b't' | b' ')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !is_time {
+        return None;
+    }
+    let mut rest = &p[19..];
+    let mut out = format!("{}T{}", &p[..10], &p[11..19]);
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        out.push('.');
+        out.push_str(&frac[..n]);
+        rest = &frac[n..];
+    }
+    match rest {
+        "" | "Z" | "z" => out.push('Z'),
+        zone if zone.len() == 6
+            && matches!(zone.as_bytes()[0], b'+' | b'-')
+            && zone.as_bytes()[3] == b':'
+            && zone[1..3]
+                .bytes()
+                .chain(zone[4..6].bytes())
+                .all(|c| c.is_ascii_digit()) =>
+        {
+            out.push_str(zone)
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod date_time_tests {
+    use super::date_time;
+
+    #[test]
+    fn published_becomes_an_rfc3339_date_time() {
+        assert_eq!(
+            date_time("2023-06-10").as_deref(),
+            Some("2023-06-10T00:00:00Z")
+        );
+        assert_eq!(
+            date_time("2024-01-01T00:00:00").as_deref(),
+            Some("2024-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            date_time("2024-01-01T10:20:30.123").as_deref(),
+            Some("2024-01-01T10:20:30.123Z")
+        );
+        assert_eq!(
+            date_time("2024-01-01T10:20:30+09:00").as_deref(),
+            Some("2024-01-01T10:20:30+09:00")
+        );
+        assert_eq!(
+            date_time("2024-01-01T10:20:30Z").as_deref(),
+            Some("2024-01-01T10:20:30Z")
+        );
+        assert_eq!(date_time("June 2023"), None);
+        assert_eq!(date_time("2024-01-01T10:20"), None);
+        assert_eq!(date_time("2024-01-01T10:20:30+0900"), None);
+    }
 }

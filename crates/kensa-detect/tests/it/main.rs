@@ -1,4 +1,5 @@
 //! The crate's integration tests, one binary: linking one test executable
 //! instead of one per file is most of what a clean test build costs.
 
+mod errata;
 mod traps;

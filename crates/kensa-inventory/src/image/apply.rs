@@ -195,10 +195,10 @@ impl Tree {
     pub fn into_parts(self) -> TreeParts {
         let mut warnings = self.warnings;
         if self.warnings_dropped > 0 {
-            warnings.push(Problem {
-                path: String::new(),
-                message: format!("{} more warnings not kept", self.warnings_dropped),
-            });
+            warnings.push(Problem::partial(
+                String::new(),
+                format!("{} more warnings not kept", self.warnings_dropped),
+            ));
         }
         TreeParts {
             nodes: self.nodes,
@@ -216,10 +216,8 @@ impl Tree {
             self.warnings_dropped += 1;
             return;
         }
-        self.warnings.push(Problem {
-            path: path.to_owned(),
-            message: format!("{}{message}", cx.prefix()),
-        });
+        self.warnings
+            .push(Problem::partial(path, format!("{}{message}", cx.prefix())));
     }
 
     fn host(&self, path: &str) -> PathBuf {

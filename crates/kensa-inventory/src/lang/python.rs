@@ -56,22 +56,9 @@ pub fn parse_metadata(text: &str) -> Option<(String, String)> {
     Some((name?, version?))
 }
 
-/// PEP 503 normalised name.
+/// PEP 503 normalised name (`kensa_version::pep503`).
 pub fn normalise(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-            continue;
-        }
-        if sep && !out.is_empty() {
-            out.push('-');
-        }
-        sep = false;
-        out.push(c.to_ascii_lowercase());
-    }
-    out
+    kensa_version::pep503::normalize(name)
 }
 
 fn package(name: &str, version: &str, path: &str) -> Package {

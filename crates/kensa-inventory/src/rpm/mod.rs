@@ -162,13 +162,13 @@ pub fn read_database(
     let records = match backend.read(data, wal) {
         Ok(r) => r,
         Err(e) => {
-            found.problem(InventoryError::parse(
-                path,
-                format!("{}: {e}", backend.label()),
-            ));
+            found.unread(path, format!("{}: {e}", backend.label()));
             return;
         }
     };
+    let before = found.packages.len();
+    let mut pubkeys = 0;
+    let entries = records.headers.len() + records.damaged.len();
     for e in records.damaged {
         found.problem(InventoryError::parse(
             path,
@@ -178,12 +178,24 @@ pub fn read_database(
     for (id, blob) in records.headers {
         match header::read_info(&blob) {
             Ok(Some(info)) => found.packages.push(package(info, path)),
-            Ok(None) => {}
+            Ok(None) => pubkeys += 1,
             Err(e) => found.problem(InventoryError::parse(
                 path,
                 format!("package header {id}: {e}"),
             )),
         }
+    }
+    // Entries of which none could be read: a damaged database, not an
+    // empty one (a valid database with no entries, or only `gpg-pubkey`
+    // ones, is empty; an rpm system with it is caught by the OS check).
+    if entries > 0 && pubkeys == 0 && found.packages.len() == before {
+        found.unread(
+            path,
+            format!(
+                "{}: {entries} entries, but no package header could be read",
+                backend.label()
+            ),
+        );
     }
 }
 

@@ -7,3 +7,4 @@ mod lang;
 mod os_fixtures;
 mod peers;
 mod rpm;
+mod unread;

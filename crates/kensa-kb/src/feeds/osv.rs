@@ -23,7 +23,9 @@
 //! - **Severity**: `database_specific.severity`, else the first
 //!   `affected[].ecosystem_specific` / `database_specific` string among
 //!   `severity`, `ubuntu_priority` (Ubuntu), `urgency` (Debian; not
-//!   `not yet assigned`), else for RPM errata (`ALSA`, `RLSA`, ...) the word before the
+//!   `not yet assigned`) or Ubuntu's `{"type": "Ubuntu", "score": "medium"}`
+//!   of the entry's `severity[]`, else the same in the record's
+//!   `severity[]`, else for RPM errata (`ALSA`, `RLSA`, ...) the word before the
 //!   colon of a summary such as `Important: thunderbird security update`;
 //!   lower-cased. Its source is `ghsa` for GHSA records, else the namespace's
 //!   distribution (`almalinux`, `debian`) or the lower-cased ecosystem
@@ -261,6 +263,8 @@ struct OsvAffected {
     versions: Option<Vec<String>>,
     ecosystem_specific: Option<Value>,
     database_specific: Option<Value>,
+    /// Ubuntu writes its priority per package here too.
+    severity: Option<Vec<OsvSeverity>>,
 }
 
 #[derive(Deserialize)]
@@ -340,7 +344,8 @@ fn convert(file: &str, rec: OsvRecord, report: &mut FeedReport) -> Option<Adviso
                         .filter_map(|k| v.get(k).and_then(Value::as_str))
                         .find(|w| !w.is_empty() && *w != "not yet assigned")
                         .map(str::to_owned)
-                });
+                })
+                .or_else(|| a.severity.as_deref().and_then(vendor_word));
         }
         let eco = Ecosystem::from_osv(&pkg.ecosystem);
         let is_go = ns == "Go";
@@ -410,7 +415,8 @@ fn convert(file: &str, rec: OsvRecord, report: &mut FeedReport) -> Option<Adviso
         .and_then(|v| v.get("severity"))
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .or(entry_severity);
+        .or(entry_severity)
+        .or_else(|| rec.severity.as_deref().and_then(vendor_word));
     if severity_value.is_none() && is_rpm_errata(&id) {
         severity_value = rec.summary.as_deref().and_then(errata_severity);
     }
@@ -567,6 +573,16 @@ fn is_rpm_errata(id: &str) -> bool {
 }
 
 /// `Important: thunderbird security update` → `Important`.
+/// A vendor's own rating among OSV `severity[]` entries: Ubuntu writes its
+/// priority as `{"type": "Ubuntu", "score": "medium"}` beside the CVSS
+/// vectors (OSV's schema allows a distribution's name as the type).
+fn vendor_word(entries: &[OsvSeverity]) -> Option<String> {
+    entries
+        .iter()
+        .find(|s| s.kind == "Ubuntu" && !s.score.trim().is_empty())
+        .map(|s| s.score.trim().to_owned())
+}
+
 fn errata_severity(summary: &str) -> Option<String> {
     let (word, _) = summary.split_once(':')?;
     matches!(word, "Low" | "Moderate" | "Important" | "Critical").then(|| word.to_owned())
@@ -693,25 +709,9 @@ pub fn namespace(ecosystem: &str) -> Option<(String, Option<String>)> {
     }
 }
 
-/// A PyPI project name as PEP 503 normalises it (`Jinja2` → `jinja2`,
-/// `jw.util` → `jw-util`): pip treats all spellings as one project, so
-/// the store keys them one way and detection looks them up the same way.
-pub fn pep503(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_sep {
-                out.push('-');
-            }
-            in_sep = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            in_sep = false;
-        }
-    }
-    out
-}
+/// A PyPI project name as PEP 503 normalises it: the rule lives in
+/// `kensa_version::pep503`, kept here under its old name.
+pub use kensa_version::pep503::normalize as pep503;
 
 /// `9`, `22.04`, `3.19`: digits and dots, starting with a digit.
 fn is_release(s: &str) -> bool {
@@ -721,14 +721,6 @@ fn is_release(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pypi_names_are_normalised() {
-        assert_eq!(pep503("Jinja2"), "jinja2");
-        assert_eq!(pep503("jw.util"), "jw-util");
-        assert_eq!(pep503("zope__interface"), "zope-interface");
-        assert_eq!(pep503("a-_.b"), "a-b");
-    }
 
     #[test]
     fn namespaces() {

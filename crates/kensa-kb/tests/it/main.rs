@@ -19,3 +19,4 @@ mod rustsec;
 mod store;
 mod support;
 mod update;
+mod upstream_extracts;

@@ -31,13 +31,7 @@ impl Lang {
 
     /// The request's language (see the module documentation).
     pub fn of(headers: &HeaderMap) -> Lang {
-        let cookie = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix(LANG_COOKIE)?.strip_prefix('='))
-            .and_then(Lang::parse);
+        let cookie = crate::kit::cookie(headers, LANG_COOKIE).and_then(Lang::parse);
         if let Some(l) = cookie {
             return l;
         }

@@ -63,20 +63,24 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
+/// What SigV4 leaves unencoded: RFC 3986's unreserved characters.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// The same, keeping the path's `/`.
+const UNRESERVED_PATH: &percent_encoding::AsciiSet = &UNRESERVED.remove(b'/');
+
 /// RFC 3986 percent-encoding as SigV4 wants it: unreserved characters
 /// kept, `/` kept in paths.
 fn uri_encode(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(char::from(b));
-            }
-            b'/' if keep_slash => out.push('/'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    let set = if keep_slash {
+        UNRESERVED_PATH
+    } else {
+        UNRESERVED
+    };
+    percent_encoding::utf8_percent_encode(s, set).to_string()
 }
 
 /// `20261130T094134Z` and `20261130`.
@@ -125,20 +129,26 @@ impl S3 {
         S3 { cfg, agent }
     }
 
-    fn url_and_host(&self, bucket: &str, key: &str) -> Result<(String, String, String)> {
-        let base = self.cfg.endpoint.trim_end_matches('/');
-        let rest = base
-            .strip_prefix("https://")
-            .or_else(|| base.strip_prefix("http://"))
-            .ok_or_else(|| {
-                ServerError::Internal(format!(
-                    "S3 endpoint {base:?}: expected http:// or https://"
-                ))
-            })?;
-        let (host, prefix) = match rest.split_once('/') {
-            Some((h, p)) => (h.to_owned(), format!("/{p}")),
-            None => (rest.to_owned(), String::new()),
+    /// The endpoint's origin (`scheme://host[:port]`), host (as signed)
+    /// and path prefix (empty, or `/path` without a trailing `/`).
+    fn endpoint(&self) -> Result<(String, String, String)> {
+        let raw = self.cfg.endpoint.as_str();
+        let bad = |why: &str| ServerError::Internal(format!("S3 endpoint {raw:?}: {why}"));
+        let url = url::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad("expected http:// or https://"));
+        }
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => return Err(bad("no host")),
         };
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        Ok((format!("{}://{host}", url.scheme()), host, prefix))
+    }
+
+    fn url_and_host(&self, bucket: &str, key: &str) -> Result<(String, String, String)> {
+        let (origin, host, prefix) = self.endpoint()?;
         if bucket.is_empty() || key.is_empty() {
             return Err(ServerError::Internal(
                 "S3: bucket and key are needed".into(),
@@ -149,8 +159,7 @@ impl S3 {
             uri_encode(bucket, false),
             uri_encode(key, true)
         );
-        let scheme_len = base.len() - rest.len();
-        Ok((format!("{}{host}{path}", &base[..scheme_len]), host, path))
+        Ok((format!("{origin}{path}"), host, path))
     }
 
     /// The `Authorization` header for a request whose `x-amz-*` headers
@@ -277,18 +286,13 @@ impl S3 {
 
     /// Creates a bucket (tests; exports expect it to exist).
     pub fn create_bucket(&self, bucket: &str) -> Result<()> {
-        let base = self.cfg.endpoint.trim_end_matches('/');
-        let rest = base
-            .split_once("://")
-            .map(|(_, r)| r)
-            .ok_or_else(|| ServerError::Internal(format!("S3 endpoint {base:?}")))?;
-        let host = rest.split('/').next().unwrap_or(rest).to_owned();
-        let path = format!("/{}", uri_encode(bucket, false));
+        let (origin, host, prefix) = self.endpoint()?;
+        let path = format!("{prefix}/{}", uri_encode(bucket, false));
         let empty = hex::encode(Sha256::digest(b""));
         let (auth, headers) = self.sign("PUT", &host, &path, &empty, &[], SystemTime::now());
         let mut req = self
             .agent
-            .put(&format!("{base}{path}"))
+            .put(&format!("{origin}{path}"))
             .set("Authorization", &auth);
         for (k, v) in &headers {
             req = req.set(k, v);

@@ -888,3 +888,297 @@ fn findings_are_queried_triaged_and_suppressed_through_the_api() {
         assert_eq!(got["critical"], 3);
     }
 }
+
+/// Issue 14 and issue 13 (asset takeover): enrolling again from the same
+/// state directory keeps the asset's facts, coverage and findings and
+/// replaces the old credential; another agent enrolling with the same
+/// machine id is refused (409, its token left unused) while the first one
+/// is live, and adopts the asset (facts kept) once an admin revoked it; a
+/// revoked agent is refused and stops counting as "has an agent".
+#[test]
+fn reenrolment_keeps_the_asset_and_takeover_needs_a_revocation() {
+    for backend in backends() {
+        let fleet = start(&backend);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = alpine_root(dir.path());
+        std::fs::write(
+            root.join("etc/machine-id"),
+            "7a7e0000111122223333444455556666\n",
+        )
+        .expect("machine-id");
+        let cfg = fleet.agent(&root, &dir.path().join("state-a"));
+        let first = kensa_agent::enroll(&cfg, &fleet.enrollment_token()).expect("enroll");
+        let t0 = now_ms();
+        kensa_agent::run_once(&cfg).expect("report");
+        fleet.evaluated(&first.asset_id, t0);
+        let facts = |fleet: &Fleet| {
+            let (s, a) = fleet.call(
+                "GET",
+                &format!("/api/v1/assets/{}", first.asset_id),
+                Some(&fleet.admin),
+                None,
+            );
+            assert_eq!(s, 200, "{a}");
+            (
+                a["os_id"].clone(),
+                a["os_release"].clone(),
+                a["coverage"]["status"].clone(),
+                a["agent"].clone(),
+            )
+        };
+        let open = |fleet: &Fleet| {
+            let mut v: Vec<String> = fleet
+                .findings(&first.asset_id)
+                .iter()
+                .filter(|f| f["status"] == "ACTIVE")
+                .map(|f| format!("{} {}", f["vulnerability_id"], f["package_name"]))
+                .collect();
+            v.sort();
+            v
+        };
+        let before = facts(&fleet);
+        assert_eq!(before.0, "alpine", "{before:?}");
+        assert_eq!(before.2, "ACTIVE", "{before:?}");
+        let findings = open(&fleet);
+        assert!(!findings.is_empty(), "the Alpine 3.4 root has findings");
+
+        // Re-enrolment from the same state: same asset, facts and findings
+        // kept, the old credential replaced.
+        let again = kensa_agent::enroll(&cfg, &fleet.enrollment_token()).expect("re-enroll");
+        assert_eq!(again.asset_id, first.asset_id);
+        assert_ne!(again.agent_id, first.agent_id);
+        assert_eq!(
+            facts(&fleet),
+            before,
+            "re-enrolment keeps the facts and coverage"
+        );
+        assert_eq!(open(&fleet), findings, "re-enrolment keeps the findings");
+        let hash = std::fs::read_to_string(dir.path().join("state-a/last.json")).expect("last");
+        let hash: Value = serde_json::from_str(&hash).expect("JSON");
+        let head = |token: &str| {
+            fleet
+                .call(
+                    "HEAD",
+                    &format!(
+                        "/api/v1/agent/inventory/{}",
+                        hash["hash"].as_str().expect("hash").replace(':', "%3A")
+                    ),
+                    Some(token),
+                    None,
+                )
+                .0
+        };
+        assert_eq!(
+            head(first.token.expose()),
+            401,
+            "the replaced credential is revoked"
+        );
+        assert!(matches!(
+            kensa_agent::run_once(&cfg).expect("report"),
+            Outcome::Unchanged
+        ));
+        assert_eq!(facts(&fleet), before);
+
+        // Another agent with the same machine id: refused, token unused.
+        let thief = fleet.agent(&root, &dir.path().join("state-b"));
+        let token = fleet.enrollment_token();
+        let err = kensa_agent::enroll(&thief, &token).expect_err("takeover refused");
+        assert!(err.to_string().contains("409"), "{err}");
+        assert!(err.to_string().contains("already has an agent"), "{err}");
+        assert_eq!(
+            head(again.token.expose()),
+            204,
+            "the live agent keeps working"
+        );
+        assert_eq!(open(&fleet), findings);
+
+        // An admin lists the agents and revokes the live one.
+        let (s, list) = fleet.call("GET", "/api/v1/agents", Some(&fleet.admin), None);
+        assert_eq!(s, 200, "{list}");
+        let agents = list["agents"].as_array().expect("agents");
+        let live: Vec<&Value> = agents
+            .iter()
+            .filter(|a| a["revoked_at"].is_null())
+            .collect();
+        assert_eq!(live.len(), 1, "{list}");
+        assert_eq!(live[0]["id"].to_string(), again.agent_id, "{list}");
+        assert_eq!(live[0]["asset_id"].to_string(), first.asset_id, "{list}");
+        assert!(live[0]["last_report"].is_i64(), "{list}");
+        assert_eq!(live[0]["version"], env!("CARGO_PKG_VERSION"), "{list}");
+        let (s, _) = fleet.call("GET", "/api/v1/agents", None, None);
+        assert_eq!(s, 401);
+        let (s, b) = fleet.call(
+            "DELETE",
+            &format!("/api/v1/agents/{}", again.agent_id),
+            Some(&fleet.admin),
+            None,
+        );
+        assert_eq!(s, 204, "{b}");
+        assert_eq!(
+            head(again.token.expose()),
+            401,
+            "a revoked agent is refused"
+        );
+        assert_eq!(
+            facts(&fleet).3,
+            json!(false),
+            "a revoked agent does not count as an agent"
+        );
+        let (s, _) = fleet.call(
+            "DELETE",
+            &format!("/api/v1/agents/{}", again.agent_id),
+            Some(&fleet.admin),
+            None,
+        );
+        assert_eq!(s, 404, "revoked already");
+
+        // Now the other agent may adopt the asset, with the same (unused)
+        // token: the facts and findings stay until it reports.
+        let adopted = kensa_agent::enroll(&thief, &token).expect("adopt after revocation");
+        assert_eq!(adopted.asset_id, first.asset_id);
+        let after = facts(&fleet);
+        assert_eq!(
+            (&after.0, &after.1, &after.3),
+            (&before.0, &before.1, &before.3)
+        );
+        assert_eq!(open(&fleet), findings);
+    }
+}
+
+/// Issue 14: one reusable enrolment token enrols three roots with
+/// distinct identities, each asset carrying the token's defaults; the
+/// agents list names the token; once revoked (or used up) it is refused
+/// with a 401 that says why.
+#[test]
+fn a_reusable_token_enrols_many_with_its_defaults_until_revoked() {
+    for backend in backends() {
+        let fleet = start(&backend);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (s, created) = fleet.call(
+            "POST",
+            "/api/v1/enrollment-tokens",
+            Some(&fleet.admin),
+            Some(json!({
+                "name": "web launch template",
+                "ttl_hours": 720,
+                "max_uses": 10,
+                "defaults": {"team": "web", "environment": "prod", "owner": "ops@example.com", "tags": ["autoscaled"]}
+            })),
+        );
+        assert_eq!(s, 201, "{created}");
+        let token = created["token"].as_str().expect("token").to_owned();
+        let id = created["id"].as_str().expect("id").to_owned();
+        let mut assets = Vec::new();
+        for i in 0..3 {
+            let host = dir.path().join(format!("host{i}"));
+            let root = alpine_root(&host);
+            std::fs::write(root.join("etc/hostname"), format!("web-{i}\n")).expect("hostname");
+            std::fs::write(root.join("etc/machine-id"), format!("{i:032x}\n")).expect("machine-id");
+            let cfg = fleet.agent(&root, &host.join("state"));
+            let c = kensa_agent::enroll(&cfg, &token).expect("enroll with a reusable token");
+            let (s, a) = fleet.call(
+                "GET",
+                &format!("/api/v1/assets/{}", c.asset_id),
+                Some(&fleet.admin),
+                None,
+            );
+            assert_eq!(s, 200, "{a}");
+            assert_eq!(a["hostname"], format!("web-{i}"), "{a}");
+            let m = &a["management"];
+            assert_eq!(
+                (&m["team"], &m["environment"], &m["owner"], &m["tags"]),
+                (
+                    &json!("web"),
+                    &json!("prod"),
+                    &json!("ops@example.com"),
+                    &json!(["autoscaled"])
+                ),
+                "{a}"
+            );
+            assets.push(c.asset_id);
+        }
+        assets.sort();
+        assets.dedup();
+        assert_eq!(assets.len(), 3, "three identities, three assets");
+        let (_, list) = fleet.call("GET", "/api/v1/enrollment-tokens", Some(&fleet.admin), None);
+        let t = list["enrollment_tokens"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|t| t["id"] == id.as_str())
+            .cloned()
+            .expect("the token is listed");
+        assert_eq!(
+            (&t["uses"], &t["max_uses"], &t["state"]),
+            (&json!(3), &json!(10), &json!("live")),
+            "{t}"
+        );
+        assert_eq!(t["name"], "web launch template");
+        assert!(
+            !list.to_string().contains(&token),
+            "the list never shows a token"
+        );
+        let (_, agents) = fleet.call("GET", "/api/v1/agents", Some(&fleet.admin), None);
+        assert!(
+            agents["agents"]
+                .as_array()
+                .expect("agents")
+                .iter()
+                .all(|a| a["enrollment_token"] == id.as_str()),
+            "{agents}"
+        );
+        // Viewers and agents may not manage tokens.
+        let (s, _) = fleet.call("GET", "/api/v1/enrollment-tokens", None, None);
+        assert_eq!(s, 401);
+
+        let (s, b) = fleet.call(
+            "DELETE",
+            &format!("/api/v1/enrollment-tokens/{id}"),
+            Some(&fleet.admin),
+            None,
+        );
+        assert_eq!(s, 204, "{b}");
+        let fourth = dir.path().join("host3");
+        let root = alpine_root(&fourth);
+        std::fs::write(root.join("etc/machine-id"), format!("{:032x}\n", 3)).expect("machine-id");
+        let err = kensa_agent::enroll(&fleet.agent(&root, &fourth.join("state")), &token)
+            .expect_err("a revoked token enrols nobody");
+        assert!(
+            err.to_string().contains("HTTP 401") && err.to_string().contains("revoked"),
+            "{err}"
+        );
+
+        // Used up: a single-use token's second use.
+        let once = fleet.enrollment_token();
+        let (s, b) = fleet.call(
+            "POST",
+            "/api/v1/agents/enroll",
+            None,
+            Some(json!({"enrollment_token": once, "machine_id": "a1"})),
+        );
+        assert_eq!(s, 201, "{b}");
+        let (s, b) = fleet.call(
+            "POST",
+            "/api/v1/agents/enroll",
+            None,
+            Some(json!({"enrollment_token": once, "machine_id": "a2"})),
+        );
+        assert_eq!(s, 401, "{b}");
+        assert!(b.to_string().contains("used up"), "{b}");
+        let (s, b) = fleet.call(
+            "POST",
+            "/api/v1/agents/enroll",
+            None,
+            Some(json!({"enrollment_token": "ket_nonsense"})),
+        );
+        assert_eq!(s, 401, "{b}");
+        assert!(b.to_string().contains("unknown"), "{b}");
+        let (s, b) = fleet.call(
+            "POST",
+            "/api/v1/enrollment-tokens",
+            Some(&fleet.admin),
+            Some(json!({"max_uses": 0})),
+        );
+        assert_eq!(s, 400, "{b}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The crate's integration tests, one binary: linking one test executable
 //! instead of one per file is most of what a clean test build costs.
 
+mod agentless;
 mod console_e2e;
 mod export;
 mod fleet;

@@ -13,5 +13,6 @@ mod migrations;
 mod query;
 mod queue;
 mod register;
+mod schema_parity;
 mod triage;
 mod users;

@@ -5,6 +5,7 @@ mod apk_cases;
 mod differential_dpkg;
 mod differential_maven;
 mod differential_pep440;
+mod differential_pep503;
 mod differential_rpm;
 mod differential_rubygems;
 mod differential_semver;

@@ -121,7 +121,10 @@ fn up_from_nothing_then_again_with_the_same_data() {
         out.contains(&format!("admin / {} (from ", password.trim())),
         "{out}"
     );
-    assert!(out.contains("agent: Unchanged"), "{out}");
+    assert!(
+        out.contains("agent: unchanged: the server already holds this inventory"),
+        "{out}"
+    );
     assert!(
         out.contains(&format!("this host: {expected} open findings")),
         "{out}"

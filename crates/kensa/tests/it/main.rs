@@ -1,6 +1,8 @@
 //! The crate's integration tests, one binary: linking one test executable
 //! instead of one per file is most of what a clean test build costs.
 
+mod agent_cli;
+mod cli_agentless;
 mod cli_db;
 mod cli_export;
 mod cli_inventory;
@@ -8,6 +10,8 @@ mod cli_scan;
 mod cli_up;
 mod cli_update;
 mod cli_version;
+mod dist;
+mod false_clean;
 mod fleet_faults;
 mod scan_truth;
 mod support;

@@ -191,6 +191,9 @@ class Findings:
             })
 
 
+NON_SECURITY_ERRATUM = re.compile(r"^(AL|RL|RH|EL)(BA|EA)-")
+
+
 def load_osv(path, ecosystem):
     """package name -> [(record, [affected entries for that name])], the
     non-withdrawn records of `ecosystem` (exact match), names as given."""
@@ -201,6 +204,11 @@ def load_osv(path, ecosystem):
                 continue
             d = json.loads(z.read(n))
             if d.get("withdrawn"):
+                continue
+            # Bug-fix and enhancement errata (AlmaLinux ALBA/ALEA, Rocky
+            # RLBA/RLEA, Red Hat RHBA/RHEA, Oracle ELBA/ELEA) ship no
+            # security fix: the vendors file security fixes as *SA only.
+            if NON_SECURITY_ERRATUM.match(d.get("id", "")):
                 continue
             per = {}
             for a in d.get("affected", []):

@@ -12,3 +12,4 @@ pub fn kb() -> &'static Path {
 pub fn utf8(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+pub mod server;

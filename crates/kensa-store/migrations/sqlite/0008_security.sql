@@ -5,14 +5,13 @@
 -- is the first admin's: they go to the user `admin`. Security events
 -- (failed logins, tokens made and revoked, role changes, enrolments) go to
 -- an audit table. Kept statement for statement equal between sqlite/
--- and postgres/. (Issue 14's branch adds a migration 7 too: whichever
--- merges second renumbers its own.)
+-- and postgres/.
 ALTER TABLE api_tokens ADD COLUMN owner TEXT;
 ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
 UPDATE api_tokens SET owner = 'admin' WHERE owner IS NULL;
 
 CREATE TABLE security_audit (
-    id          BIGSERIAL PRIMARY KEY,
+    id          INTEGER PRIMARY KEY,
     at          BIGINT NOT NULL,
     actor       TEXT NOT NULL,
     action      TEXT NOT NULL,

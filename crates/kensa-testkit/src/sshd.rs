@@ -1,0 +1,418 @@
+//! A real OpenSSH server on a loopback port, with users whose sessions are
+//! chrooted into real roots: the target of the agentless tests.
+//!
+//! Needs root (chroot, `useradd`) and Debian's `openssh-server`
+//! (`scripts/setup`). Roots are hard-link copies (`cp -al`) of the
+//! debootstrapped roots in the cache, made in a root-owned directory under
+//! the build's `target/tmp` (sshd refuses a chroot below a world-writable
+//! directory such as `/tmp`); files the tests change are unlinked and
+//! written anew, never modified in place, so the cache is never touched.
+//! Host users are named `kagl-*`, created once, locked to key logins.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The roots a user can be chrooted into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RootKind {
+    /// Debian 12, debootstrapped.
+    Bookworm,
+    /// Debian 11, debootstrapped.
+    Bullseye,
+    /// Debian 12 userland with Debian's `rpm`, a CBL-Mariner 2.0
+    /// os-release and the real Mariner SQLite rpm database (fixtures).
+    RpmSqlite,
+    /// The same with RHEL 8's BerkeleyDB database (fixtures).
+    RpmBdb,
+    /// The same with SUSE's NDB database (fixtures), which Debian's rpm
+    /// cannot read.
+    RpmNdb,
+    /// Debian 12 userland with an Alpine os-release and a real Alpine
+    /// `lib/apk/db/installed` (fixtures): no Alpine root exists offline.
+    Alpine,
+    /// Debian 12 whose `rpm` hangs (a shell script sleeping in a child).
+    HangingRpm,
+}
+
+impl RootKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RootKind::Bookworm => "bookworm",
+            RootKind::Bullseye => "bullseye",
+            RootKind::RpmSqlite => "rpm-sqlite",
+            RootKind::RpmBdb => "rpm-bdb",
+            RootKind::RpmNdb => "rpm-ndb",
+            RootKind::Alpine => "alpine",
+            RootKind::HangingRpm => "hanging-rpm",
+        }
+    }
+}
+
+/// One user of the server.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub name: String,
+    pub root: RootKind,
+    /// The login shell (`/bin/sh`, `/bin/csh`, `/usr/sbin/nologin`).
+    pub shell: String,
+}
+
+impl User {
+    pub fn new(name: &str, root: RootKind) -> Self {
+        User {
+            name: format!("kagl-{name}"),
+            root,
+            shell: "/bin/sh".into(),
+        }
+    }
+
+    pub fn shell(mut self, shell: &str) -> Self {
+        self.shell = shell.into();
+        self
+    }
+}
+
+/// A running sshd; stopped (and its directory removed) on drop.
+pub struct Sshd {
+    pub dir: PathBuf,
+    pub port: u16,
+    /// The key every user accepts.
+    pub client_key: PathBuf,
+    /// A key no user accepts.
+    pub wrong_key: PathBuf,
+    /// The server's public host key.
+    pub host_key_pub: PathBuf,
+    child: Option<Child>,
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("run a setup command");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn keygen(path: &Path) {
+    run(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "kensa-test", "-f"])
+        .arg(path));
+}
+
+fn sshd_program() -> PathBuf {
+    let p = PathBuf::from("/usr/sbin/sshd");
+    assert!(
+        p.exists(),
+        "/usr/sbin/sshd is missing: run scripts/setup (installs openssh-server)"
+    );
+    p
+}
+
+/// Copy a host file into `root` at the same path (a new file: the root's
+/// own files are hard links into the cache).
+fn install_host_file(root: &Path, file: &str) {
+    let dest = root.join(file.trim_start_matches('/'));
+    if dest.exists() {
+        return;
+    }
+    std::fs::create_dir_all(dest.parent().expect("a parent")).expect("mkdir");
+    run(Command::new("cp").arg("-L").arg(file).arg(&dest));
+}
+
+fn install_binary(root: &Path, binary: &str) {
+    install_host_file(root, binary);
+    let out = Command::new("ldd").arg(binary).output().expect("ldd");
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(lib) = line.split_whitespace().find(|w| w.starts_with('/')) {
+            install_host_file(root, lib);
+        }
+    }
+}
+
+/// Replace a file of the copy by new content without touching the cache's
+/// inode it may be linked to.
+fn replace(root: &Path, file: &str, content: &[u8]) {
+    let p = root.join(file);
+    let _ = std::fs::remove_file(&p);
+    std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+    std::fs::write(&p, content).expect("write");
+}
+
+fn remove(root: &Path, file: &str) {
+    let _ = std::fs::remove_file(root.join(file));
+}
+
+/// Build a root of `kind` in `dir/kind` (once per directory).
+pub fn build_root(dir: &Path, kind: RootKind) -> PathBuf {
+    let root = dir.join(kind.name());
+    if root.exists() {
+        return root;
+    }
+    std::fs::create_dir_all(dir).expect("the roots directory");
+    let base = match kind {
+        RootKind::Bullseye => crate::debian_root("bullseye"),
+        _ => crate::debian_root("bookworm"),
+    };
+    run(Command::new("cp").arg("-al").arg(&base).arg(&root));
+    let rpm_root = |db_dir: &str, file: &str, backend: &str, os_release: &str| {
+        remove(&root, "var/lib/dpkg/status");
+        remove(&root, "etc/debian_version");
+        remove(&root, "usr/lib/os-release");
+        replace(&root, "etc/os-release", os_release.as_bytes());
+        install_binary(&root, "/usr/bin/rpm");
+        run(Command::new("cp")
+            .arg("-a")
+            .arg("/usr/lib/rpm")
+            .arg(root.join("usr/lib/")));
+        // What an rpm distribution configures; Debian's rpm defaults to
+        // ~/.rpmdb.
+        replace(
+            &root,
+            "etc/rpm/macros",
+            format!("%_dbpath /var/lib/rpm\n%_db_backend {backend}\n").as_bytes(),
+        );
+        let src = crate::data_path(&format!("fixtures/rpm/{db_dir}/{file}"));
+        let dest = root.join("var/lib/rpm").join(file);
+        std::fs::create_dir_all(dest.parent().expect("a parent")).expect("mkdir");
+        std::fs::copy(&src, &dest).expect("copy the rpm database");
+        // On a real host root's rpm has opened the database before, which
+        // leaves SQLite's shared-memory and WAL files that let other users
+        // read it; without them rpm as a user cannot open a WAL database.
+        if backend == "sqlite" {
+            run(Command::new("chroot")
+                .arg(&root)
+                .args(["/usr/bin/rpm", "-qa"]));
+        }
+    };
+    match kind {
+        RootKind::Bookworm | RootKind::Bullseye => {}
+        RootKind::RpmSqlite => rpm_root(
+            "mariner-2.0-sqlite",
+            "rpmdb.sqlite",
+            "sqlite",
+            "NAME=\"Common Base Linux Mariner\"\nVERSION=\"2.0.20220226\"\nID=mariner\nVERSION_ID=\"2.0\"\nPRETTY_NAME=\"CBL-Mariner/Linux\"\n",
+        ),
+        RootKind::RpmBdb => rpm_root(
+            "libuuid-bdb",
+            "Packages",
+            "bdb_ro",
+            "NAME=\"Red Hat Enterprise Linux\"\nVERSION=\"8.8 (Ootpa)\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"8.8\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 8.8 (Ootpa)\"\n",
+        ),
+        RootKind::RpmNdb => rpm_root(
+            "sle15-bci-ndb",
+            "Packages.db",
+            "ndb",
+            "NAME=\"SLES\"\nVERSION=\"15-SP3\"\nVERSION_ID=\"15.3\"\nID=\"sles\"\nID_LIKE=\"suse\"\nPRETTY_NAME=\"SUSE Linux Enterprise Server 15 SP3\"\n",
+        ),
+        RootKind::Alpine => {
+            remove(&root, "var/lib/dpkg/status");
+            remove(&root, "etc/debian_version");
+            remove(&root, "usr/lib/os-release");
+            replace(
+                &root,
+                "etc/os-release",
+                b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
+            );
+            replace(&root, "etc/alpine-release", b"3.19.1\n");
+            let installed = std::fs::read(crate::data_path("fixtures/apk/alpine/installed"))
+                .expect("the apk fixture");
+            replace(&root, "lib/apk/db/installed", &installed);
+        }
+        RootKind::HangingRpm => {
+            replace(&root, "usr/bin/rpm", b"#!/bin/sh\nsleep 1000\n");
+            run(Command::new("chmod")
+                .arg("755")
+                .arg(root.join("usr/bin/rpm")));
+        }
+    }
+    root
+}
+
+/// Create the host user (once) with `shell`, key logins only.
+pub fn ensure_user(name: &str, shell: &str) {
+    let exists = Command::new("id")
+        .arg(name)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("id")
+        .success();
+    if !exists {
+        // Several test processes may race to create the same user.
+        let _ = Command::new("useradd")
+            .args(["-M", "-N", "-d", "/", "-p", "*", "-s", shell, name])
+            .output();
+    }
+    run(Command::new("usermod").args(["-p", "*", "-s", shell, name]));
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+impl Sshd {
+    /// Start a server for `users`; roots are built in `roots_dir` (shared
+    /// between servers of one test) or in the server's own directory.
+    pub fn start(users: &[User]) -> Sshd {
+        let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/tmp");
+        std::fs::create_dir_all(&base).expect("target/tmp");
+        let dir = tempfile::Builder::new()
+            .prefix("kensa-sshd-")
+            .tempdir_in(&base)
+            .expect("a directory")
+            .keep();
+        run(Command::new("chmod").arg("755").arg(&dir));
+        let sshd = Sshd {
+            client_key: dir.join("client"),
+            wrong_key: dir.join("wrong"),
+            host_key_pub: dir.join("host_key.pub"),
+            dir,
+            port: 0,
+            child: None,
+        };
+        keygen(&sshd.dir.join("host_key"));
+        keygen(&sshd.client_key);
+        keygen(&sshd.wrong_key);
+        sshd.configure_and_start(users)
+    }
+
+    fn configure_and_start(mut self, users: &[User]) -> Sshd {
+        let keys = self.dir.join("authorized");
+        std::fs::create_dir_all(&keys).expect("mkdir");
+        let public = std::fs::read(self.dir.join("client.pub")).expect("client key");
+        let mut config = String::new();
+        for u in users {
+            ensure_user(&u.name, &u.shell);
+            std::fs::write(keys.join(&u.name), &public).expect("authorized key");
+            let root = build_root(&self.dir.join("roots"), u.root);
+            if u.shell.contains("csh") {
+                install_binary(&root, &u.shell);
+            }
+            config.push_str(&format!(
+                "Match User {}\n  ChrootDirectory {}\n",
+                u.name,
+                root.display()
+            ));
+        }
+        std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
+        for _ in 0..5 {
+            self.port = free_port();
+            let head = format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nPidFile {dir}/sshd.pid\n\
+                 AuthorizedKeysFile {dir}/authorized/%u\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPermitRootLogin no\n\
+                 AllowUsers kagl-*\nMaxStartups 200:30:400\nMaxSessions 50\nLogLevel VERBOSE\n",
+                port = self.port,
+                dir = self.dir.display()
+            );
+            std::fs::write(self.dir.join("sshd_config"), head + &config).expect("sshd_config");
+            let log = std::fs::File::create(self.dir.join("sshd.log")).expect("log");
+            let child = Command::new(sshd_program())
+                .args(["-D", "-e", "-f"])
+                .arg(self.dir.join("sshd_config"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start sshd");
+            self.child = Some(child);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return self;
+                }
+                if let Some(c) = &mut self.child
+                    && let Ok(Some(_)) = c.try_wait()
+                {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            self.stop();
+        }
+        panic!("sshd did not start: {}", self.log());
+    }
+
+    /// Restart with a new host key (a reinstalled host).
+    pub fn change_host_key(mut self, users: &[User]) -> Sshd {
+        self.stop();
+        let _ = std::fs::remove_file(self.dir.join("host_key"));
+        let _ = std::fs::remove_file(self.dir.join("host_key.pub"));
+        keygen(&self.dir.join("host_key"));
+        self.configure_and_start(users)
+    }
+
+    /// `ssh-keygen -l` of the host key: what an admin reads on the host.
+    pub fn fingerprint(&self) -> String {
+        let out = Command::new("ssh-keygen")
+            .args(["-l", "-E", "sha256", "-f"])
+            .arg(&self.host_key_pub)
+            .output()
+            .expect("ssh-keygen");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(1)
+            .expect("a fingerprint")
+            .to_owned()
+    }
+
+    /// Pin the host key in a known-hosts file, as an admin who checked
+    /// it would.
+    pub fn known_hosts_line(&self) -> String {
+        let key = std::fs::read_to_string(&self.host_key_pub).expect("host key");
+        let mut parts = key.split_whitespace();
+        format!(
+            "[127.0.0.1]:{} {} {}\n",
+            self.port,
+            parts.next().expect("type"),
+            parts.next().expect("key")
+        )
+    }
+
+    /// The listening sshd's process id: its children's CPU time (every
+    /// session, and all they ran) is added to its own counters when they
+    /// are reaped.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
+    }
+
+    /// The processes running as `user` (to prove none is left behind).
+    /// Zombies are not running: they are dead processes whose parent (here
+    /// PID 1 of the test machine, which may not be an init that reaps)
+    /// has not collected their status yet.
+    pub fn processes_of(user: &str) -> Vec<String> {
+        let out = Command::new("ps")
+            .args(["-u", user, "-o", "stat=,pid=,args="])
+            .output()
+            .expect("ps");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty() && !l.starts_with('Z'))
+            .collect()
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

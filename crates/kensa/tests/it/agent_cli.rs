@@ -1,0 +1,153 @@
+//! `kensa agent enroll` and `kensa agent run` as a user types them, against
+//! a real `kensa server` on loopback:
+//!
+//! - after `enroll --server … --ca FILE --token …`, `run` needs neither
+//!   flag (the systemd unit's `ExecStart` is `kensa agent run`): the server
+//!   URL is in `agent.json` and the CA is copied to `<state>/ca.pem`, so
+//!   the file given at enrolment may even be gone;
+//! - `enroll --root DIR` enrols that root under its own identity (its
+//!   hostname and machine id), and `run` then reports that root;
+//! - `run --once` prints a sentence, not a Rust debug value.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::server::{KENSA, Server};
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\nstdout: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// An Alpine 3.4 root (the data folder's apk database) with its own
+/// hostname and machine id.
+pub fn alpine_root(root: &Path, hostname: &str, machine_id: &str) {
+    std::fs::create_dir_all(root.join("lib/apk/db")).expect("mkdir");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::write(root.join("etc/alpine-release"), "3.4.6\n").expect("write");
+    std::fs::write(root.join("etc/hostname"), format!("{hostname}\n")).expect("write");
+    std::fs::write(root.join("etc/machine-id"), format!("{machine_id}\n")).expect("write");
+    std::fs::copy(
+        kensa_testkit::data_path("fixtures/apk/alpine/installed"),
+        root.join("lib/apk/db/installed"),
+    )
+    .expect("copy the apk database");
+}
+
+#[test]
+fn enrolled_agent_runs_with_no_flags_for_its_own_root() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), None);
+    let root = dir.path().join("root");
+    alpine_root(&root, "web-7", "5f0c1e2d3b4a59687766554433221100");
+    // The CA where the unit's comment puts it; removed after enrolment,
+    // so that only the agent's own copy can make `run` work.
+    let etc = dir.path().join("etc-kensa");
+    std::fs::create_dir_all(&etc).expect("mkdir");
+    std::fs::copy(server.ca(), etc.join("ca.pem")).expect("copy CA");
+    let state = dir.path().join("state");
+
+    let o = Command::new(KENSA)
+        .args(["agent", "enroll", "--server", &server.base(), "--ca"])
+        .arg(etc.join("ca.pem"))
+        .arg("--state")
+        .arg(&state)
+        .arg("--root")
+        .arg(&root)
+        .args(["--token", &server.enrollment_token(&json!({}))])
+        .output()
+        .expect("kensa agent enroll runs");
+    assert!(o.status.success(), "enroll: {}", text(&o));
+    std::fs::remove_dir_all(&etc).expect("remove the CA given to enroll");
+    assert_eq!(
+        std::fs::read(state.join("ca.pem")).expect("<state>/ca.pem"),
+        std::fs::read(server.ca()).expect("server CA"),
+        "enroll keeps a copy of the CA"
+    );
+    let creds: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.join("agent.json")).expect("agent.json"))
+            .expect("agent.json is JSON");
+    let asset_id = creds["asset_id"].as_str().expect("asset_id").to_owned();
+
+    // No --server, --ca or --root: all from the enrolment.
+    let run = || {
+        Command::new(KENSA)
+            .args(["agent", "run", "--once", "--state"])
+            .arg(&state)
+            .output()
+            .expect("kensa agent run runs")
+    };
+    let o = run();
+    assert!(o.status.success(), "first run: {}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "delivered 1 inventory",
+        "{}",
+        text(&o)
+    );
+    let asset = server.evaluated(&asset_id, Duration::from_secs(60));
+    assert_eq!(asset["hostname"], "web-7", "the root's identity: {asset}");
+    assert_eq!(asset["machine_id"], "5f0c1e2d3b4a59687766554433221100");
+    assert_eq!(asset["os_id"], "alpine", "the root was reported: {asset}");
+    let o = run();
+    assert!(o.status.success(), "second run: {}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "unchanged: the server already holds this inventory"
+    );
+}
+
+#[test]
+fn two_roots_enrol_as_two_assets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), None);
+    let mut assets = Vec::new();
+    for (i, host) in ["db-1", "db-2"].iter().enumerate() {
+        let root = dir.path().join(host);
+        alpine_root(&root, host, &format!("{i:032x}"));
+        let state = dir.path().join(format!("state-{host}"));
+        let o = Command::new(KENSA)
+            .args(["agent", "enroll", "--server", &server.base(), "--ca"])
+            .arg(server.ca())
+            .arg("--state")
+            .arg(&state)
+            .arg("--root")
+            .arg(&root)
+            .args(["--token", &server.enrollment_token(&json!({}))])
+            .output()
+            .expect("kensa agent enroll runs");
+        assert!(o.status.success(), "enroll {host}: {}", text(&o));
+        let creds: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(state.join("agent.json")).expect("agent.json"))
+                .expect("JSON");
+        let id = creds["asset_id"].as_str().expect("asset_id").to_owned();
+        let a = server.asset(&id);
+        assert_eq!(a["hostname"], *host, "{a}");
+        assert_eq!(a["machine_id"], format!("{i:032x}"), "{a}");
+        assets.push(id);
+    }
+    assert_ne!(assets[0], assets[1], "one asset per root");
+}
+
+#[test]
+fn run_before_enrolment_says_what_to_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let o = Command::new(KENSA)
+        .args(["agent", "run", "--once", "--state"])
+        .arg(dir.path().join("state"))
+        .output()
+        .expect("kensa agent run runs");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not enrolled") && err.contains("kensa agent enroll"),
+        "{err}"
+    );
+}

@@ -1,0 +1,158 @@
+//! A real `kensa server` on a loopback port for the agent's command-line
+//! tests (SQLite in a temporary directory, or a PostgreSQL URL), spoken to
+//! with `curl` as an admin would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::kb;
+
+pub const KENSA: &str = env!("CARGO_BIN_EXE_kensa");
+
+pub struct Server {
+    data: PathBuf,
+    port: u16,
+    child: Child,
+}
+
+impl Server {
+    /// Start a server with its data directory in `dir`, on SQLite unless
+    /// `database` is a PostgreSQL URL, and wait until it is healthy.
+    pub fn start(dir: &Path, database: Option<&str>) -> Server {
+        let data = dir.join("server");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("bind 127.0.0.1:0")
+            .port();
+        let log = std::fs::File::create(dir.join("server.log")).expect("server log");
+        let mut cmd = Command::new(KENSA);
+        cmd.arg("server")
+            .arg("--data")
+            .arg(&data)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--store")
+            .arg(kb())
+            .args(["--tls-name", "127.0.0.1"])
+            .env_remove("KENSA_DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        if let Some(url) = database {
+            cmd.arg("--database").arg(url);
+        }
+        let child = cmd.spawn().expect("kensa server starts");
+        let mut s = Server { data, port, child };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(status) = s.child.try_wait().expect("try_wait") {
+                panic!("kensa server exited at start: {status}\n{}", s.log());
+            }
+            if s.data.join("admin-token").exists()
+                && s.ca().exists()
+                && s.get_status("/healthz") == 200
+            {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kensa server not healthy in 90 s\n{}",
+                s.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.data.join("ca.pem")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.with_file_name("server.log")).unwrap_or_default()
+    }
+
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.data.join("admin-token"))
+            .expect("admin-token")
+            .trim()
+            .to_owned()
+    }
+
+    fn get_status(&self, path: &str) -> u16 {
+        let o = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+            .arg(self.ca())
+            .arg(format!("{}{path}", self.base()))
+            .output()
+            .expect("curl runs");
+        String::from_utf8_lossy(&o.stdout).parse().unwrap_or(0)
+    }
+
+    /// An API call with the admin token: (status, JSON body or `Null`).
+    pub fn api(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-s", "-w", "\n%{http_code}", "-X", method, "--cacert"])
+            .arg(self.ca())
+            .arg("-H")
+            .arg(format!("Authorization: Bearer {}", self.admin_token()));
+        if let Some(b) = body {
+            cmd.args(["-H", "Content-Type: application/json", "--data-binary"])
+                .arg(b.to_string());
+        }
+        let o = cmd
+            .arg(format!("{}{path}", self.base()))
+            .output()
+            .expect("curl runs");
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let (body, code) = out.rsplit_once('\n').unwrap_or(("", &out));
+        (
+            code.trim().parse().unwrap_or(0),
+            serde_json::from_str(body).unwrap_or(Value::Null),
+        )
+    }
+
+    /// A new enrolment token from `POST /api/v1/enrollment-tokens`.
+    pub fn enrollment_token(&self, request: &Value) -> String {
+        let (code, v) = self.api("POST", "/api/v1/enrollment-tokens", Some(request));
+        assert_eq!(code, 201, "create enrolment token: {v}\n{}", self.log());
+        v["token"].as_str().expect("token").to_owned()
+    }
+
+    pub fn asset(&self, id: &str) -> Value {
+        let (code, v) = self.api("GET", &format!("/api/v1/assets/{id}"), None);
+        assert_eq!(code, 200, "asset {id}: {v}");
+        v
+    }
+
+    /// Wait until asset `id` has been evaluated (its findings are
+    /// current), and return it.
+    pub fn evaluated(&self, id: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let a = self.asset(id);
+            if !a["evaluated_at"].is_null() {
+                return a;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "asset {id} not evaluated in {timeout:?}: {a}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
