@@ -3,9 +3,11 @@
 //!
 //! Needs root (chroot, `useradd`) and Debian's `openssh-server`
 //! (`scripts/setup`). Roots are hard-link copies (`cp -al`) of the
-//! debootstrapped roots in the cache, made in a root-owned directory under
-//! the build's `target/tmp` (sshd refuses a chroot below a world-writable
-//! directory such as `/tmp`); files the tests change are unlinked and
+//! debootstrapped roots in the cache, made in a root-owned directory,
+//! `/var/cache/kensa-test-sshd` (sshd refuses a chroot below a directory
+//! others can write, such as `/tmp`, and a clone of this repository may
+//! live anywhere; `/var/cache` is root's and on the cache's file system,
+//! which hard links need); files the tests change are unlinked and
 //! written anew, never modified in place, so the cache is never touched.
 //! Host users are named `kagl-*`, created once, locked to key logins.
 
@@ -260,8 +262,9 @@ impl Sshd {
     /// Start a server for `users`; roots are built in `roots_dir` (shared
     /// between servers of one test) or in the server's own directory.
     pub fn start(users: &[User]) -> Sshd {
-        let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/tmp");
-        std::fs::create_dir_all(&base).expect("target/tmp");
+        let base = PathBuf::from("/var/cache/kensa-test-sshd");
+        std::fs::create_dir_all(&base).expect("/var/cache/kensa-test-sshd");
+        run(Command::new("chmod").arg("755").arg(&base));
         let dir = tempfile::Builder::new()
             .prefix("kensa-sshd-")
             .tempdir_in(&base)
