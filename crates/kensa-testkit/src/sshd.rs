@@ -11,7 +11,6 @@
 //! written anew, never modified in place, so the cache is never touched.
 //! Host users are named `kagl-*`, created once, locked to key logins.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -251,13 +250,6 @@ pub fn ensure_user(name: &str, shell: &str) {
     run(Command::new("usermod").args(["-p", "*", "-s", shell, name]));
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
 impl Sshd {
     /// Start a server for `users`; roots are built in `roots_dir` (shared
     /// between servers of one test) or in the server's own directory.
@@ -305,7 +297,7 @@ impl Sshd {
         }
         std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
         for _ in 0..5 {
-            self.port = free_port();
+            self.port = crate::free_port();
             let head = format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nPidFile {dir}/sshd.pid\n\
                  AuthorizedKeysFile {dir}/authorized/%u\nPasswordAuthentication no\n\
