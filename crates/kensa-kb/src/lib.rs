@@ -4,7 +4,9 @@
 //! counted and reported per feed ([`model::FeedReport`]), never silently
 //! dropped and never fatal for the rest of the feed.
 
+pub mod catalog;
 mod cache;
+pub mod fetch;
 pub mod error;
 pub mod feeds;
 pub mod mirror;
