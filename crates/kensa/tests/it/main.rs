@@ -3,6 +3,7 @@
 
 mod agent_cli;
 mod cli_agentless;
+mod cli_reference;
 mod cli_db;
 mod cli_export;
 mod cli_inventory;
@@ -13,5 +14,6 @@ mod cli_version;
 mod dist;
 mod false_clean;
 mod fleet_faults;
+mod reports;
 mod scan_truth;
 mod support;
