@@ -81,7 +81,7 @@ enum Command {
         #[arg(long)]
         kev: bool,
         /// Whether the host is reachable from the internet: internet,
-        /// internal or unknown. Adjusts the score (see the README).
+        /// internal or unknown. Adjusts the score (docs/detection.md).
         #[arg(long, default_value = "unknown")]
         exposure: kensa_detect::Exposure,
         /// Exit with this status when findings remain after the filters.
@@ -281,7 +281,7 @@ enum DbCommand {
     /// The mirror layout: osv/<Ecosystem>/all.zip, rustsec/, debian/,
     /// alpine-secdb/, amazon/*.xml.gz, oval/*.xml, nvd/*.json, cve5/,
     /// kev/known_exploited_vulnerabilities.json, epss/*.csv.gz,
-    /// eol/products/ (see the README).
+    /// eol/products/ (docs/knowledge-base.md).
     Import {
         /// The mirror directory.
         #[arg(long)]
