@@ -114,6 +114,13 @@ enum Command {
         /// Print the summary and stop instead of running on.
         #[arg(long)]
         once: bool,
+        /// Another name (DNS name or IP address) for the server's
+        /// certificate, besides localhost, 127.0.0.1 and ::1, so that agents
+        /// on other machines can reach it (with --listen 0.0.0.0:8443). Used
+        /// when the CA and certificate are made, at the first start of a
+        /// data directory.
+        #[arg(long = "tls-name")]
+        tls_names: Vec<String>,
     },
     /// The server: the fleet API over TLS and the evaluation workers.
     Server {
@@ -441,12 +448,14 @@ fn main() -> ExitCode {
             mirror,
             root,
             once,
+            tls_names,
         } => up::run(up::Args {
             data,
             listen,
             mirror,
             root,
             once,
+            tls_names,
         }),
         Command::Server {
             data,
