@@ -110,10 +110,7 @@ pub static FEEDS: &[Feed] = &[
                 .map(|eco| {
                     Remote::direct(
                         format!("osv/{eco}/all.zip"),
-                        format!(
-                            "{OSV_BASE}/{}/all.zip",
-                            crate::update::encode_segment(eco)
-                        ),
+                        format!("{OSV_BASE}/{}/all.zip", crate::update::encode_segment(eco)),
                     )
                 })
                 .collect()

@@ -72,7 +72,10 @@ pub enum Progress<'a> {
     },
     /// `received` bytes of the current file so far, of `expected` when the
     /// server said.
-    Bytes { received: u64, expected: Option<u64> },
+    Bytes {
+        received: u64,
+        expected: Option<u64>,
+    },
     /// The run is over: clear the display.
     Done,
 }

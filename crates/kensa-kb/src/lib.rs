@@ -4,11 +4,11 @@
 //! counted and reported per feed ([`model::FeedReport`]), never silently
 //! dropped and never fatal for the rest of the feed.
 
-pub mod catalog;
 mod cache;
-pub mod fetch;
+pub mod catalog;
 pub mod error;
 pub mod feeds;
+pub mod fetch;
 pub mod mirror;
 pub mod model;
 pub mod nvd_api;

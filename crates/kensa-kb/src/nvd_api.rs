@@ -48,8 +48,8 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::io_err;
-use crate::fetch::{Client, Fetched, Get, HttpOptions, Refused};
 use crate::error::Result;
+use crate::fetch::{Client, Fetched, Get, HttpOptions, Refused};
 use crate::update::{Failure, FeedDownload};
 
 /// NVD's API host.
@@ -201,7 +201,12 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
 
 /// [`fetch`] through `client` (an update's, with its timeouts, retries and
 /// progress); `opts.http` is the client's business then.
-pub fn fetch_with(client: &Client<'_>, base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
+pub fn fetch_with(
+    client: &Client<'_>,
+    base: &str,
+    cache: &Path,
+    opts: &Options,
+) -> Result<Summary> {
     let dir = cache.join(DIR);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     crate::fetch::remove_parts(&dir, 0);
@@ -444,7 +449,8 @@ fn pace(sent: &mut VecDeque<Instant>, opts: &Options) {
 
 /// Check that a downloaded body is a whole page starting at `start`.
 fn check_page(tmp: &Path, bytes: u64, start: u64) -> std::result::Result<Head, Refused> {
-    let file = File::open(tmp).map_err(|e| Refused::Fatal(format!("cannot read the cache: {e}")))?;
+    let file =
+        File::open(tmp).map_err(|e| Refused::Fatal(format!("cannot read the cache: {e}")))?;
     let head: Head = serde_json::from_reader(std::io::BufReader::new(file))
         .map_err(|e| Refused::Retry(format!("not a complete API page ({bytes} bytes): {e}")))?;
     if head.start_index != start {

@@ -58,8 +58,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{PART, io_err};
-use crate::fetch::{Client, Fetched, Get, OnProgress, Progress, Validators};
 use crate::error::{KbError, Result};
+use crate::fetch::{Client, Fetched, Get, OnProgress, Progress, Validators};
 use crate::mirror::Imported;
 use crate::store::{Meta, StoreBuilder};
 
@@ -191,7 +191,6 @@ pub fn default_cache_dir() -> PathBuf {
 struct State {
     files: BTreeMap<String, Validators>,
 }
-
 
 /// Hold the cache for this process: two updates never share a cache.
 fn lock(cache: &Path) -> Result<File> {

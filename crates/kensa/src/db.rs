@@ -201,15 +201,14 @@ pub fn update(mirror: Option<&str>, store: &Path, cache: Option<PathBuf>) -> Exi
     }
     let cache = cache.unwrap_or_else(update::default_cache_dir);
     let line = ProgressLine::new(std::io::stderr().is_terminal());
-    let downloads = match update::download_with(&source, &cache, &Options::default(), &|p| {
-        line.show(p)
-    }) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("kensa: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let downloads =
+        match update::download_with(&source, &cache, &Options::default(), &|p| line.show(p)) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("kensa: {e}");
+                return ExitCode::from(2);
+            }
+        };
     println!(
         "{:<16} {:>6} {:>10} {:>10} {:>7} {:>9}",
         "DOWNLOAD", "FILES", "FETCHED", "UNCHANGED", "FAILED", "MB"

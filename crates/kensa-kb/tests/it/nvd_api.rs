@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kensa_kb::model::Record;
 use kensa_kb::fetch::HttpOptions;
+use kensa_kb::model::Record;
 use kensa_kb::nvd_api::{self, ApiKey, Mode, Options};
 use serde_json::{Value, json};
 

@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kensa_kb::fetch::HttpOptions;
 use kensa_kb::mirror;
 use kensa_kb::model::Record;
-use kensa_kb::fetch::HttpOptions;
 use kensa_kb::redhat_csaf::{self, Mode, Options};
 use kensa_kb::update::{self, Remote, Source, Via};
 

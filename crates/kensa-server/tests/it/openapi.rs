@@ -39,7 +39,10 @@ fn source_routes() -> Routes {
         while let Some(at) = rest.find(".route(") {
             let call = &rest[at + ".route(".len()..];
             let args = balanced(call).unwrap_or_else(|| {
-                panic!("{}: a .route( call without its closing parenthesis", file.display())
+                panic!(
+                    "{}: a .route( call without its closing parenthesis",
+                    file.display()
+                )
             });
             let (path, methods) = parse_route(args).unwrap_or_else(|| {
                 panic!(
@@ -179,7 +182,9 @@ fn every_api_route_is_in_the_openapi_document_and_every_documented_path_is_route
                 continue;
             }
             let method = m.to_uppercase();
-            let status = s.call(&method, &concrete, Auth::Bearer(&s.admin), None).status;
+            let status = s
+                .call(&method, &concrete, Auth::Bearer(&s.admin), None)
+                .status;
             let routed = status != 405;
             let want = methods.contains(m) || (m == "head" && methods.contains("get"));
             if routed != want {

@@ -20,7 +20,6 @@ use crate::support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use kensa_version::Ecosystem;
 use serde_json::Value;

@@ -3,10 +3,10 @@
 
 mod agent_cli;
 mod cli_agentless;
-mod cli_reference;
 mod cli_db;
 mod cli_export;
 mod cli_inventory;
+mod cli_reference;
 mod cli_scan;
 mod cli_up;
 mod cli_update;

@@ -86,4 +86,3 @@ pub fn debian10_root() -> &'static Path {
 }
 
 pub mod server;
-
