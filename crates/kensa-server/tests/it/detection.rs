@@ -44,7 +44,7 @@ impl Fleet {
         let mut cursor = String::new();
         loop {
             let body = self.0.get(&format!(
-                "/api/v1/findings?asset_id={asset}&status=&limit=500{cursor}"
+                "/api/v1/findings?asset_id={asset}&limit=100{cursor}"
             ));
             for f in body["findings"].as_array().into_iter().flatten() {
                 out.push((
