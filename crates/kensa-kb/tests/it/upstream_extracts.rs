@@ -197,9 +197,12 @@ fn kev_and_nvd_extracts_import_whole() {
     }
 }
 
+/// A secdb document's packages, read raw: (name, [(fixed version, ids)]).
+type RawSecdb = Vec<(String, Vec<(String, Vec<String>)>)>;
+
 /// The distinct ids of a secdb document's secfixes (every entry of these
 /// extracts is one id), read raw.
-fn raw_secdb_ids(packages: &[(String, Vec<(String, Vec<String>)>)]) -> usize {
+fn raw_secdb_ids(packages: &RawSecdb) -> usize {
     let mut ids = std::collections::BTreeSet::new();
     for (_, fixes) in packages {
         for (_, entries) in fixes {
@@ -223,7 +226,7 @@ fn secdb_extracts_import_whole() {
         let raw: Value =
             serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
         assert!(raw.get("distroversion").is_none(), "{rel}");
-        let packages: Vec<(String, Vec<(String, Vec<String>)>)> = raw["packages"]
+        let packages: RawSecdb = raw["packages"]
             .as_array()
             .expect("packages")
             .iter()
@@ -270,7 +273,7 @@ fn secdb_extracts_import_whole() {
         let path = extracts(rel);
         let text = std::fs::read_to_string(&path).expect("read");
         let docs = yaml_rust2::YamlLoader::load_from_str(&text).expect("yaml");
-        let packages: Vec<(String, Vec<(String, Vec<String>)>)> = docs[0]["packages"]
+        let packages: RawSecdb = docs[0]["packages"]
             .as_vec()
             .expect("packages")
             .iter()
