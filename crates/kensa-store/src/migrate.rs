@@ -72,10 +72,10 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_security.sql"),
     },
     Migration {
-        version: 13,
+        version: 9,
         name: "inventory failure",
-        sqlite: include_str!("../migrations/sqlite/0013_inventory_failure.sql"),
-        postgres: include_str!("../migrations/postgres/0013_inventory_failure.sql"),
+        sqlite: include_str!("../migrations/sqlite/0009_inventory_failure.sql"),
+        postgres: include_str!("../migrations/postgres/0009_inventory_failure.sql"),
     },
 ];
 
