@@ -187,6 +187,27 @@ pub struct Asset {
     pub middleware: Vec<Middleware>,
     /// The OS's support dates, as of the latest evaluation.
     pub eol: Option<kensa_model::OsEol>,
+    /// What the network reachability model computed, when network data
+    /// was imported.
+    pub reachability: Option<crate::reach::Reachability>,
+    /// An admin's word on the exposure, above the model's.
+    pub exposure_override: Option<crate::reach::ExposureOverride>,
+}
+
+impl Asset {
+    /// The internet exposure that scores the asset's findings, and where
+    /// it comes from: an admin's override, else the reachability model
+    /// (when it could decide), else the management item (a register, a
+    /// person).
+    pub fn effective_exposure(&self) -> (Option<InternetExposure>, &'static str) {
+        if let Some(o) = &self.exposure_override {
+            return (Some(o.exposure), "override");
+        }
+        match &self.reachability {
+            Some(r) if r.exposure != InternetExposure::Unknown => (Some(r.exposure), "model"),
+            _ => (self.management.internet_exposure, "management"),
+        }
+    }
 }
 
 /// What [`Db::put_inventory`] found.
@@ -202,7 +223,7 @@ pub enum InventoryChange {
 pub(crate) const ASSET_COLUMNS: &str = "id, kind, name, hostname, machine_id, image_id, os_id, os_release, \
      inventory_hash, inventory_at, evaluated_at, created_at, updated_at, operation_start, \
      support_end, owner, team, environment, tags, internet_exposure, source, instance_id, \
-     ip_addresses, exposed_ports, os_pretty, middleware, eol";
+     ip_addresses, exposed_ports, os_pretty, middleware, eol, reachability, exposure_override";
 
 pub(crate) fn asset_of(r: &Row) -> Result<Asset> {
     let tags: Option<Vec<String>> = match r.opt_json(18)? {
@@ -249,6 +270,20 @@ pub(crate) fn asset_of(r: &Row) -> Result<Asset> {
             Some(v) => Some(
                 serde_json::from_value(v)
                     .map_err(|e| StoreError::Corrupt(format!("asset end of life: {e}")))?,
+            ),
+        },
+        reachability: match r.opt_json(27)? {
+            None => None,
+            Some(v) => Some(
+                serde_json::from_value(v)
+                    .map_err(|e| StoreError::Corrupt(format!("asset reachability: {e}")))?,
+            ),
+        },
+        exposure_override: match r.opt_json(28)? {
+            None => None,
+            Some(v) => Some(
+                serde_json::from_value(v)
+                    .map_err(|e| StoreError::Corrupt(format!("asset exposure override: {e}")))?,
             ),
         },
     })

@@ -71,6 +71,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_security.sql"),
         postgres: include_str!("../migrations/postgres/0008_security.sql"),
     },
+    // Reserved number: 9 and 10 are other branches' (renumbered at merge).
+    Migration {
+        version: 11,
+        name: "reachability",
+        sqlite: include_str!("../migrations/sqlite/0011_reachability.sql"),
+        postgres: include_str!("../migrations/postgres/0011_reachability.sql"),
+    },
 ];
 
 /// The newest schema this build knows.
