@@ -692,6 +692,9 @@ fn same_scoring(a: Option<&Reachability>, b: Option<&Reachability>) -> bool {
 /// findings stored, and evaluations queued for the assets whose scoring
 /// inputs changed.
 pub fn run(db: &Db) -> Result<()> {
+    // Before the documents are read: a record computed from newer ones
+    // (by a job that started later) is never overwritten with this one's.
+    let started = Timestamp::now();
     let docs = db.network_documents()?;
     let mut aws = AwsData::new();
     let mut rules = Vec::new();
@@ -749,9 +752,21 @@ pub fn run(db: &Db) -> Result<()> {
     } else {
         network.evaluate(&inputs)
     };
-    let now = Timestamp::now();
+    let now = started;
     let (mut rescored, mut total) = (0usize, 0usize);
     for (i, a) in assets.iter().enumerate() {
+        // Two jobs can run at once (one queued while another runs): the
+        // one that read older documents must not have the last word.
+        let Some(a) = db.asset(a.id)? else {
+            continue;
+        };
+        if a.reachability
+            .as_ref()
+            .is_some_and(|r| r.computed_at > started)
+        {
+            continue;
+        }
+        let a = &a;
         let got = results
             .get(i)
             .and_then(|r| summarise(r, matched[i].clone(), now));
@@ -760,14 +775,9 @@ pub fn run(db: &Db) -> Result<()> {
             None => (None, Vec::new()),
         };
         let changed_scoring = !same_scoring(a.reachability.as_ref(), record.as_ref());
-        let changed = match (&a.reachability, &record) {
-            (Some(old), Some(new)) => {
-                changed_scoring || old.ports != new.ports || old.instance != new.instance
-            }
-            (None, None) => false,
-            _ => true,
-        };
-        if changed {
+        // Written even when unchanged: its time tells a job that started
+        // earlier that it is late (above).
+        if record.is_some() || a.reachability.is_some() {
             db.set_reachability(a.id, record.as_ref())?;
         }
         if record.is_some() || a.reachability.is_some() {

@@ -652,5 +652,19 @@ fn network_imports_are_all_or_nothing_admin_only_and_rank_coverage() {
                 .map(Vec::len),
             Some(1)
         );
+        // The API document describes all of it.
+        let doc = fleet
+            .call("GET", "/api/v1/openapi.json", Auth::None, None)
+            .json();
+        for path in [
+            "/api/v1/network",
+            "/api/v1/network/aws",
+            "/api/v1/network/rules",
+            "/api/v1/network/{id}",
+            "/api/v1/assets/{id}/reachability",
+            "/api/v1/assets/{id}/exposure",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path} undocumented");
+        }
     }
 }
