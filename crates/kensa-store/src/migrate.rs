@@ -71,7 +71,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_security.sql"),
         postgres: include_str!("../migrations/postgres/0008_security.sql"),
     },
-    // Reserved number: 9 and 10 are other branches' (renumbered at merge).
+    Migration {
+        version: 9,
+        name: "inventory failure",
+        sqlite: include_str!("../migrations/sqlite/0009_inventory_failure.sql"),
+        postgres: include_str!("../migrations/postgres/0009_inventory_failure.sql"),
+    },
+    // Reserved number: 10 is another branch's (renumbered at merge).
     Migration {
         version: 11,
         name: "reachability",
