@@ -126,11 +126,14 @@ fn detail_of(a: &Asset, cx: &CoverageContext) -> Value {
     let mut v = asset_json(a, &cx.today);
     if let Value::Object(o) = &mut v {
         o.insert("agent".into(), json!(cx.agents.contains(&a.id)));
+        let (effective, source) = a.effective_exposure();
         o.insert(
             "exposure".into(),
             json!({
-                "internet": a.management.internet_exposure.unwrap_or_default(),
+                "internet": effective.unwrap_or_default(),
+                "source": source,
                 "ports": a.management.exposed_ports,
+                "reachable": a.reachability.as_ref().map(|r| &r.reachable),
             }),
         );
         o.insert(
@@ -423,6 +426,14 @@ pub(crate) async fn import(
         // register's os/os_release (crate::unmanaged); one that has an
         // inventory is skipped by the job.
         crate::unmanaged::queue(db, counts.assets.iter().map(|(_, id, _)| *id))?;
+        // New or renamed assets may be named by the network data.
+        if db.has_network_documents()? {
+            db.enqueue(
+                crate::network::REACHABILITY_JOB,
+                &json!({}),
+                Some(crate::network::REACHABILITY_JOB),
+            )?;
+        }
         wake.notify();
         let assets: Vec<Value> = counts
             .assets
@@ -484,6 +495,15 @@ async fn list_assets(
     .await
 }
 
+/// Internet-reachable first, then unknown, then internal.
+pub(crate) fn exposure_rank(e: Option<&str>) -> u8 {
+    match e {
+        Some("yes") => 0,
+        Some("no") => 2,
+        _ => 1,
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CoverageQuery {
@@ -508,7 +528,10 @@ async fn coverage(
         for a in db.assets()? {
             let (status, reason) = coverage_of(&a, &cx);
             *counts.entry(reason).or_default() += 1;
+            let (exposure, exposure_source) = a.effective_exposure();
             rows.push(json!({
+                "exposure": exposure.unwrap_or_default(),
+                "exposure_source": exposure_source,
                 "asset_id": a.id.0,
                 "name": a.name,
                 "os": a.os_id,
@@ -523,7 +546,15 @@ async fn coverage(
                 "evaluated_at": a.evaluated_at,
             }));
         }
-        rows.sort_by_key(|r| (r["status"] == "ACTIVE", r["asset_id"].as_i64()));
+        // Where to install next first: the assets nothing checks, the
+        // internet-reachable ones before the unknown and the internal.
+        rows.sort_by_key(|r| {
+            (
+                r["status"] == "ACTIVE",
+                exposure_rank(r["exposure"].as_str()),
+                r["asset_id"].as_i64(),
+            )
+        });
         Ok(Json(json!({ "assets": rows, "counts": counts })))
     })
     .await

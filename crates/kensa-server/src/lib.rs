@@ -38,6 +38,7 @@ mod findings;
 pub mod ingest;
 pub mod kit;
 pub mod lease;
+pub mod network;
 mod pool;
 mod push;
 pub mod register;

@@ -35,6 +35,7 @@ mod lifecycle;
 pub mod migrate;
 mod query;
 mod queue;
+mod reach;
 mod register;
 mod security;
 mod sql;
@@ -66,6 +67,9 @@ pub use crate::query::{
     Aggregate, FindingPage, FindingQuery, FindingSummary, GroupBy, Sort, SortKey,
 };
 pub use crate::queue::{FailOutcome, Job, JobId, JobInfo, JobState, RetryPolicy};
+pub use crate::reach::{
+    ExposureOverride, NETWORK_KIND, NetworkDocument, REACHABILITY_JOB, Reachability, ReachableRange,
+};
 pub use crate::register::{
     AssetSource, ExposedPort, ImportCounts, ImportError, ManagementPatch, Middleware,
     RegisterRecord, middleware_of, valid_date,

@@ -77,6 +77,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_inventory_failure.sql"),
         postgres: include_str!("../migrations/postgres/0009_inventory_failure.sql"),
     },
+    // Reserved number: 10 is another branch's (renumbered at merge).
+    Migration {
+        version: 11,
+        name: "reachability",
+        sqlite: include_str!("../migrations/sqlite/0011_reachability.sql"),
+        postgres: include_str!("../migrations/postgres/0011_reachability.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -279,6 +279,28 @@ impl TestServer {
         r.json()["token"].as_str().expect("token").to_owned()
     }
 
+    /// The user `admin`'s session, from the login API: the `Cookie`
+    /// header value and the CSRF token, for console pages and forms.
+    pub fn admin_session(&self) -> (String, String) {
+        let r = self.call(
+            "POST",
+            "/api/v1/session",
+            Auth::None,
+            Some(json!({"name": "admin", "password": self.admin_password})),
+        );
+        assert_eq!(r.status, 201, "login: {}", r.text());
+        let cookie = r
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("kensa_session cookie")
+            .to_owned();
+        let csrf = r.json()["csrf_token"]
+            .as_str()
+            .expect("csrf_token")
+            .to_owned();
+        (cookie, csrf)
+    }
+
     /// A new enrolment token, made by the admin.
     pub fn enrollment_token(&self) -> String {
         let r = self.call(

@@ -122,6 +122,11 @@ static CATALOG: &[(&str, &str, &str)] = &[
         "インターネット公開資産の緊急",
     ),
     (
+        "dash.reachable_critical",
+        "Internet-reachable services with critical findings",
+        "インターネットから到達可能で緊急の検出結果があるサービス",
+    ),
+    (
         "dash.oldest_critical",
         "Oldest open critical findings",
         "最も古い未解決の緊急の検出結果",
@@ -293,6 +298,7 @@ static CATALOG: &[(&str, &str, &str)] = &[
         "No inventory yet.",
         "インベントリはまだありません。",
     ),
+    ("cov.exposure", "Internet exposure", "インターネット公開"),
     ("cov.title", "Coverage", "カバレッジ"),
     ("cov.status", "Status", "状態"),
     ("cov.reason", "Reason", "理由"),
