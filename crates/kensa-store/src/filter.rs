@@ -233,7 +233,7 @@ static KEYS: &[KeyDef] = &[
         "f.kev",
     ),
     // A package whose process listens on a port the internet reaches, or
-    // a reachability finding with a listener (migration 11).
+    // a reachability finding with a listener (migration 10).
     key(
         "reachable",
         &["internet_reachable"],

@@ -79,10 +79,10 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     // Reserved number: 10 is another branch's (renumbered at merge).
     Migration {
-        version: 11,
+        version: 10,
         name: "reachability",
-        sqlite: include_str!("../migrations/sqlite/0011_reachability.sql"),
-        postgres: include_str!("../migrations/postgres/0011_reachability.sql"),
+        sqlite: include_str!("../migrations/sqlite/0010_reachability.sql"),
+        postgres: include_str!("../migrations/postgres/0010_reachability.sql"),
     },
 ];
 
