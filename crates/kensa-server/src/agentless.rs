@@ -388,7 +388,12 @@ pub fn scan_asset(db: &Db, ag: &Agentless, asset: AssetId) -> Result<bool> {
         .collect();
     std::fs::write(&known_hosts, lines).map_err(io(&known_hosts))?;
     let mut ssh = ag.ssh(known_hosts);
-    ssh.identity = Some(ag.open_key(db, &t.address.credential, dir.path())?);
+    // A key that does not open (deleted, sealed by another server's key)
+    // is the target's failure, shown in coverage, not a job to retry.
+    match ag.open_key(db, &t.address.credential, dir.path()) {
+        Ok(path) => ssh.identity = Some(path),
+        Err(e) => return fail("INVENTORY_FAILED", &e.to_string(), None),
+    }
     let opts = ScanOptions {
         command_timeout: ag.config.command_timeout,
         sudo: false,

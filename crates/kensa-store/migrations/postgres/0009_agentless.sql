@@ -9,7 +9,7 @@
 -- admin confirms it. Kept statement for statement equal between sqlite/
 -- and postgres/.
 CREATE TABLE ssh_credentials (
-    name            TEXT PRIMARY KEY,
+    name            TEXT NOT NULL PRIMARY KEY,
     fingerprint     TEXT NOT NULL,
     public_key      TEXT NOT NULL,
     sealed          TEXT NOT NULL,
@@ -19,7 +19,7 @@ CREATE TABLE ssh_credentials (
 );
 
 CREATE TABLE agentless_targets (
-    asset_id            BIGINT PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
+    asset_id            BIGINT NOT NULL PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
     host                TEXT NOT NULL,
     port                BIGINT NOT NULL,
     ssh_user            TEXT NOT NULL,
