@@ -52,7 +52,8 @@ pub use crate::agentless::{
     AgentlessTarget, HostKeyInfo, NewSshCredential, ScanOutcome, SshAddress, SshCredentialInfo,
 };
 pub use crate::asset::{
-    Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, Management,
+    Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, InventoryFailure,
+    Management,
 };
 pub use crate::auth::{
     AgentInfo, EnrollmentDefaults, EnrollmentTokenInfo, NewEnrollmentToken, TOKEN_ID_LEN,

@@ -73,9 +73,15 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 9,
+        name: "inventory failure",
+        sqlite: include_str!("../migrations/sqlite/0009_inventory_failure.sql"),
+        postgres: include_str!("../migrations/postgres/0009_inventory_failure.sql"),
+    },
+    Migration {
+        version: 10,
         name: "agentless",
-        sqlite: include_str!("../migrations/sqlite/0009_agentless.sql"),
-        postgres: include_str!("../migrations/postgres/0009_agentless.sql"),
+        sqlite: include_str!("../migrations/sqlite/0010_agentless.sql"),
+        postgres: include_str!("../migrations/postgres/0010_agentless.sql"),
     },
 ];
 
