@@ -38,6 +38,8 @@ pub(crate) struct CoverageContext {
     pub today: String,
     /// Assets that have (or had) an agent.
     pub agents: HashSet<AssetId>,
+    /// Assets scanned over SSH by the server.
+    pub targets: std::collections::HashMap<AssetId, kensa_store::AgentlessTarget>,
 }
 
 impl CoverageContext {
@@ -47,6 +49,31 @@ impl CoverageContext {
             stale_ms,
             today: today(),
             agents: db.assets_with_agents()?,
+            targets: db
+                .agentless_targets()?
+                .into_iter()
+                .map(|t| (t.asset_id, t))
+                .collect(),
+        })
+    }
+
+    /// How `a` is scanned (`agent`, `agentless`, `none`), when it last was
+    /// successfully, and why the last agentless scan failed.
+    pub(crate) fn scan_of(&self, a: &Asset) -> Value {
+        let target = self.targets.get(&a.id);
+        let agent = self.agents.contains(&a.id);
+        let method = crate::agentless::method_of(agent, target);
+        json!({
+            "method": method,
+            "last_success_at": match target {
+                Some(t) if !agent => t.last_success_at,
+                _ => a.inventory_at,
+            },
+            "last_attempt_at": target.and_then(|t| t.last_attempt_at),
+            "error": target.and_then(|t| t.last_error.clone()),
+            "error_detail": target.and_then(|t| t.last_error_detail.clone()),
+            "offered_fingerprint": target.and_then(|t| t.offered_fingerprint.clone()),
+            "ssh": target.map(|t| &t.address),
         })
     }
 }
@@ -69,6 +96,10 @@ impl CoverageContext {
 ///   previous inventory, kept, not closed. Until a readable report comes,
 ///   or the failure itself is older than the stale threshold.
 /// - `SUCCESSFUL`: covered.
+/// - For an asset scanned over SSH whose last scan failed, the failure
+///   (`AUTHENTICATION_FAILED`, `HOST_KEY_CHANGED`, `HOST_KEY_UNCONFIRMED`,
+///   `UNREACHABLE`, `TIMED_OUT`, `UNSUPPORTED_OS`, `INVENTORY_FAILED`):
+///   what a person must fix, before anything the older inventory says.
 pub(crate) fn coverage_of(a: &Asset, cx: &CoverageContext) -> (&'static str, &'static str) {
     let supported = match (&a.os_id, &a.os_release) {
         (Some(id), Some(release)) => {
@@ -81,13 +112,29 @@ pub(crate) fn coverage_of(a: &Asset, cx: &CoverageContext) -> (&'static str, &'s
         }
         _ => false,
     };
+    let scan_failed = cx
+        .targets
+        .get(&a.id)
+        .and_then(|t| t.last_error.as_deref())
+        .map(|e| {
+            crate::agentless::FAILURE_CODES
+                .iter()
+                .find(|c| **c == e)
+                .copied()
+                .unwrap_or("INVENTORY_FAILED")
+        });
     let failed = a
         .inventory_failure
         .as_ref()
         .is_some_and(|f| cx.now_ms - f.at.unix_ms() <= cx.stale_ms);
-    let reason = if failed {
+    let reason = if let Some(code) = scan_failed {
+        code
+    } else if failed {
         "INVENTORY_FAILED"
-    } else if a.inventory_hash.is_none() && !cx.agents.contains(&a.id) {
+    } else if a.inventory_hash.is_none()
+        && !cx.agents.contains(&a.id)
+        && !cx.targets.contains_key(&a.id)
+    {
         "UNMANAGED"
     } else if a.inventory_hash.is_none() || a.evaluated_at.is_none() {
         "PENDING_INITIAL_SCAN"
@@ -140,6 +187,7 @@ fn detail_of(a: &Asset, cx: &CoverageContext) -> Value {
             "coverage".into(),
             json!({ "status": status, "reason": reason }),
         );
+        o.insert("scan".into(), cx.scan_of(a));
         o.insert(
             "end_of_life".into(),
             json!(a.eol.as_ref().map(|e| e.ended_by(&cx.today))),
@@ -544,6 +592,7 @@ async fn coverage(
                 "inventory_at": a.inventory_at,
                 "inventory_failure": a.inventory_failure,
                 "evaluated_at": a.evaluated_at,
+                "scan": cx.scan_of(&a),
             }));
         }
         // Where to install next first: the assets nothing checks, the

@@ -24,6 +24,7 @@
 //! Every operation is one transaction. The API is synchronous: the server
 //! runs it on worker threads, one [`Db`] (one connection) per thread.
 
+pub mod agentless;
 mod asset;
 mod auth;
 mod dashboard;
@@ -48,6 +49,9 @@ use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+pub use crate::agentless::{
+    AgentlessTarget, HostKeyInfo, NewSshCredential, ScanOutcome, SshAddress, SshCredentialInfo,
+};
 pub use crate::asset::{
     Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, InventoryFailure,
     Management,

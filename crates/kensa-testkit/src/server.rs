@@ -66,6 +66,7 @@ pub struct Builder {
     kb: Option<PathBuf>,
     workers: usize,
     exports: kensa_server::export::ExportConfig,
+    agentless: kensa_server::agentless::AgentlessConfig,
     timeout: Duration,
     redirects: u32,
 }
@@ -107,6 +108,12 @@ impl Builder {
         self
     }
 
+    /// Server-side agentless scan settings (default: daily, 10 at once).
+    pub fn agentless(mut self, cfg: kensa_server::agentless::AgentlessConfig) -> Builder {
+        self.agentless = cfg;
+        self
+    }
+
     /// The client's timeout per request (default 30 s).
     pub fn timeout(mut self, t: Duration) -> Builder {
         self.timeout = t;
@@ -129,6 +136,7 @@ impl Builder {
             tls_names: vec!["localhost".into(), "127.0.0.1".into()],
             workers: self.workers,
             exports: self.exports,
+            agentless: self.agentless,
         })
         .expect("server starts");
         let ca = kensa_agent::CaSource::Pinned(running.ca_cert.clone());
@@ -190,6 +198,7 @@ impl TestServer {
             kb: None,
             workers: 2,
             exports: Default::default(),
+            agentless: Default::default(),
             timeout: Duration::from_secs(30),
             redirects: 5,
         }

@@ -98,6 +98,7 @@ pub fn run(args: Args) -> ExitCode {
             .collect(),
         workers: 2,
         exports: Default::default(),
+        agentless: Default::default(),
     }) {
         Ok(r) => r,
         Err(e) => return fail(e),
