@@ -80,7 +80,10 @@ pub struct ScriptOptions {
 /// The script, framed by `boundary` (random hex chosen per scan).
 pub fn build(boundary: &str, opts: &ScriptOptions) -> String {
     let mut s = String::new();
-    // No `set -e`: one missing file must not end the scan. `exec
+    // No `set -e`: one missing file must not end the scan. The lowest
+    // best-effort I/O priority rather than the idle class: on a host whose
+    // disk is never idle, the idle class waits indefinitely and the scan
+    // would end at the command timeout. `exec
     // </dev/null` only after the script is read would be too late, so each
     // command's input is /dev/null explicitly.
     s.push_str(&format!("B={boundary}\nCT={}\n", opts.command_timeout));
@@ -88,7 +91,7 @@ pub fn build(boundary: &str, opts: &ScriptOptions) -> String {
         r#"LC_ALL=C; export LC_ALL
 T=""; if timeout -s KILL 5 true </dev/null >/dev/null 2>&1; then T="timeout -s KILL $CT"; fi
 N=""; if nice -n 19 true </dev/null >/dev/null 2>&1; then N="nice -n 19"; fi
-if ionice -c 3 true </dev/null >/dev/null 2>&1; then N="$N ionice -c 3"; fi
+if ionice -c 2 -n 7 true </dev/null >/dev/null 2>&1; then N="$N ionice -c 2 -n 7"; fi
 printf '%s HELLO %s %s\n' "$B" "${T:+timeout}" "${N:+nice}"
 s() { n=$1; shift; printf '\n%s BEGIN %s\n' "$B" "$n"; "$@" </dev/null; r=$?; printf '\n%s END %s\n' "$B" "$r"; }
 f() { if [ -f "$1" ]; then s "file $1" $T $N cat "$1"; fi; }

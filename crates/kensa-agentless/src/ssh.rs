@@ -274,12 +274,47 @@ pub struct HostKey {
     pub fingerprint: String,
 }
 
-fn parse_known_hosts(text: &str, ssh: &Path) -> Vec<HostKey> {
-    let keygen = ssh
-        .parent()
+/// The `ssh-keygen` beside the `ssh` program (or on the PATH).
+fn keygen_of(ssh: &Path) -> PathBuf {
+    ssh.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(|p| p.join("ssh-keygen"))
-        .unwrap_or_else(|| "ssh-keygen".into());
+        .unwrap_or_else(|| "ssh-keygen".into())
+}
+
+/// The public key (`type base64`) and its `SHA256:` fingerprint of the
+/// private key file `private`, which must open without a passphrase (a
+/// server that scans unattended has nobody to type one). Never prompts.
+pub fn public_key_of(ssh: &Path, private: &Path) -> std::result::Result<(String, String), String> {
+    let out = Command::new(keygen_of(ssh))
+        .args(["-y", "-P", "", "-f"])
+        .arg(private)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("ssh-keygen: {e}"))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.trim();
+        // ssh-keygen names the file, a temporary one: only its verdict
+        // helps.
+        let why = why.rsplit(": ").next().unwrap_or(why);
+        return Err(format!(
+            "not an OpenSSH or PEM private key that opens without a passphrase ({why})"
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    let (Some(ty), Some(key)) = (parts.next(), parts.next()) else {
+        return Err("ssh-keygen printed no public key".into());
+    };
+    let fp = fingerprint(&keygen_of(ssh), ty, key)
+        .ok_or_else(|| "ssh-keygen could not fingerprint the public key".to_owned())?;
+    Ok((format!("{ty} {key}"), fp))
+}
+
+/// Known-hosts lines (`name type key`) parsed into keys with fingerprints.
+pub fn parse_known_hosts(text: &str, ssh: &Path) -> Vec<HostKey> {
+    let keygen = keygen_of(ssh);
     let mut keys = Vec::new();
     for line in text.lines() {
         let mut parts = line.split_whitespace();

@@ -37,8 +37,8 @@ use crate::distro::Distro;
 pub use crate::error::{DetectError, Result};
 pub use crate::finding::*;
 use crate::matcher::{Matches, Query};
-pub use crate::score::Exposure;
 use crate::score::HostContext;
+pub use crate::score::{Exposure, ReachablePort};
 
 /// What the scan is told beyond the inventory.
 #[derive(Clone, Debug, Default)]
@@ -50,6 +50,9 @@ pub struct Options {
     pub today: Option<String>,
     /// The time written into the report (RFC 3339); now when not set.
     pub scanned_at: Option<String>,
+    /// The port ranges the network model says the internet reaches on this
+    /// host; `None` when no network data covers it (see `score`).
+    pub reachable: Option<Vec<ReachablePort>>,
 }
 
 /// Match, score and rank: the whole scan of one inventory.
@@ -97,6 +100,7 @@ pub fn scan(inventory: &Inventory, store: &Store, opts: &Options) -> Result<Repo
     let host = HostContext {
         exposure: opts.exposure,
         listeners: (inventory.source.kind == SourceKind::Host).then_some(&inventory.listeners[..]),
+        reachable: opts.reachable.as_deref(),
     };
     let mut findings = assemble(
         inventory,

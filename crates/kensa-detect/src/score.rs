@@ -18,6 +18,14 @@
 //! 3. **Listening and internet-facing**: a package whose process listens
 //!    beyond loopback on an internet-facing host keeps `AV:N`, recorded
 //!    as `MAV:N` with the ports, so the reader sees why it ranks high.
+//!
+//!    Per service, from the network model (`HostContext::reachable`, the
+//!    server's reachability of the asset's ports), before rules 1 and 3:
+//!    a package whose process listens on a port the internet reaches
+//!    keeps `AV:N`, recorded as `MAV:N` with the port and the path; one
+//!    whose process listens only on ports the model shows closed to the
+//!    internet gets `MAV:A`, whatever the host-level exposure says. A
+//!    package that does not listen falls back to the host-level rules.
 //! 4. **Known exploited** (CISA KEV): `E:H` (exploitation is not
 //!    theoretical) and `CR:H`, `IR:H`, `AR:H` (the security requirements of
 //!    an asset under active attack are high), which raises the score.
@@ -63,6 +71,27 @@ pub struct HostContext<'a> {
     /// `None` when the socket table is not known (a root filesystem or
     /// image scan); `Some(&[])` when it is known and empty.
     pub listeners: Option<&'a [Listener]>,
+    /// The ports the network model decided for this host: `None` when no
+    /// network data covers it; else every port range the internet reaches
+    /// (a port not listed is not reachable).
+    pub reachable: Option<&'a [ReachablePort]>,
+}
+
+/// A port range the internet reaches, and through what (for the reason).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReachablePort {
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    pub from: u16,
+    pub to: u16,
+    /// The path, as people read it (`igw-… → sg-… (IpPermissions[0] from 0.0.0.0/0)`).
+    pub via: String,
+}
+
+impl ReachablePort {
+    fn covers(&self, protocol: &str, port: u16) -> bool {
+        self.protocol.eq_ignore_ascii_case(protocol) && self.from <= port && port <= self.to
+    }
 }
 
 /// Parse and score one published vector; `None` when it does not parse
@@ -118,9 +147,11 @@ const NETWORK_CLIENTS: &[&str] = &[
     "sudo",
 ];
 
-fn listens(p: &Package, listeners: &[Listener]) -> Vec<String> {
+/// The package's own listeners beyond loopback (its process name is the
+/// package's, or the daemon of it).
+fn own_listeners<'l>(p: &Package, listeners: &'l [Listener]) -> Vec<&'l Listener> {
     let names = [Some(p.name.as_str()), p.source_name.as_deref()];
-    let mut out: Vec<String> = listeners
+    listeners
         .iter()
         .filter(|l| !l.loopback)
         .filter(|l| {
@@ -133,6 +164,12 @@ fn listens(p: &Package, listeners: &[Listener]) -> Vec<String> {
                 })
             })
         })
+        .collect()
+}
+
+fn listens(p: &Package, listeners: &[Listener]) -> Vec<String> {
+    let mut out: Vec<String> = own_listeners(p, listeners)
+        .into_iter()
         .map(|l| format!("{}/{} {}", l.protocol, l.port, l.address))
         .collect();
     out.sort();
@@ -181,7 +218,66 @@ pub fn adjusted(
         };
     let av = vector.get("AV").unwrap_or("N").to_owned();
     let listening = host.listeners.map(|l| listens(package, l));
-    match (host.exposure, av.as_str()) {
+    // Per service: the network model's verdict on this package's own ports
+    // decides before the host-level exposure does.
+    let own = host
+        .listeners
+        .map(|l| own_listeners(package, l))
+        .unwrap_or_default();
+    let per_service = match host.reachable {
+        Some(reachable) if !own.is_empty() => {
+            let mut open: Vec<String> = own
+                .iter()
+                .filter_map(|l| {
+                    reachable
+                        .iter()
+                        .find(|r| r.covers(&l.protocol, l.port))
+                        .map(|r| {
+                            format!(
+                                "{}/{} {} (through {})",
+                                l.protocol, l.port, l.address, r.via
+                            )
+                        })
+                })
+                .collect();
+            open.sort();
+            open.dedup();
+            Some(open)
+        }
+        _ => None,
+    };
+    let host_exposure = match &per_service {
+        Some(open) if !open.is_empty() => {
+            if av == "N" {
+                set(
+                    &mut vector,
+                    "MAV",
+                    "N",
+                    format!(
+                        "this package listens on a port the internet reaches: {}",
+                        open.join(", ")
+                    ),
+                );
+            }
+            Exposure::Unknown
+        }
+        Some(_) => {
+            if av == "N" {
+                set(
+                    &mut vector,
+                    "MAV",
+                    "A",
+                    format!(
+                        "this package listens on {}, which the network data shows the internet does not reach",
+                        listening.as_deref().unwrap_or_default().join(", ")
+                    ),
+                );
+            }
+            Exposure::Unknown
+        }
+        None => host.exposure,
+    };
+    match (host_exposure, av.as_str()) {
         (Exposure::Internal, "N") => set(
             &mut vector,
             "MAV",

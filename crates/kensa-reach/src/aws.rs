@@ -44,6 +44,9 @@ pub struct Instance {
     pub interfaces: Vec<Interface>,
     /// The `Name` tag.
     pub name: Option<String>,
+    /// `PrivateDnsName` (`ip-10-0-0-5.eu-west-1.compute.internal`), by
+    /// which a host that reports only its hostname is found.
+    pub private_dns: Option<String>,
 }
 
 /// One network interface: each has its own subnet, groups and addresses.
@@ -619,6 +622,10 @@ fn read_instance(d: &Doc, v: &Value, p: &str) -> R<Instance> {
     }
     Ok(Instance {
         name: d.tag(v, "Name", p)?,
+        private_dns: d
+            .opt_str(v, "PrivateDnsName", p)?
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
         vpc_id: d.opt_str(v, "VpcId", p)?.map(str::to_owned),
         state,
         interfaces,

@@ -26,6 +26,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::findings::routes())
         .merge(crate::export::routes())
         .merge(crate::push::routes())
+        .merge(crate::network::routes())
+        .merge(crate::agentless::routes())
         .merge(crate::session::routes())
         .merge(crate::console::routes())
         .layer(DefaultBodyLimit::max(limit))

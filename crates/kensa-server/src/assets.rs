@@ -38,6 +38,8 @@ pub(crate) struct CoverageContext {
     pub today: String,
     /// Assets that have (or had) an agent.
     pub agents: HashSet<AssetId>,
+    /// Assets scanned over SSH by the server.
+    pub targets: std::collections::HashMap<AssetId, kensa_store::AgentlessTarget>,
 }
 
 impl CoverageContext {
@@ -47,6 +49,31 @@ impl CoverageContext {
             stale_ms,
             today: today(),
             agents: db.assets_with_agents()?,
+            targets: db
+                .agentless_targets()?
+                .into_iter()
+                .map(|t| (t.asset_id, t))
+                .collect(),
+        })
+    }
+
+    /// How `a` is scanned (`agent`, `agentless`, `none`), when it last was
+    /// successfully, and why the last agentless scan failed.
+    pub(crate) fn scan_of(&self, a: &Asset) -> Value {
+        let target = self.targets.get(&a.id);
+        let agent = self.agents.contains(&a.id);
+        let method = crate::agentless::method_of(agent, target);
+        json!({
+            "method": method,
+            "last_success_at": match target {
+                Some(t) if !agent => t.last_success_at,
+                _ => a.inventory_at,
+            },
+            "last_attempt_at": target.and_then(|t| t.last_attempt_at),
+            "error": target.and_then(|t| t.last_error.clone()),
+            "error_detail": target.and_then(|t| t.last_error_detail.clone()),
+            "offered_fingerprint": target.and_then(|t| t.offered_fingerprint.clone()),
+            "ssh": target.map(|t| &t.address),
         })
     }
 }
@@ -69,6 +96,10 @@ impl CoverageContext {
 ///   previous inventory, kept, not closed. Until a readable report comes,
 ///   or the failure itself is older than the stale threshold.
 /// - `SUCCESSFUL`: covered.
+/// - For an asset scanned over SSH whose last scan failed, the failure
+///   (`AUTHENTICATION_FAILED`, `HOST_KEY_CHANGED`, `HOST_KEY_UNCONFIRMED`,
+///   `UNREACHABLE`, `TIMED_OUT`, `UNSUPPORTED_OS`, `INVENTORY_FAILED`):
+///   what a person must fix, before anything the older inventory says.
 pub(crate) fn coverage_of(a: &Asset, cx: &CoverageContext) -> (&'static str, &'static str) {
     let supported = match (&a.os_id, &a.os_release) {
         (Some(id), Some(release)) => {
@@ -81,13 +112,29 @@ pub(crate) fn coverage_of(a: &Asset, cx: &CoverageContext) -> (&'static str, &'s
         }
         _ => false,
     };
+    let scan_failed = cx
+        .targets
+        .get(&a.id)
+        .and_then(|t| t.last_error.as_deref())
+        .map(|e| {
+            crate::agentless::FAILURE_CODES
+                .iter()
+                .find(|c| **c == e)
+                .copied()
+                .unwrap_or("INVENTORY_FAILED")
+        });
     let failed = a
         .inventory_failure
         .as_ref()
         .is_some_and(|f| cx.now_ms - f.at.unix_ms() <= cx.stale_ms);
-    let reason = if failed {
+    let reason = if let Some(code) = scan_failed {
+        code
+    } else if failed {
         "INVENTORY_FAILED"
-    } else if a.inventory_hash.is_none() && !cx.agents.contains(&a.id) {
+    } else if a.inventory_hash.is_none()
+        && !cx.agents.contains(&a.id)
+        && !cx.targets.contains_key(&a.id)
+    {
         "UNMANAGED"
     } else if a.inventory_hash.is_none() || a.evaluated_at.is_none() {
         "PENDING_INITIAL_SCAN"
@@ -126,17 +173,21 @@ fn detail_of(a: &Asset, cx: &CoverageContext) -> Value {
     let mut v = asset_json(a, &cx.today);
     if let Value::Object(o) = &mut v {
         o.insert("agent".into(), json!(cx.agents.contains(&a.id)));
+        let (effective, source) = a.effective_exposure();
         o.insert(
             "exposure".into(),
             json!({
-                "internet": a.management.internet_exposure.unwrap_or_default(),
+                "internet": effective.unwrap_or_default(),
+                "source": source,
                 "ports": a.management.exposed_ports,
+                "reachable": a.reachability.as_ref().map(|r| &r.reachable),
             }),
         );
         o.insert(
             "coverage".into(),
             json!({ "status": status, "reason": reason }),
         );
+        o.insert("scan".into(), cx.scan_of(a));
         o.insert(
             "end_of_life".into(),
             json!(a.eol.as_ref().map(|e| e.ended_by(&cx.today))),
@@ -423,6 +474,14 @@ pub(crate) async fn import(
         // register's os/os_release (crate::unmanaged); one that has an
         // inventory is skipped by the job.
         crate::unmanaged::queue(db, counts.assets.iter().map(|(_, id, _)| *id))?;
+        // New or renamed assets may be named by the network data.
+        if db.has_network_documents()? {
+            db.enqueue(
+                crate::network::REACHABILITY_JOB,
+                &json!({}),
+                Some(crate::network::REACHABILITY_JOB),
+            )?;
+        }
         wake.notify();
         let assets: Vec<Value> = counts
             .assets
@@ -484,6 +543,15 @@ async fn list_assets(
     .await
 }
 
+/// Internet-reachable first, then unknown, then internal.
+pub(crate) fn exposure_rank(e: Option<&str>) -> u8 {
+    match e {
+        Some("yes") => 0,
+        Some("no") => 2,
+        _ => 1,
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CoverageQuery {
@@ -508,7 +576,10 @@ async fn coverage(
         for a in db.assets()? {
             let (status, reason) = coverage_of(&a, &cx);
             *counts.entry(reason).or_default() += 1;
+            let (exposure, exposure_source) = a.effective_exposure();
             rows.push(json!({
+                "exposure": exposure.unwrap_or_default(),
+                "exposure_source": exposure_source,
                 "asset_id": a.id.0,
                 "name": a.name,
                 "os": a.os_id,
@@ -521,9 +592,18 @@ async fn coverage(
                 "inventory_at": a.inventory_at,
                 "inventory_failure": a.inventory_failure,
                 "evaluated_at": a.evaluated_at,
+                "scan": cx.scan_of(&a),
             }));
         }
-        rows.sort_by_key(|r| (r["status"] == "ACTIVE", r["asset_id"].as_i64()));
+        // Where to install next first: the assets nothing checks, the
+        // internet-reachable ones before the unknown and the internal.
+        rows.sort_by_key(|r| {
+            (
+                r["status"] == "ACTIVE",
+                exposure_rank(r["exposure"].as_str()),
+                r["asset_id"].as_i64(),
+            )
+        });
         Ok(Json(json!({ "assets": rows, "counts": counts })))
     })
     .await

@@ -30,6 +30,8 @@ pub struct AppState {
     /// The server's CA certificate (PEM), which the console hands to agents.
     pub ca_cert: std::path::PathBuf,
     pub exports: Arc<crate::export::Exports>,
+    /// Server-side agentless scans: credentials' key, settings, scheduler.
+    pub agentless: Arc<crate::agentless::Agentless>,
 }
 
 /// Request size limits.

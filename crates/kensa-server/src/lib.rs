@@ -26,6 +26,7 @@
 //! [`api::router`] merges them. What a valid new user or token is lives in
 //! one place (`rules`), for the API and the console alike.
 
+pub mod agentless;
 mod agents;
 pub mod api;
 mod assets;
@@ -38,6 +39,7 @@ mod findings;
 pub mod ingest;
 pub mod kit;
 pub mod lease;
+pub mod network;
 mod pool;
 mod push;
 pub mod register;
@@ -74,6 +76,8 @@ pub struct Config {
     pub workers: usize,
     /// Export destinations and keys.
     pub exports: export::ExportConfig,
+    /// Server-side agentless scans (schedule, concurrency, ssh client).
+    pub agentless: agentless::AgentlessConfig,
 }
 
 /// A running server.
@@ -90,6 +94,8 @@ pub struct Running {
     stop: Arc<AtomicBool>,
     wake: Arc<worker::Wake>,
     exports: Arc<export::Exports>,
+    agentless: Arc<agentless::Agentless>,
+    scanners: Arc<worker::Wake>,
     http: axum_server::Handle,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
@@ -103,6 +109,9 @@ impl Running {
         self.stop.store(true, Ordering::Relaxed);
         self.wake.notify();
         self.exports.wake.notify();
+        self.agentless.wake.notify();
+        // Every scanner waits on this one; a notification wakes them all.
+        self.scanners.notify();
         for t in self.threads {
             let _ = t.join();
         }
@@ -251,6 +260,44 @@ pub fn start(cfg: Config) -> Result<Running> {
         );
     }
 
+    // Agentless scans: one scheduler and `concurrency` scanner threads,
+    // apart from evaluations so that slow hosts never hold those up.
+    let agentless = Arc::new(agentless::Agentless::new(
+        cfg.agentless.clone(),
+        &cfg.data_dir,
+    )?);
+    let scanners = Arc::new(worker::Wake::default());
+    {
+        let (db, ag, wake, stop) = (
+            Db::open(&backend)?,
+            Arc::clone(&agentless),
+            Arc::clone(&scanners),
+            Arc::clone(&stop),
+        );
+        threads.push(
+            std::thread::Builder::new()
+                .name("kensa-agentless-schedule".into())
+                .spawn(move || agentless::schedule(db, ag, wake, stop))
+                .map_err(|e| ServerError::Internal(format!("scheduler thread: {e}")))?,
+        );
+    }
+    for i in 0..cfg.agentless.concurrency.max(1) {
+        let (db, ag, wake, evaluators, stop) = (
+            Db::open(&backend)?,
+            Arc::clone(&agentless),
+            Arc::clone(&scanners),
+            Arc::clone(&wake),
+            Arc::clone(&stop),
+        );
+        let name = format!("{host}:{}:{instance}:ssh{i}", std::process::id());
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("kensa-ssh-{i}"))
+                .spawn(move || agentless::scan_worker(name, db, ag, wake, evaluators, stop))
+                .map_err(|e| ServerError::Internal(format!("scanner thread: {e}")))?,
+        );
+    }
+
     listener
         .set_nonblocking(true)
         .map_err(|e| ServerError::Internal(format!("listener: {e}")))?;
@@ -264,6 +311,7 @@ pub fn start(cfg: Config) -> Result<Running> {
         login_throttle: Arc::default(),
         ca_cert: tls_files.ca_cert.clone(),
         exports: Arc::clone(&exports),
+        agentless: Arc::clone(&agentless),
     });
     // Kept outside the runtime: pooled PostgreSQL clients run their own
     // runtime when closed, which must not happen on an async thread, so
@@ -306,6 +354,8 @@ pub fn start(cfg: Config) -> Result<Running> {
         stop,
         wake,
         exports,
+        agentless,
+        scanners,
         http,
         threads,
     })

@@ -16,6 +16,7 @@
 //! | `tags` | separated by `;` |
 //! | `internet_exposure` | `yes`, `no` or `unknown` |
 //! | `exposed_ports` | `22/tcp;443/tcp` (`/tcp` when no protocol is given) |
+//! | `ssh_host`, `ssh_port`, `ssh_user`, `ssh_credential` | scan the asset over SSH from the server (docs/agentless.md): the address (default the hostname, else the first address), the port (22), the login and the name of an SSH credential an admin created |
 //!
 //! An unknown column is refused by name, and every error names its line
 //! and column.
@@ -98,6 +99,10 @@ pub const CSV_COLUMNS: &[&str] = &[
     "tags",
     "internet_exposure",
     "exposed_ports",
+    "ssh_host",
+    "ssh_port",
+    "ssh_user",
+    "ssh_credential",
 ];
 
 fn text(v: &str, max: usize) -> Result<Option<String>, String> {
@@ -177,6 +182,57 @@ fn ports(v: &str, source: &str) -> Result<Vec<ExposedPort>, String> {
         }
     }
     Ok(out)
+}
+
+/// An SSH address from a register's (or the API's) cells: the column at
+/// fault and why on error.
+pub fn ssh_address(
+    host: &str,
+    port: &str,
+    user: &str,
+    credential: &str,
+    default_host: Option<&str>,
+) -> Result<kensa_store::SshAddress, (&'static str, String)> {
+    let host = match host.trim() {
+        "" => default_host.ok_or((
+            "ssh_host",
+            "empty, and the asset has no hostname or address to default to".to_owned(),
+        ))?,
+        h => h,
+    };
+    let port: u16 = match port.trim() {
+        "" => 22,
+        p => p.parse().ok().filter(|&n| n > 0).ok_or((
+            "ssh_port",
+            format!("{p:?}: a port is a number from 1 to 65535"),
+        ))?,
+    };
+    let user = user.trim();
+    if user.is_empty() {
+        return Err(("ssh_user", "empty: the login to scan with".into()));
+    }
+    let credential = text(credential, MAX_TEXT)
+        .map_err(|m| ("ssh_credential", m))?
+        .ok_or((
+            "ssh_credential",
+            "empty: the name of an SSH credential".to_owned(),
+        ))?;
+    let target = kensa_agentless::SshTarget::new(user, host, port).map_err(|m| {
+        let column = if m.starts_with("user") {
+            "ssh_user"
+        } else if m.starts_with("port") {
+            "ssh_port"
+        } else {
+            "ssh_host"
+        };
+        (column, m)
+    })?;
+    Ok(kensa_store::SshAddress {
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        credential,
+    })
 }
 
 /// Reads a CSV register; every problem found, located, when it has any.
@@ -334,6 +390,24 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Parsed, Vec<InputError>> {
             m.internet_exposure = Some(Some(exposure.unwrap_or(InternetExposure::Yes)));
         } else if let Some(e) = exposure {
             m.internet_exposure = Some(Some(e));
+        }
+        let given = |c: &str| !cell(c).trim().is_empty();
+        if ["ssh_host", "ssh_port", "ssh_user", "ssh_credential"]
+            .iter()
+            .any(|c| given(c))
+        {
+            match ssh_address(
+                cell("ssh_host"),
+                cell("ssh_port"),
+                cell("ssh_user"),
+                cell("ssh_credential"),
+                r.hostname
+                    .as_deref()
+                    .or(r.ip_addresses.first().map(String::as_str)),
+            ) {
+                Ok(a) => r.ssh = Some(a),
+                Err((column, m)) => fail(column, m),
+            }
         }
         out.locations.insert(line, format!("line {line}"));
         out.records.push(r);
@@ -610,6 +684,7 @@ pub fn parse_ec2(bytes: &[u8]) -> Result<Parsed, Vec<InputError>> {
                 os_release: None,
                 os_pretty,
                 management: m,
+                ssh: None,
             });
         }
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use kensa_detect::{Exposure, Finding, Options};
 use kensa_kb::store::Store;
-use kensa_store::{AssetId, Db, InternetExposure, Job, Timestamp};
+use kensa_store::{AssetId, Db, Job, Timestamp};
 
 use crate::error::{Result, ServerError};
 
@@ -203,7 +203,12 @@ impl Worker {
         self.check_kb()?;
         let Some(job) = self.db.claim(
             &self.name,
-            &[EVALUATE, KB_UPDATED, crate::unmanaged::REGISTER_EOL],
+            &[
+                EVALUATE,
+                KB_UPDATED,
+                crate::unmanaged::REGISTER_EOL,
+                crate::network::REACHABILITY_JOB,
+            ],
             crate::lease::duration(),
         )?
         else {
@@ -215,6 +220,8 @@ impl Worker {
         let result = crate::lease::run_leased(&db, &job, || {
             if job.kind == KB_UPDATED {
                 self.kb_updated(&job)
+            } else if job.kind == crate::network::REACHABILITY_JOB {
+                crate::network::run(&self.db)
             } else if job.kind == crate::unmanaged::REGISTER_EOL {
                 let db = Arc::clone(&self.db);
                 crate::unmanaged::run(&db, self.kb()?, &job)
@@ -254,17 +261,16 @@ impl Worker {
         if record.inventory_hash.as_deref() != Some(hash.as_str()) {
             return Ok(());
         }
-        let exposure = match record.management.internet_exposure {
-            Some(InternetExposure::Yes) => Exposure::Internet,
-            Some(InternetExposure::No) => Exposure::Internal,
-            Some(InternetExposure::Unknown) | None => Exposure::Unknown,
-        };
+        // The override, else the reachability model, else the management
+        // item; and the model's reachable ports for the per-service rule.
+        let (exposure, reachable) = crate::network::scoring_inputs(&record);
+        let shareable = exposure == Exposure::Unknown && reachable.is_none();
         let generation = self.kb()?.generation().to_owned();
         let key = (hash.clone(), generation);
         let evaluated = match self.cache.get(&key) {
             // Exposure changes the score: only exposure-free results are
             // shared.
-            Some(f) if exposure == Exposure::Unknown => Arc::clone(f),
+            Some(f) if shareable => Arc::clone(f),
             _ => {
                 let inventory = self.db.load_inventory(&hash)?.ok_or_else(|| {
                     ServerError::Internal(format!("inventory {hash} is not stored"))
@@ -275,6 +281,7 @@ impl Worker {
                     kb,
                     &Options {
                         exposure,
+                        reachable,
                         ..Options::default()
                     },
                 )?;
@@ -282,7 +289,7 @@ impl Worker {
                     findings: report.findings,
                     middleware: kensa_store::middleware_of(&inventory),
                 });
-                if exposure == Exposure::Unknown {
+                if shareable {
                     if self.cache.len() >= CACHE {
                         self.cache.clear();
                     }
@@ -315,9 +322,20 @@ impl Worker {
         match self.db.apply_evaluation(asset, findings, Timestamp::now()) {
             // Another worker applied a newer evaluation meanwhile: this
             // one's result is older, and dropping it is right.
-            Ok(_) | Err(kensa_store::StoreError::StaleEvaluation { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
+            Ok(_) | Err(kensa_store::StoreError::StaleEvaluation { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
+        // A new inventory may listen on other ports: the model looks again
+        // (it queues this evaluation once more only if the asset's
+        // reachable ports changed, so the two settle).
+        if self.db.has_network_documents()? {
+            self.db.enqueue(
+                crate::network::REACHABILITY_JOB,
+                &serde_json::json!({}),
+                Some(crate::network::REACHABILITY_JOB),
+            )?;
+        }
+        Ok(())
     }
 
     /// Work until `stop`.

@@ -191,6 +191,27 @@ pub struct Asset {
     /// readable one came after it: the asset's inventory and findings are
     /// the previous ones.
     pub inventory_failure: Option<InventoryFailure>,
+    /// What the network reachability model computed, when network data
+    /// was imported.
+    pub reachability: Option<crate::reach::Reachability>,
+    /// An admin's word on the exposure, above the model's.
+    pub exposure_override: Option<crate::reach::ExposureOverride>,
+}
+
+impl Asset {
+    /// The internet exposure that scores the asset's findings, and where
+    /// it comes from: an admin's override, else the reachability model
+    /// (when it could decide), else the management item (a register, a
+    /// person).
+    pub fn effective_exposure(&self) -> (Option<InternetExposure>, &'static str) {
+        if let Some(o) = &self.exposure_override {
+            return (Some(o.exposure), "override");
+        }
+        match &self.reachability {
+            Some(r) if r.exposure != InternetExposure::Unknown => (Some(r.exposure), "model"),
+            _ => (self.management.internet_exposure, "management"),
+        }
+    }
 }
 
 /// An inventory report that could not be used: its OS package database
@@ -219,7 +240,7 @@ pub(crate) const ASSET_COLUMNS: &str = "id, kind, name, hostname, machine_id, im
      inventory_hash, inventory_at, evaluated_at, created_at, updated_at, operation_start, \
      support_end, owner, team, environment, tags, internet_exposure, source, instance_id, \
      ip_addresses, exposed_ports, os_pretty, middleware, eol, inventory_failure, \
-     inventory_failed_at";
+     inventory_failed_at, reachability, exposure_override";
 
 pub(crate) fn asset_of(r: &Row) -> Result<Asset> {
     let tags: Option<Vec<String>> = match r.opt_json(18)? {
@@ -274,6 +295,20 @@ pub(crate) fn asset_of(r: &Row) -> Result<Asset> {
                 at: Timestamp::from_unix_ms(at),
             }),
             _ => None,
+        },
+        reachability: match r.opt_json(29)? {
+            None => None,
+            Some(v) => Some(
+                serde_json::from_value(v)
+                    .map_err(|e| StoreError::Corrupt(format!("asset reachability: {e}")))?,
+            ),
+        },
+        exposure_override: match r.opt_json(30)? {
+            None => None,
+            Some(v) => Some(
+                serde_json::from_value(v)
+                    .map_err(|e| StoreError::Corrupt(format!("asset exposure override: {e}")))?,
+            ),
         },
     })
 }

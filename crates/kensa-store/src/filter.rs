@@ -232,6 +232,24 @@ static KEYS: &[KeyDef] = &[
         Case::AsIs,
         "f.kev",
     ),
+    // A package whose process listens on a port the internet reaches, or
+    // a reachability finding with a listener (migration 10).
+    key(
+        "reachable",
+        &["internet_reachable"],
+        Kind::Flag,
+        Case::AsIs,
+        "f.internet_reachable",
+    ),
+    // Inspector's finding types: reachability findings are the network kind.
+    key(
+        "finding_type",
+        &["type"],
+        Kind::Text,
+        Case::Upper,
+        "(CASE WHEN f.package_kind = 'network' THEN 'NETWORK_REACHABILITY' \
+         ELSE 'PACKAGE_VULNERABILITY' END)",
+    ),
 ];
 
 /// The keys, for help texts and the OpenAPI document.

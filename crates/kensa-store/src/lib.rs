@@ -24,6 +24,7 @@
 //! Every operation is one transaction. The API is synchronous: the server
 //! runs it on worker threads, one [`Db`] (one connection) per thread.
 
+pub mod agentless;
 mod asset;
 mod auth;
 mod dashboard;
@@ -35,6 +36,7 @@ mod lifecycle;
 pub mod migrate;
 mod query;
 mod queue;
+mod reach;
 mod register;
 mod security;
 mod sql;
@@ -47,6 +49,9 @@ use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+pub use crate::agentless::{
+    AgentlessTarget, HostKeyInfo, NewSshCredential, ScanOutcome, SshAddress, SshCredentialInfo,
+};
 pub use crate::asset::{
     Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, InventoryFailure,
     Management,
@@ -66,6 +71,9 @@ pub use crate::query::{
     Aggregate, FindingPage, FindingQuery, FindingSummary, GroupBy, Sort, SortKey,
 };
 pub use crate::queue::{FailOutcome, Job, JobId, JobInfo, JobState, RetryPolicy};
+pub use crate::reach::{
+    ExposureOverride, NETWORK_KIND, NetworkDocument, REACHABILITY_JOB, Reachability, ReachableRange,
+};
 pub use crate::register::{
     AssetSource, ExposedPort, ImportCounts, ImportError, ManagementPatch, Middleware,
     RegisterRecord, middleware_of, valid_date,

@@ -182,7 +182,41 @@ fn columns(f: &Finding, occurrences: u32) -> Result<Vec<Val>> {
         Val::from(f.effective_score().unwrap_or(-1.0)),
         Val::from(f.epss.as_ref().map_or(-1.0, |e| e.score)),
         Val::from(base_rank(f.score.as_ref().map(|s| s.base))),
+        Val::from(internet_reachable(f)),
     ])
+}
+
+/// Whether the finding is about something the internet reaches: a package
+/// whose own process listens on a reachable port (the scorer recorded
+/// `MAV:N` for it), or a reachability finding with a listener (its
+/// `source_name` names the process).
+pub(crate) fn internet_reachable(f: &Finding) -> bool {
+    if f.package.kind == crate::reach::NETWORK_KIND {
+        return f.package.source_name.is_some();
+    }
+    f.score.as_ref().is_some_and(|s| {
+        s.adjustments
+            .iter()
+            .any(|a| a.metric == "MAV" && a.value == "N")
+    })
+}
+
+/// Which findings of an asset one application covers: an evaluation
+/// applies the package findings, the reachability job the network ones,
+/// and neither closes the other's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Packages,
+    Network,
+}
+
+impl Scope {
+    fn condition(self) -> &'static str {
+        match self {
+            Scope::Packages => "package_kind <> 'network'",
+            Scope::Network => "package_kind = 'network'",
+        }
+    }
 }
 
 /// The band of the base score the adjusted score starts from, numbered as
@@ -234,6 +268,38 @@ impl Db {
         findings: &[Finding],
         at: Timestamp,
     ) -> Result<LifecycleCounts> {
+        self.apply_scoped(asset, findings, at, Scope::Packages)
+    }
+
+    /// Applies the reachability job's findings of the asset (package kind
+    /// `network`) with the same lifecycle: new ones open, known ones are
+    /// observed again, missing ones close. Package findings are untouched,
+    /// and the asset's evaluation time does not move.
+    pub fn apply_network_findings(
+        &self,
+        asset: AssetId,
+        findings: &[Finding],
+        at: Timestamp,
+    ) -> Result<LifecycleCounts> {
+        if let Some(f) = findings
+            .iter()
+            .find(|f| f.package.kind != crate::reach::NETWORK_KIND)
+        {
+            return Err(StoreError::InvalidArgument(format!(
+                "{} in {}: not a network finding",
+                f.vulnerability_id, f.package.name
+            )));
+        }
+        self.apply_scoped(asset, findings, at, Scope::Network)
+    }
+
+    fn apply_scoped(
+        &self,
+        asset: AssetId,
+        findings: &[Finding],
+        at: Timestamp,
+        scope: Scope,
+    ) -> Result<LifecycleCounts> {
         // Copies of one package at several paths (two virtual environments)
         // are one finding: keep the most urgent record and count them.
         let mut incoming: BTreeMap<Key, (&Finding, u32)> = BTreeMap::new();
@@ -256,6 +322,7 @@ impl Db {
             let row = lock_asset(tx, asset, "evaluated_at")?;
             if let Some(applied) = row.opt_i64(0)?.map(Timestamp::from_unix_ms)
                 && applied > at
+                && scope == Scope::Packages
             {
                 return Err(StoreError::StaleEvaluation {
                     asset: asset.0,
@@ -265,8 +332,12 @@ impl Db {
             }
             let mut existing: HashMap<Key, Existing> = HashMap::new();
             for r in tx.query(
-                "SELECT id, vulnerability_id, package_name, package_arch, status, occurrences, \
-                 detail, severity, first_observed, due_by_hand FROM findings WHERE asset_id = ?",
+                &format!(
+                    "SELECT id, vulnerability_id, package_name, package_arch, status, occurrences, \
+                     detail, severity, first_observed, due_by_hand FROM findings WHERE asset_id = ? \
+                     AND {}",
+                    scope.condition()
+                ),
                 p![asset.0],
             )? {
                 existing.insert(
@@ -310,9 +381,9 @@ impl Db {
                              package_arch, status, severity, package_kind, installed_version, \
                              fixed_version, fix_available, vendor_status, kev, epss, score, \
                              occurrences, detail, severity_rank, score_sort, epss_sort, \
-                             base_rank, first_observed, last_observed, updated_at, due_at, \
-                             due_sort) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-                             ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             base_rank, internet_reachable, first_observed, last_observed, \
+                             updated_at, due_at, due_sort) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+                             ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                             &params,
                         )?
                         .i64(0)?;
@@ -358,7 +429,7 @@ impl Db {
                      installed_version = ?, fixed_version = ?, fix_available = ?, \
                      vendor_status = ?, kev = ?, epss = ?, score = ?, occurrences = ?, \
                      detail = ?, severity_rank = ?, score_sort = ?, epss_sort = ?, base_rank = ?, \
-                     last_observed = ?, updated_at = ?, \
+                     internet_reachable = ?, last_observed = ?, updated_at = ?, \
                      closed_at = NULL, reopen_count = reopen_count + ? WHERE id = ?",
                     &params,
                 )?;
@@ -393,16 +464,21 @@ impl Db {
             // Every finding still open was observed by this evaluation (the
             // others were just closed).
             tx.exec(
-                "UPDATE findings SET last_observed = ? WHERE asset_id = ? AND status <> 'CLOSED' \
-                 AND last_observed < ?",
+                &format!(
+                    "UPDATE findings SET last_observed = ? WHERE asset_id = ? AND status <> 'CLOSED' \
+                     AND last_observed < ? AND {}",
+                    scope.condition()
+                ),
                 p![t, asset.0, t],
             )?;
             crate::triage::apply_triage_rules(tx, Some(asset), at)?;
             crate::triage::apply_suppression_rules(tx, Some(asset), at)?;
-            tx.exec(
-                "UPDATE assets SET evaluated_at = ? WHERE id = ?",
-                p![t, asset.0],
-            )?;
+            if scope == Scope::Packages {
+                tx.exec(
+                    "UPDATE assets SET evaluated_at = ? WHERE id = ?",
+                    p![t, asset.0],
+                )?;
+            }
             Ok(counts)
         })
     }

@@ -77,6 +77,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_inventory_failure.sql"),
         postgres: include_str!("../migrations/postgres/0009_inventory_failure.sql"),
     },
+    Migration {
+        version: 10,
+        name: "reachability",
+        sqlite: include_str!("../migrations/sqlite/0010_reachability.sql"),
+        postgres: include_str!("../migrations/postgres/0010_reachability.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "agentless",
+        sqlite: include_str!("../migrations/sqlite/0011_agentless.sql"),
+        postgres: include_str!("../migrations/postgres/0011_agentless.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -357,6 +357,8 @@ pub struct RegisterRecord {
     pub os_pretty: Option<String>,
     /// The management items the record gives; the others stay as set.
     pub management: ManagementPatch,
+    /// Scan it over SSH from the server (`ssh_*` columns).
+    pub ssh: Option<crate::agentless::SshAddress>,
 }
 
 impl RegisterRecord {
@@ -624,6 +626,15 @@ impl Db {
                         }
                     }
                 };
+                if let Some(ssh) = &r.ssh
+                    && let Err(message) = crate::agentless::put_target(tx, id, ssh, at)?
+                {
+                    errors.push(ImportError {
+                        line: r.line,
+                        message,
+                    });
+                    continue;
+                }
                 seen.insert(id, r.line);
                 match action {
                     "created" => counts.created += 1,

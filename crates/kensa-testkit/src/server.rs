@@ -66,6 +66,7 @@ pub struct Builder {
     kb: Option<PathBuf>,
     workers: usize,
     exports: kensa_server::export::ExportConfig,
+    agentless: kensa_server::agentless::AgentlessConfig,
     timeout: Duration,
     redirects: u32,
 }
@@ -107,6 +108,12 @@ impl Builder {
         self
     }
 
+    /// Server-side agentless scan settings (default: daily, 10 at once).
+    pub fn agentless(mut self, cfg: kensa_server::agentless::AgentlessConfig) -> Builder {
+        self.agentless = cfg;
+        self
+    }
+
     /// The client's timeout per request (default 30 s).
     pub fn timeout(mut self, t: Duration) -> Builder {
         self.timeout = t;
@@ -129,6 +136,7 @@ impl Builder {
             tls_names: vec!["localhost".into(), "127.0.0.1".into()],
             workers: self.workers,
             exports: self.exports,
+            agentless: self.agentless,
         })
         .expect("server starts");
         let ca = kensa_agent::CaSource::Pinned(running.ca_cert.clone());
@@ -190,6 +198,7 @@ impl TestServer {
             kb: None,
             workers: 2,
             exports: Default::default(),
+            agentless: Default::default(),
             timeout: Duration::from_secs(30),
             redirects: 5,
         }
@@ -277,6 +286,28 @@ impl TestServer {
         );
         assert_eq!(r.status, 201, "{}", r.text());
         r.json()["token"].as_str().expect("token").to_owned()
+    }
+
+    /// The user `admin`'s session, from the login API: the `Cookie`
+    /// header value and the CSRF token, for console pages and forms.
+    pub fn admin_session(&self) -> (String, String) {
+        let r = self.call(
+            "POST",
+            "/api/v1/session",
+            Auth::None,
+            Some(json!({"name": "admin", "password": self.admin_password})),
+        );
+        assert_eq!(r.status, 201, "login: {}", r.text());
+        let cookie = r
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("kensa_session cookie")
+            .to_owned();
+        let csrf = r.json()["csrf_token"]
+            .as_str()
+            .expect("csrf_token")
+            .to_owned();
+        (cookie, csrf)
     }
 
     /// A new enrolment token, made by the admin.

@@ -296,8 +296,12 @@ impl Sshd {
             ));
         }
         std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
-        for _ in 0..5 {
-            self.port = crate::free_port();
+        for attempt in 0..5 {
+            // A restart (a new host key) keeps its address when it can:
+            // the same host, reinstalled.
+            if attempt > 0 || self.port == 0 {
+                self.port = crate::free_port();
+            }
             let head = format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nPidFile {dir}/sshd.pid\n\
                  AuthorizedKeysFile {dir}/authorized/%u\nPasswordAuthentication no\n\
@@ -334,7 +338,8 @@ impl Sshd {
         panic!("sshd did not start: {}", self.log());
     }
 
-    /// Restart with a new host key (a reinstalled host).
+    /// Restart with a new host key (a reinstalled host), on the same port
+    /// unless it was taken meanwhile.
     pub fn change_host_key(mut self, users: &[User]) -> Sshd {
         self.stop();
         let _ = std::fs::remove_file(self.dir.join("host_key"));

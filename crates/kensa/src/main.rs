@@ -155,6 +155,13 @@ enum Command {
         /// raw bytes or 64 hex digits.
         #[arg(long, env = "KENSA_EXPORT_KEK_FILE")]
         export_kek_file: Option<PathBuf>,
+        /// Time between two agentless (SSH) scans of a target, plus a
+        /// random jitter of up to a tenth of it (docs/agentless.md).
+        #[arg(long, default_value = "1d", value_parser = humantime::parse_duration)]
+        agentless_interval: std::time::Duration,
+        /// Agentless targets this server scans at once.
+        #[arg(long, default_value_t = 10)]
+        agentless_concurrency: usize,
     },
     /// Findings on a Kensa server: export them; decrypt an export.
     #[command(subcommand)]
@@ -232,7 +239,7 @@ enum FindingsCommand {
         /// csv or json.
         #[arg(long, default_value = "csv")]
         format: String,
-        /// The filter language, as in the API (severity=CRITICAL kev=yes).
+        /// The filter language, as in the API (severity=CRITICAL kev=true).
         #[arg(long, default_value = "")]
         filter: String,
         /// key:asc|desc (default severity:desc).
@@ -479,6 +486,8 @@ fn main() -> ExitCode {
             workers,
             export_dir,
             export_kek_file,
+            agentless_interval,
+            agentless_concurrency,
         } => server::run(server::Args {
             data,
             listen,
@@ -490,6 +499,11 @@ fn main() -> ExitCode {
                 dir: export_dir,
                 kek_file: export_kek_file,
                 s3: kensa_server::export::S3Config::from_env(),
+            },
+            agentless: kensa_server::agentless::AgentlessConfig {
+                interval: agentless_interval,
+                concurrency: agentless_concurrency,
+                ..Default::default()
             },
         }),
         Command::Findings(c) => findings::run(c),

@@ -96,6 +96,7 @@ pub fn run(args: Args) -> ExitCode {
         exposure: args.exposure,
         today: args.today.clone(),
         scanned_at: None,
+        reachable: None,
     };
     let mut report = match kensa_detect::scan(&inventory, &store, &opts) {
         Ok(r) => r,

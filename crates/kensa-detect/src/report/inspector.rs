@@ -238,8 +238,20 @@ fn fields(
     } else {
         "NO"
     })?;
-    emit("PACKAGE_VULNERABILITY")?;
-    emit(&format!("{} - {}", f.vulnerability_id, p.name))?;
+    // Reachability findings (package kind `network`, made by the server's
+    // reachability model) are Inspector's NETWORK_REACHABILITY: no package
+    // columns, the paths in Network Paths, the ports in Port Range.
+    let network = p.kind == "network";
+    emit(if network {
+        "NETWORK_REACHABILITY"
+    } else {
+        "PACKAGE_VULNERABILITY"
+    })?;
+    if network {
+        emit(f.title.as_deref().unwrap_or_default())?;
+    } else {
+        emit(&format!("{} - {}", f.vulnerability_id, p.name))?;
+    }
     emit(
         f.description
             .as_deref()
@@ -255,14 +267,22 @@ fn fields(
     emit("")?;
     emit(&platform(r.os_id.as_deref(), r.os_release.as_deref()))?;
     emit(&join(&mut r.tags.iter()))?;
-    emit(&format!("{}-{}{arch}", p.name, p.installed_version))?;
-    emit(&p.installed_version)?;
-    emit(f.fixed_version.as_deref().unwrap_or("NotAvailable"))?;
-    emit(f.remediation.as_deref().unwrap_or_default())?;
-    emit(&p.path)?;
-    emit("")?;
+    if network {
+        for _ in 0..5 {
+            emit("")?;
+        }
+        emit(&f.detection.notes.join(" | "))?;
+    } else {
+        emit(&format!("{}-{}{arch}", p.name, p.installed_version))?;
+        emit(&p.installed_version)?;
+        emit(f.fixed_version.as_deref().unwrap_or("NotAvailable"))?;
+        emit(f.remediation.as_deref().unwrap_or_default())?;
+        emit(&p.path)?;
+        emit("")?;
+    }
     emit(&o.age_days.to_string())?;
     match &f.fixed_version {
+        _ if network => emit(f.remediation.as_deref().unwrap_or("None Provided"))?,
         Some(v) => emit(&format!("Upgrade {} to {v} or later", p.name))?,
         None => emit("None Provided")?,
     }
@@ -274,7 +294,7 @@ fn fields(
     )?;
     emit(f.score.as_ref().map_or("", |s| s.vector.as_str()))?;
     emit(&o.status)?;
-    emit(&f.vulnerability_id)?;
+    emit(if network { "" } else { &f.vulnerability_id })?;
     emit(vendor_name)?;
     emit(f.vendor_severity.as_ref().map_or("", |v| v.value.as_str()))?;
     emit(&advisory)?;
@@ -293,7 +313,11 @@ fn fields(
     emit(&private)?;
     emit(&v6)?;
     emit("")?;
-    emit(&join(&mut r.ports.iter()))?;
+    if network {
+        emit(&p.name)?;
+    } else {
+        emit(&join(&mut r.ports.iter()))?;
+    }
     emit(
         &f.epss
             .as_ref()

@@ -144,6 +144,7 @@ fn scan(inv: &Inventory, store: &Store, exposure: Exposure) -> Report {
             exposure,
             today: Some("2026-11-30".into()),
             scanned_at: Some("2026-11-30T00:00:00Z".into()),
+            reachable: None,
         },
     )
     .expect("scan")

@@ -57,6 +57,13 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/findings/{id}", get(pages::finding))
         .route("/findings/{id}/triage", post(pages::triage))
         .route("/assets/{id}", get(pages::asset).post(pages::asset_update))
+        .route("/assets/{id}/scan", post(pages::scan_now))
+        .route("/assets/{id}/ssh-target", post(pages::ssh_target))
+        .route(
+            "/agentless/host-keys/confirm",
+            post(pages::host_key_confirm),
+        )
+        .route("/admin/ssh-credentials", post(pages::credential_create))
         .route("/coverage", get(pages::coverage))
         .route("/rules", get(pages::rules).post(pages::rule_create))
         .route("/rules/{id}/delete", post(pages::rule_delete))

@@ -78,6 +78,67 @@ impl Kek {
     }
 }
 
+impl Kek {
+    /// A new random key in `path` (mode 0600) unless the file exists; the
+    /// key in the file either way.
+    pub fn load_or_create(path: &Path) -> Result<Kek> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        if !path.exists() {
+            let key = random::<32>()?;
+            let io = |source| ServerError::Io {
+                path: path.display().to_string(),
+                source,
+            };
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(io)?;
+            f.write_all(hex::encode(key).as_bytes()).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        Kek::from_file(path)
+    }
+
+    /// `plaintext` sealed with AES-256-GCM under this key, bound to `aad`
+    /// (what the secret is, so that a sealed value moved to another record
+    /// does not open): a fresh 12-byte nonce followed by the ciphertext.
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+        let nonce = random::<12>()?;
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.key));
+        let ct = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .map_err(|_| internal("sealing a secret failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// What [`Kek::seal`] sealed with the same `aad`.
+    pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+        if sealed.len() < 12 + TAG {
+            return Err(internal("a sealed secret is too short"));
+        }
+        let (nonce, ct) = sealed.split_at(12);
+        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.key))
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+            .map_err(|_| {
+                internal(format!(
+                    "a sealed secret does not open with key {} (another key, or altered)",
+                    self.id
+                ))
+            })
+    }
+}
+
 fn random<const N: usize>() -> Result<[u8; N]> {
     let mut b = [0u8; N];
     getrandom::getrandom(&mut b).map_err(|e| internal(format!("no randomness: {e}")))?;
@@ -432,5 +493,34 @@ mod tests {
         let n = decrypt(golden.as_slice(), &mut back, &Kek::new([7u8; 32])).expect("decrypts");
         assert_eq!(n as usize, SEGMENT + 100);
         assert_eq!(back, golden_plain());
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key_and_label() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("k.kek");
+        let kek = Kek::load_or_create(&path).expect("made");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // The same file next time, not a new key.
+        assert_eq!(Kek::load_or_create(&path).expect("read").id, kek.id);
+        let secret = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n";
+        let sealed = kek.seal(secret, b"cred a").expect("sealed");
+        assert!(memchr_find(&sealed, b"b3BlbnNzaC1rZXktdjE").is_none());
+        assert_eq!(kek.open(&sealed, b"cred a").expect("opens"), secret);
+        // Another record's label, another key, an altered byte: refused.
+        assert!(kek.open(&sealed, b"cred b").is_err());
+        assert!(Kek::new([1u8; 32]).open(&sealed, b"cred a").is_err());
+        let mut bad = sealed.clone();
+        bad[20] ^= 1;
+        assert!(kek.open(&bad, b"cred a").is_err());
+        assert!(kek.open(&sealed[..10], b"cred a").is_err());
+        // Two seals of one secret differ (fresh nonces).
+        assert_ne!(kek.seal(secret, b"cred a").expect("sealed"), sealed);
+    }
+
+    fn memchr_find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
     }
 }

@@ -62,6 +62,16 @@ pub(super) fn resource_of(a: &Asset) -> inspector::Resource {
                 Some(to) if to != p.port => format!("{}-{to}/{}", p.port, p.protocol),
                 _ => format!("{}/{}", p.port, p.protocol),
             })
+            // And the ranges the reachability model found reachable.
+            .chain(a.reachability.iter().flat_map(|r| {
+                r.reachable.iter().map(|p| {
+                    if p.from == p.to {
+                        format!("{}/{}", p.from, p.protocol)
+                    } else {
+                        format!("{}-{}/{}", p.from, p.to, p.protocol)
+                    }
+                })
+            }))
             .collect(),
     }
 }
@@ -99,6 +109,10 @@ pub(super) struct AssetSummary<'a> {
 #[derive(Serialize)]
 pub(super) struct JsonRecord<'a> {
     id: i64,
+    /// Inspector's finding type: `PACKAGE_VULNERABILITY` or
+    /// `NETWORK_REACHABILITY`.
+    #[serde(rename = "type")]
+    finding_type: &'static str,
     status: kensa_store::Status,
     first_observed: Timestamp,
     last_observed: Timestamp,
@@ -116,6 +130,11 @@ pub(super) fn json_of(r: &ExportRecord) -> JsonRecord<'_> {
     let m = &a.management;
     JsonRecord {
         id: r.id.0,
+        finding_type: if r.finding.package.kind == kensa_store::NETWORK_KIND {
+            "NETWORK_REACHABILITY"
+        } else {
+            "PACKAGE_VULNERABILITY"
+        },
         status: r.status,
         first_observed: r.first_observed,
         last_observed: r.last_observed,
@@ -138,7 +157,7 @@ pub(super) fn json_of(r: &ExportRecord) -> JsonRecord<'_> {
             owner: m.owner.as_deref(),
             team: m.team.as_deref(),
             environment: m.environment.as_deref(),
-            internet_exposure: m.internet_exposure,
+            internet_exposure: a.effective_exposure().0,
         },
         finding: &r.finding,
     }

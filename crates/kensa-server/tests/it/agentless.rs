@@ -182,3 +182,342 @@ fn a_pushed_inventory_is_ingested_and_evaluated_like_an_agent_report() {
         assert_eq!(b["asset_id"].as_str(), Some(asset.as_str()));
     }
 }
+
+/// Server-side agentless targets against the real sshd harness.
+mod over_ssh {
+    use std::time::{Duration, Instant};
+
+    use kensa_inventory::Target;
+    use kensa_testkit::server::{Auth, TestServer};
+    use kensa_testkit::sshd::{RootKind, Sshd, User};
+    use serde_json::{Value, json};
+
+    use crate::support::backends;
+
+    /// Every answer the test read, to prove none holds the private key.
+    #[derive(Default)]
+    struct Seen(Vec<String>);
+
+    impl Seen {
+        fn call(
+            &mut self,
+            s: &TestServer,
+            method: &str,
+            path: &str,
+            body: Option<Value>,
+        ) -> (u16, Value) {
+            let r = s.call(method, path, Auth::Bearer(&s.admin), body);
+            self.0.push(r.text());
+            (r.status, r.json())
+        }
+
+        fn send(&mut self, s: &TestServer, path: &str, csv: &str) -> (u16, Value) {
+            let r = s.send(
+                "POST",
+                path,
+                Auth::Bearer(&s.admin),
+                "text/csv",
+                csv.as_bytes(),
+            );
+            self.0.push(r.text());
+            (r.status, r.json())
+        }
+    }
+
+    /// The coverage row of `name` once `done` holds (60 s at most).
+    fn wait_row(
+        seen: &mut Seen,
+        s: &TestServer,
+        name: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let (_, c) = seen.call(s, "GET", "/api/v1/coverage", None);
+            let row = c["assets"]
+                .as_array()
+                .and_then(|a| a.iter().find(|r| r["name"] == name).cloned())
+                .unwrap_or(Value::Null);
+            if done(&row) {
+                return row;
+            }
+            assert!(Instant::now() < deadline, "{name}: gave up waiting: {row}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The asset's ACTIVE (vulnerability, package) pairs.
+    fn active(seen: &mut Seen, s: &TestServer, asset: i64) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/findings?limit=500&asset_id={asset}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (status, page) = seen.call(s, "GET", &path, None);
+            assert_eq!(status, 200, "{page}");
+            for f in page["findings"].as_array().cloned().unwrap_or_default() {
+                if f["asset_id"].as_i64() == Some(asset) && f["status"] == "ACTIVE" {
+                    out.push((
+                        f["vulnerability_id"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        f["package_name"].as_str().unwrap_or_default().to_owned(),
+                    ));
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The base64 lines of a private key file (what a leak would show).
+    fn key_body(path: &std::path::Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .expect("key")
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() > 20)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    #[ignore = "needs sshd (scripts/setup); scripts/test runs it"]
+    fn registered_targets_are_scanned_after_host_key_confirmation() {
+        let users = [User::new("srv-bookworm", RootKind::Bookworm)];
+        let mut sshd = Sshd::start(&users);
+        let root = sshd.dir.join("roots").join(RootKind::Bookworm.name());
+        let inv = kensa_inventory::collect(&Target::Root(root)).expect("inventory --root");
+        let store = kensa_kb::store::Store::open(kensa_testkit::kb::shared()).expect("kb");
+        let report =
+            kensa_detect::scan(&inv, &store, &kensa_detect::Options::default()).expect("scan");
+        let mut expected: Vec<(String, String)> = report
+            .findings
+            .iter()
+            .map(|f| (f.vulnerability_id.clone(), f.package.name.clone()))
+            .collect();
+        expected.sort();
+        expected.dedup();
+        assert!(!expected.is_empty(), "the root has findings");
+        let secret = key_body(&sshd.client_key);
+        assert!(!secret.is_empty());
+
+        for backend in backends().iter() {
+            let label = backend.label();
+            let s = TestServer::builder(backend)
+                .agentless(kensa_server::agentless::AgentlessConfig {
+                    // Only registration, confirmation and "scan now" make
+                    // a scan due within the test.
+                    interval: Duration::from_secs(3600),
+                    concurrency: 3,
+                    total_timeout: Duration::from_secs(60),
+                    ..Default::default()
+                })
+                .start();
+            let mut seen = Seen::default();
+            let key = std::fs::read_to_string(&sshd.client_key).expect("key");
+            let wrong = std::fs::read_to_string(&sshd.wrong_key).expect("key");
+            for (name, k) in [("scan-key", &key), ("wrong-key", &wrong)] {
+                let (status, b) = seen.call(
+                    &s,
+                    "POST",
+                    "/api/v1/ssh-credentials",
+                    Some(json!({ "name": name, "private_key": k })),
+                );
+                assert_eq!(status, 201, "{label}: {b}");
+                assert!(
+                    b["fingerprint"]
+                        .as_str()
+                        .is_some_and(|f| f.starts_with("SHA256:")),
+                    "{b}"
+                );
+            }
+            // A viewer may not see credentials; garbage is no key.
+            let viewer = s.api_token("viewer", "viewer");
+            let r = s.call(
+                "GET",
+                "/api/v1/ssh-credentials",
+                Auth::Bearer(&viewer),
+                None,
+            );
+            assert_eq!(r.status, 403, "{}", r.text());
+            let (status, b) = seen.call(
+                &s,
+                "POST",
+                "/api/v1/ssh-credentials",
+                Some(json!({ "name": "junk", "private_key": "not a key" })),
+            );
+            assert_eq!(status, 400, "{b}");
+            assert!(
+                b["error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("private_key"),
+                "{b}"
+            );
+
+            // An unknown credential is refused by line; nothing imported.
+            let port = sshd.port;
+            let bad = format!(
+                "name,ssh_host,ssh_port,ssh_user,ssh_credential\nagl-x,127.0.0.1,{port},kagl-srv-bookworm,nope\n"
+            );
+            let (status, b) = seen.send(&s, "/api/v1/assets/import?format=csv", &bad);
+            assert_eq!(status, 400, "{label}: {b}");
+            assert!(b.to_string().contains("nope"), "{b}");
+
+            let csv = format!(
+                "name,ssh_host,ssh_port,ssh_user,ssh_credential\n\
+                 agl-bookworm,127.0.0.1,{port},kagl-srv-bookworm,scan-key\n\
+                 agl-wrong-key,127.0.0.1,{port},kagl-srv-bookworm,wrong-key\n"
+            );
+            let (status, b) = seen.send(&s, "/api/v1/assets/import?format=csv", &csv);
+            assert_eq!(status, 200, "{label}: {b}");
+
+            // First contact: the key is offered, nothing is scanned.
+            let row = wait_row(&mut seen, &s, "agl-bookworm", |r| {
+                r["reason"] == "HOST_KEY_UNCONFIRMED"
+            });
+            assert_eq!(row["scan"]["method"], "agentless", "{row}");
+            assert_eq!(
+                row["scan"]["offered_fingerprint"],
+                sshd.fingerprint().as_str()
+            );
+            assert!(row["inventory_at"].is_null(), "{row}");
+            let (_, keys) = seen.call(&s, "GET", "/api/v1/ssh-host-keys", None);
+            let offered = &keys["host_keys"][0];
+            assert_eq!(offered["status"], "pending", "{keys}");
+            assert_eq!(
+                offered["fingerprint"],
+                sshd.fingerprint().as_str(),
+                "{keys}"
+            );
+            // Only the key the host offered can be confirmed.
+            let (status, _) = seen.call(
+                &s,
+                "POST",
+                "/api/v1/ssh-host-keys/confirm",
+                Some(json!({ "host": "127.0.0.1", "port": port, "fingerprint": "SHA256:forged" })),
+            );
+            assert_eq!(status, 404);
+            let (status, b) = seen.call(
+                &s,
+                "POST",
+                "/api/v1/ssh-host-keys/confirm",
+                Some(
+                    json!({ "host": "127.0.0.1", "port": port, "fingerprint": sshd.fingerprint() }),
+                ),
+            );
+            assert_eq!(status, 200, "{b}");
+
+            // Confirmed: scanned, ingested and evaluated as an agent report.
+            let row = wait_row(&mut seen, &s, "agl-bookworm", |r| {
+                // The asset had no inventory: any evaluation is the
+                // scanned one's.
+                r["scan"]["last_success_at"].is_i64() && r["evaluated_at"].is_i64()
+            });
+            assert!(row["scan"]["error"].is_null(), "{row}");
+            let asset = row["asset_id"].as_i64().expect("id");
+            let found = active(&mut seen, &s, asset);
+            assert_eq!(
+                found, expected,
+                "{label}: findings after the scheduled scan"
+            );
+
+            // The wrong key: authentication failed, shown in coverage.
+            let row = wait_row(&mut seen, &s, "agl-wrong-key", |r| {
+                r["reason"] == "AUTHENTICATION_FAILED"
+            });
+            assert_eq!(row["status"], "INACTIVE", "{row}");
+            assert!(row["inventory_at"].is_null(), "{row}");
+
+            // The host is reinstalled (a new key): refused, shown, and the
+            // findings of the last good scan stay.
+            sshd = sshd.change_host_key(&users);
+            let (status, b) = seen.call(&s, "POST", &format!("/api/v1/assets/{asset}/scan"), None);
+            assert_eq!(status, 202, "{b}");
+            let row = wait_row(&mut seen, &s, "agl-bookworm", |r| {
+                r["reason"] == "HOST_KEY_CHANGED"
+            });
+            assert_eq!(
+                row["scan"]["offered_fingerprint"],
+                sshd.fingerprint().as_str(),
+                "{row}"
+            );
+            assert!(
+                row["scan"]["error_detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("refused"),
+                "{row}"
+            );
+            assert_eq!(
+                active(&mut seen, &s, asset),
+                expected,
+                "{label}: findings kept"
+            );
+            let (_, d) = seen.call(&s, "GET", &format!("/api/v1/assets/{asset}"), None);
+            assert_eq!(d["coverage"]["reason"], "HOST_KEY_CHANGED", "{d}");
+
+            // Every answer read: lists, assets, audit; no key material.
+            for path in [
+                "/api/v1/ssh-credentials",
+                "/api/v1/agentless-targets",
+                "/api/v1/assets",
+                "/api/v1/audit",
+            ] {
+                let (status, b) = seen.call(&s, "GET", path, None);
+                assert_eq!(status, 200, "{path}: {b}");
+            }
+            let (_, creds) = seen.call(&s, "GET", "/api/v1/ssh-credentials", None);
+            let used: Vec<&Value> = creds["credentials"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .filter(|c| c["name"] == "scan-key")
+                .collect();
+            assert_eq!(used[0]["used_by"], json!(["agl-bookworm"]), "{creds}");
+            for text in &seen.0 {
+                for line in &secret {
+                    assert!(
+                        !text.contains(line.as_str()),
+                        "{label}: the key leaked: {text}"
+                    );
+                }
+                assert!(!text.contains("PRIVATE KEY"), "{label}: {text}");
+            }
+
+            // At rest: the database holds no key in the clear, the
+            // key-encryption key is the owner's only, no opened key is
+            // left behind.
+            use std::os::unix::fs::PermissionsExt;
+            let dir = s.server_dir();
+            let kek = std::fs::metadata(dir.join("ssh-credentials.kek")).expect("kek");
+            assert_eq!(kek.permissions().mode() & 0o777, 0o600);
+            if s.database.is_none() {
+                let mut all = Vec::new();
+                for f in ["kensa.db", "kensa.db-wal"] {
+                    all.extend(std::fs::read(dir.join(f)).unwrap_or_default());
+                }
+                assert!(all.len() > 4096);
+                let hay = String::from_utf8_lossy(&all);
+                for line in &secret {
+                    assert!(
+                        !hay.contains(line.as_str()),
+                        "plaintext key in the database"
+                    );
+                }
+            }
+            let left: Vec<_> = std::fs::read_dir(dir.join("agentless"))
+                .expect("scratch")
+                .collect();
+            assert!(left.is_empty(), "{label}: scan files left: {left:?}");
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod detection;
 mod export;
 mod fleet;
 mod openapi;
+mod reach;
 mod register;
 mod rules;
 mod security;

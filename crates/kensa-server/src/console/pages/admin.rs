@@ -8,6 +8,7 @@ pub(super) fn admin_page(db: &kensa_store::Db, cx: &Ctx, flash: Markup) -> ApiRe
     let users = db.list_users()?;
     let tokens = db.list_api_tokens()?;
     let roles = ["viewer", "analyst", "admin"];
+    let agentless = super::agentless::agentless_admin(db, cx)?;
     Ok(Out::Page(layout(
         cx,
         cx.t("adm.title"),
@@ -55,6 +56,7 @@ pub(super) fn admin_page(db: &kensa_store::Db, cx: &Ctx, flash: Markup) -> ApiRe
                 button type="submit" id="enroll-submit" { (cx.t("adm.enroll_submit")) }
                 a href="/ca.pem" download="ca.pem" { (cx.t("adm.ca")) }
             }
+            (agentless)
         },
     )))
 }

@@ -45,6 +45,7 @@ pub(super) fn asset_page(
         limit: Some(50),
         cursor: None,
     })?;
+    let agentless = super::agentless::agentless_card(db, cx, &a, &cov)?;
     let m = &a.management;
     let admin = cx.can(Role::Admin);
     let exposure = m.internet_exposure.unwrap_or_default();
@@ -124,6 +125,7 @@ pub(super) fn asset_page(
                         }
                     }
                 }
+                (agentless)
             }
             h2 { (cx.t("a.findings")) }
             table id="asset-findings" {

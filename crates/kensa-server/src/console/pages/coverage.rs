@@ -27,7 +27,16 @@ pub(crate) async fn coverage(State(state): State<Arc<AppState>>, headers: Header
                 (s, r, a)
             })
             .collect();
-        rows.sort_by_key(|(_, r, a)| (reason_rank(r), a.id.0));
+        // Within each reason, where an agent matters most first: the
+        // internet-reachable assets, then the unknown, then the internal.
+        rows.sort_by_key(|(_, r, a)| {
+            let exposure = a.effective_exposure().0.map(|e| e.as_str());
+            (
+                reason_rank(r),
+                crate::assets::exposure_rank(exposure),
+                a.id.0,
+            )
+        });
         let mut counts = BTreeMap::<&str, usize>::new();
         for (_, r, _) in &rows {
             *counts.entry(r).or_default() += 1;
@@ -39,13 +48,14 @@ pub(crate) async fn coverage(State(state): State<Arc<AppState>>, headers: Header
                 h1 { (cx.t("cov.title")) }
                 p id="coverage-counts" { @for (r, n) in &counts { span class="panel" { (r) ": " strong { (n) } } " " } }
                 table id="coverage" {
-                    thead { tr { th { (cx.t("f.asset")) } th { (cx.t("cov.status")) } th { (cx.t("cov.reason")) } th { (cx.t("a.os")) } th { (cx.t("cov.source")) } th { (cx.t("cov.agent")) } th { (cx.t("cov.inventory_at")) } } }
+                    thead { tr { th { (cx.t("f.asset")) } th { (cx.t("cov.status")) } th { (cx.t("cov.reason")) } th { (cx.t("a.os")) } th { (cx.t("cov.exposure")) } th { (cx.t("cov.source")) } th { (cx.t("cov.agent")) } th { (cx.t("cov.inventory_at")) } } }
                     tbody {
                         @for (s, r, a) in &rows {
                             tr {
                                 td { a href={ "/assets/" (a.id.0) } { (a.name) } }
                                 td { (s) } td class="reason" { (r) }
                                 td { (a.os_id.as_deref().unwrap_or("")) " " (a.os_release.as_deref().unwrap_or("")) }
+                                td class="exposure" { (a.effective_exposure().0.unwrap_or_default().as_str()) }
                                 td { (a.source.as_str()) }
                                 td { @if cov.agents.contains(&a.id) { "✓" } }
                                 td { (a.inventory_at.map(when).unwrap_or_default()) }

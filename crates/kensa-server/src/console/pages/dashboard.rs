@@ -15,6 +15,10 @@ pub(crate) async fn dashboard(State(state): State<Arc<AppState>>, headers: Heade
 /// dashboard a minute old is still the picture.
 pub(super) const DASHBOARD_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// An asset's internet-reachable critical findings: its name, their
+/// packages, how many.
+type Service = (String, Vec<String>, u64);
+
 type Numbers = (kensa_store::OpenCounts, Vec<u64>, Timestamp);
 
 /// The counts and the trend, from this process's cache while fresh (one
@@ -71,7 +75,7 @@ pub(super) fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup
         .collect();
     let exposed: Vec<String> = assets
         .iter()
-        .filter(|a| a.management.internet_exposure == Some(InternetExposure::Yes))
+        .filter(|a| a.effective_exposure().0 == Some(InternetExposure::Yes))
         .map(|a| a.id.0.to_string())
         .collect();
     let exposed_filter = (!exposed.is_empty()).then(|| {
@@ -84,6 +88,37 @@ pub(super) fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup
         Some(f) => db.count_findings(&Filter::parse(f).map_err(bad)?)?,
         None => 0,
     };
+    // Internet-reachable services with critical findings: the packages
+    // whose own process listens on a port the internet reaches (and the
+    // reachability findings of such ports), per asset, customer-facing
+    // assets first.
+    let reachable_filter = "status=ACTIVE severity=CRITICAL reachable=true";
+    let reachable = db.query_findings(&FindingQuery {
+        filter: Filter::parse(reachable_filter).map_err(bad)?,
+        sort: Sort {
+            key: SortKey::FirstObserved,
+            descending: false,
+        },
+        limit: Some(500),
+        cursor: None,
+    })?;
+    let mut services: BTreeMap<i64, Service> = BTreeMap::new();
+    for f in &reachable.findings {
+        let e = services
+            .entry(f.asset_id.0)
+            .or_insert_with(|| (f.asset_name.clone(), Vec::new(), 0));
+        if !e.1.contains(&f.package_name) {
+            e.1.push(f.package_name.clone());
+        }
+        e.2 += 1;
+    }
+    let facing: std::collections::HashSet<i64> = assets
+        .iter()
+        .filter(|a| customer_facing(a))
+        .map(|a| a.id.0)
+        .collect();
+    let mut services: Vec<(i64, Service)> = services.into_iter().collect();
+    services.sort_by_key(|(id, (_, _, n))| (!facing.contains(id), std::cmp::Reverse(*n), *id));
     let oldest = db.query_findings(&FindingQuery {
         filter: Filter::parse(&format!("{} severity=CRITICAL", status_term("ACTIVE")))
             .map_err(bad)?,
@@ -158,6 +193,15 @@ pub(super) fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup
                         @if let Some(f) = &exposed_filter { a href=(link(f)) { (exposed_critical) } } @else { "0" }
                     }
                 }
+                div class="card" id="card-reachable" {
+                    h2 { a href=(link(reachable_filter)) { (cx.t("dash.reachable_critical")) } }
+                    @if services.is_empty() { p { (cx.t("dash.none")) } }
+                    ol { @for (id, (name, packages, n)) in services.iter().take(20) {
+                        li { a href={ "/assets/" (id) } { (name) } " "
+                            @if facing.contains(id) { span class="tag" { "customer-facing" } " " }
+                            span class="muted" { (packages.join(", ")) " · " (n) } }
+                    } }
+                }
                 div class="card" id="card-trend" {
                     h2 { (cx.t("dash.trend")) }
                     (svg::line(cx.t("dash.trend"), &points))
@@ -202,4 +246,18 @@ pub(super) fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup
             }
         },
     ))
+}
+
+/// Customer-facing: the internet reaches the asset through a load balancer
+/// listener, or on a web port (80, 443) where something listens: what the
+/// asset's customers use, before what only its administrators do.
+pub(super) fn customer_facing(a: &kensa_store::Asset) -> bool {
+    a.reachability.as_ref().is_some_and(|r| {
+        r.reachable.iter().any(|p| {
+            p.via.contains("load balancer")
+                || (p.listening
+                    && p.protocol == "tcp"
+                    && (p.from..=p.to).any(|x| x == 80 || x == 443))
+        })
+    })
 }

@@ -21,6 +21,7 @@ use crate::auth::{self, Role};
 use crate::kit::{ApiError, ApiResult, AppState, with_db};
 
 mod admin;
+mod agentless;
 mod asset;
 mod coverage;
 mod dashboard;
@@ -30,6 +31,7 @@ mod rules;
 
 // Each page's handlers and helpers, for the router and for each other.
 pub(crate) use admin::*;
+pub(crate) use agentless::*;
 pub(crate) use asset::*;
 pub(crate) use coverage::*;
 pub(crate) use dashboard::*;
