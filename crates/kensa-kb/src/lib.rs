@@ -5,8 +5,10 @@
 //! dropped and never fatal for the rest of the feed.
 
 mod cache;
+pub mod catalog;
 pub mod error;
 pub mod feeds;
+pub mod fetch;
 pub mod mirror;
 pub mod model;
 pub mod nvd_api;

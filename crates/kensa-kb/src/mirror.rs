@@ -1,5 +1,6 @@
-//! Importing an offline mirror: a directory laid out as below, one feed per
-//! entry, each read with its own importer in the upstream format. Sites
+//! Importing an offline mirror: a directory laid out as below (the table
+//! [`crate::catalog::FEEDS`] says it to the code), one feed per entry, each
+//! read with its own importer in the upstream format. Sites
 //! without internet copy the upstream files into this layout; Kensa's own
 //! data folder (`../shared/data` in development) is such a mirror, with the
 //! small format samples under `samples/` found at their alternative paths.
@@ -22,8 +23,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::catalog::{Importer, Read};
 use crate::error::{KbError, Result};
-use crate::feeds;
 use crate::model::{FeedReport, Sink};
 
 /// What one feed of a mirror gave.
@@ -74,144 +75,82 @@ pub fn import(mirror: &Path, sink: &mut dyn Sink) -> Result<Vec<Imported>> {
         });
     }
     let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(mirror.join("osv")) {
-        let mut ecosystems: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_dir())
-            .collect();
-        ecosystems.sort();
-        for dir in ecosystems {
-            let name = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_owned();
-            let zip = dir.join("all.zip");
-            let path = if zip.exists() { zip } else { dir };
-            run(
-                &mut out,
-                sink,
-                format!("osv:{name}"),
-                path,
-                feeds::osv::import,
-            );
-        }
-    }
-    if let Some(p) = first(mirror, &["rustsec/advisory-db.zip", "rustsec"]) {
-        run(&mut out, sink, "rustsec".into(), p, feeds::rustsec::import);
-    }
-    if let Some(p) = first(mirror, &["debian", "samples/debian-tracker-source"]) {
-        run(&mut out, sink, "debian".into(), p, feeds::debian::import);
-    }
-    if let Some(p) = first(mirror, &["debian-tracker.json"]) {
-        run(
-            &mut out,
-            sink,
-            "debian-json".into(),
-            p,
-            feeds::debian::import_json,
-        );
-    }
-    if let Some(p) = first(mirror, &["alpine-secdb"]) {
-        run(
-            &mut out,
-            sink,
-            "alpine".into(),
-            p,
-            feeds::alpine::import_dir,
-        );
-    }
-    let multi: [Files<'_>; 5] = [
-        (
-            "amazon",
-            &["amazon", "samples/amazon-updateinfo"],
-            &[".xml.gz", "updateinfo.xml"],
-            |p, s| feeds::amazon::import(p, s),
-        ),
-        (
-            "oval",
-            &["oval", "samples/mariner-oval"],
-            &[".xml"],
-            |p, s| feeds::oval::import(p, s),
-        ),
-        (
-            "nvd",
-            &["nvd", "samples/nvd-api-2.0"],
-            &[".json"],
-            |p, s| feeds::nvd::import(p, s),
-        ),
-        ("epss", &["epss"], &[".csv.gz", ".csv"], |p, s| {
-            feeds::epss::import(p, s)
-        }),
-        (
-            "kev",
-            &["kev/known_exploited_vulnerabilities.json"],
-            &[".json"],
-            |p, s| feeds::kev::import(p, s),
-        ),
-    ];
-    for (feed, candidates, extensions, importer) in multi {
-        let Some(dir) = first(mirror, candidates) else {
+    for feed in crate::catalog::FEEDS {
+        let Some(path) = first(mirror, feed.paths) else {
             continue;
         };
-        let mut merged = FeedReport::default();
-        let clock = std::time::Instant::now();
-        let mut newest = Newest {
-            inner: sink,
-            day: None,
-        };
-        for file in files(&dir, extensions)? {
-            match importer(&file, &mut newest) {
-                Ok(r) => {
-                    merged.records += r.records;
-                    for (reason, n) in r.skipped {
-                        for _ in 0..n {
-                            merged.skip(&reason);
-                        }
-                    }
-                    merged.errors.extend(r.errors);
+        match feed.read {
+            Read::Whole(importer) => run(&mut out, sink, feed.name.into(), path, importer),
+            Read::PerFolder(importer) => {
+                let mut folders: Vec<PathBuf> = std::fs::read_dir(&path)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.is_dir())
+                    .collect();
+                folders.sort();
+                for dir in folders {
+                    let name = dir
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default()
+                        .to_owned();
+                    let zip = dir.join("all.zip");
+                    let path = if zip.exists() { zip } else { dir };
+                    run(
+                        &mut out,
+                        sink,
+                        format!("{}:{name}", feed.name),
+                        path,
+                        importer,
+                    );
                 }
-                Err(e) => merged.error(file.display().to_string(), None, e.to_string()),
+            }
+            Read::Files(extensions, importer) => {
+                out.push(merged(sink, feed.name, path, extensions, importer)?);
             }
         }
-        merged.newest = newest.day;
-        out.push(Imported {
-            feed: feed.into(),
-            path: dir,
-            report: merged,
-            seconds: clock.elapsed().as_secs_f64(),
-        });
-    }
-    if let Some(p) = first(mirror, &["redhat"]) {
-        run(
-            &mut out,
-            sink,
-            "redhat".into(),
-            p,
-            feeds::redhat::import_dir,
-        );
-    }
-    if let Some(p) = first(mirror, &["cve5"]) {
-        run(&mut out, sink, "cve5".into(), p, |p, s| {
-            feeds::nvd::import_cve5(p, s)
-        });
-    }
-    if let Some(p) = first(mirror, &["eol/endoflife.date.zip", "eol/products"]) {
-        run(&mut out, sink, "eol".into(), p, |p, s| {
-            feeds::eol::import(p, s)
-        });
     }
     Ok(out)
 }
 
-type Importer = fn(&Path, &mut dyn Sink) -> Result<FeedReport>;
+/// A feed read file by file, the reports merged into one.
+fn merged(
+    sink: &mut dyn Sink,
+    feed: &str,
+    dir: PathBuf,
+    extensions: &[&str],
+    importer: Importer,
+) -> Result<Imported> {
+    let mut merged = FeedReport::default();
+    let clock = std::time::Instant::now();
+    let mut newest = Newest {
+        inner: sink,
+        day: None,
+    };
+    for file in files(&dir, extensions)? {
+        match importer(&file, &mut newest) {
+            Ok(r) => {
+                merged.records += r.records;
+                for (reason, n) in r.skipped {
+                    for _ in 0..n {
+                        merged.skip(&reason);
+                    }
+                }
+                merged.errors.extend(r.errors);
+            }
+            Err(e) => merged.error(file.display().to_string(), None, e.to_string()),
+        }
+    }
+    merged.newest = newest.day;
+    Ok(Imported {
+        feed: feed.into(),
+        path: dir,
+        report: merged,
+        seconds: clock.elapsed().as_secs_f64(),
+    })
+}
 
-/// A feed read file by file: (name, candidate paths, file name endings,
-/// importer).
-type Files<'a> = (&'a str, &'a [&'a str], &'a [&'a str], Importer);
-
-/// Run one importer on one path; a feed that cannot be read at all becomes
-/// one error in its report.
 /// Passes records on, noting the newest record's day.
 struct Newest<'a> {
     inner: &'a mut dyn Sink,
@@ -229,6 +168,8 @@ impl Sink for Newest<'_> {
     }
 }
 
+/// Run one importer on one path; a feed that cannot be read at all becomes
+/// one error in its report.
 fn run(
     out: &mut Vec<Imported>,
     sink: &mut dyn Sink,

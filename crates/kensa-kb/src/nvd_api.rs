@@ -42,14 +42,14 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{PART, io_err};
+use crate::cache::io_err;
 use crate::error::Result;
+use crate::fetch::{Client, Fetched, Get, HttpOptions, Refused};
 use crate::update::{Failure, FeedDownload};
 
 /// NVD's API host.
@@ -103,15 +103,8 @@ pub struct Options {
     pub rate_requests: u32,
     /// ... in any window this long.
     pub rate_window: Duration,
-    /// Attempts per page (at least 1).
-    pub attempts: u32,
-    /// The delay before the first retry; doubled each time, with jitter.
-    pub backoff: Duration,
-    pub max_backoff: Duration,
-    /// The longest `Retry-After` honoured; a longer one fails the page.
-    pub max_retry_after: Duration,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
+    /// Timeouts and retries (per page).
+    pub http: HttpOptions,
     /// At most this many pages per window (a bound on a misbehaving
     /// server; the whole NVD is about 160 pages of 2000).
     pub max_pages: usize,
@@ -127,12 +120,14 @@ impl Options {
             results_per_page: MAX_RESULTS_PER_PAGE,
             rate_requests,
             rate_window: Duration::from_secs(30),
-            attempts: 5,
-            backoff: Duration::from_secs(6),
-            max_backoff: Duration::from_secs(60),
-            max_retry_after: Duration::from_secs(120),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(120),
+            http: HttpOptions {
+                attempts: 5,
+                backoff: Duration::from_secs(6),
+                max_backoff: Duration::from_secs(60),
+                max_retry_after: Duration::from_secs(120),
+                connect_timeout: Duration::from_secs(10),
+                read_timeout: Duration::from_secs(120),
+            },
             max_pages: 1000,
         }
     }
@@ -196,9 +191,25 @@ fn stamp(t: SystemTime) -> String {
 /// (see the module documentation). Errors are for the cache only; a page
 /// that could not be fetched is in the summary's `download.failed`.
 pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
+    fetch_with(
+        &Client::new(&opts.http, &crate::fetch::quiet),
+        base,
+        cache,
+        opts,
+    )
+}
+
+/// [`fetch`] through `client` (an update's, with its timeouts, retries and
+/// progress); `opts.http` is the client's business then.
+pub fn fetch_with(
+    client: &Client<'_>,
+    base: &str,
+    cache: &Path,
+    opts: &Options,
+) -> Result<Summary> {
     let dir = cache.join(DIR);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    remove_parts(&dir);
+    crate::fetch::remove_parts(&dir, 0);
     let state = crate::cache::load_json::<State>(&cache.join(STATE));
     let started = SystemTime::now();
     let since = state
@@ -207,12 +218,7 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
         .and_then(|s| humantime::parse_rfc3339(s).ok())
         .filter(|t| *t <= started);
     let mut run = Run {
-        agent: ureq::AgentBuilder::new()
-            .timeout_connect(opts.connect_timeout)
-            .timeout_read(opts.read_timeout)
-            .timeout_write(opts.read_timeout)
-            .user_agent(concat!("kensa/", env!("CARGO_PKG_VERSION")))
-            .build(),
+        client,
         url: format!("{}{API_PATH}", base.trim_end_matches('/')),
         dir: dir.clone(),
         opts,
@@ -306,17 +312,8 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Remove temporary files a killed fetch left behind.
-fn remove_parts(dir: &Path) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if e.file_name().to_string_lossy().contains(PART) {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
-}
-
 struct Run<'a> {
-    agent: ureq::Agent,
+    client: &'a Client<'a>,
     /// `<base>/rest/json/cves/2.0`.
     url: String,
     dir: PathBuf,
@@ -336,14 +333,6 @@ struct Head {
     total_results: u64,
     #[allow(dead_code)] // present in every page; its content is not read here
     vulnerabilities: Option<serde::de::IgnoredAny>,
-}
-
-enum Attempt {
-    Retry {
-        why: String,
-        after: Option<Duration>,
-    },
-    Fatal(String),
 }
 
 impl Run<'_> {
@@ -404,176 +393,73 @@ impl Run<'_> {
         });
     }
 
-    /// Wait until one more request fits in the rate window.
-    fn pace(&mut self) {
-        let window = self.opts.rate_window;
-        let max = self.opts.rate_requests.max(1) as usize;
-        while let Some(first) = self.sent.front() {
-            if first.elapsed() >= window {
-                self.sent.pop_front();
-            } else if self.sent.len() >= max {
-                std::thread::sleep(window.saturating_sub(first.elapsed()));
-            } else {
-                break;
-            }
-        }
-        self.sent.push_back(Instant::now());
-    }
-
-    /// One page with retries: its size and head.
+    /// One page with retries (paced to the rate limit): its size and head.
     fn get(
         &mut self,
         url: &str,
         start: u64,
         dest: &Path,
     ) -> std::result::Result<(u64, Head), String> {
-        let attempts = self.opts.attempts.max(1);
-        for n in 1..=attempts {
-            self.pace();
-            match self.attempt(url, start, dest) {
-                Ok(got) => return Ok(got),
-                Err(Attempt::Fatal(why)) => return Err(why),
-                Err(Attempt::Retry { why, after }) => {
-                    if n == attempts {
-                        return Err(format!("{why} (gave up after {n} attempts)"));
-                    }
-                    let delay = match after {
-                        Some(d) if d > self.opts.max_retry_after => {
-                            return Err(format!(
-                                "{why}; Retry-After {} s is longer than the {} s allowed",
-                                d.as_secs(),
-                                self.opts.max_retry_after.as_secs()
-                            ));
-                        }
-                        Some(d) => d,
-                        None => crate::cache::backoff(self.opts.backoff, self.opts.max_backoff, n),
-                    };
-                    self.download.retries += 1;
-                    std::thread::sleep(delay);
-                }
-            }
-        }
-        Err("no attempt made".into())
-    }
-
-    fn attempt(
-        &self,
-        url: &str,
-        start: u64,
-        dest: &Path,
-    ) -> std::result::Result<(u64, Head), Attempt> {
-        let mut req = self.agent.get(url);
-        if let Some(key) = &self.opts.api_key {
-            req = req.set("apiKey", &key.0);
-        }
-        let resp = match req.call() {
-            Ok(r) => r,
-            Err(ureq::Error::Status(code, r)) if code == 403 || code == 429 || code >= 500 => {
-                return Err(Attempt::Retry {
-                    why: format!("HTTP {code}"),
-                    after: r
-                        .header("Retry-After")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs),
-                });
-            }
-            Err(ureq::Error::Status(code, _)) => {
-                return Err(Attempt::Fatal(format!("HTTP {code}")));
-            }
-            Err(ureq::Error::Transport(t)) => {
-                let why = match t.message() {
-                    Some(m) => format!("{}: {m}", t.kind()),
-                    None => t.kind().to_string(),
-                };
-                return Err(match t.kind() {
-                    ureq::ErrorKind::Dns
-                    | ureq::ErrorKind::ConnectionFailed
-                    | ureq::ErrorKind::Io
-                    | ureq::ErrorKind::ProxyConnect
-                    | ureq::ErrorKind::BadStatus
-                    | ureq::ErrorKind::BadHeader => Attempt::Retry { why, after: None },
-                    _ => Attempt::Fatal(why),
-                });
-            }
+        let (sent, opts) = (&mut self.sent, self.opts);
+        let mut pacing = || pace(sent, opts);
+        let mut head = None;
+        let mut check = |tmp: &Path, bytes: u64| -> std::result::Result<(), Refused> {
+            head = Some(check_page(tmp, bytes, start)?);
+            Ok(())
         };
-        if resp.status() != 200 {
-            return Err(Attempt::Fatal(format!("unexpected HTTP {}", resp.status())));
+        let mut get = Get::new(url);
+        if let Some(key) = &self.opts.api_key {
+            get.headers.push(("apiKey", &key.0));
         }
-        let expected = resp
-            .header("Content-Length")
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = self
-            .dir
-            .join(format!(".{name}{PART}{}", std::process::id()));
-        let result = write_checked(resp.into_reader(), &tmp, expected, start);
-        match result {
-            Ok(got) => match std::fs::rename(&tmp, dest) {
-                Ok(()) => Ok(got),
-                Err(e) => {
-                    let _ = std::fs::remove_file(&tmp);
-                    Err(Attempt::Fatal(format!("cannot write the cache: {e}")))
-                }
-            },
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(e)
+        // NVD answers 403 to a client over its rate limit.
+        get.retry_status = &[403];
+        get.before = Some(&mut pacing);
+        get.check = Some(&mut check);
+        let got = self.client.get(get, dest);
+        match got {
+            Ok((Fetched::Downloaded { bytes, .. }, retries)) => {
+                self.download.retries += retries;
+                let head = head.ok_or("the page was not checked")?;
+                Ok((bytes, head))
+            }
+            Ok((Fetched::NotModified, _)) => Err("HTTP 304 to an unconditional request".into()),
+            Err(failed) => {
+                self.download.retries += failed.retries;
+                Err(failed.reason)
             }
         }
     }
 }
 
-/// Copy a body to `tmp`, then check it is a whole page starting at `start`.
-fn write_checked(
-    mut reader: impl Read,
-    tmp: &Path,
-    expected: Option<u64>,
-    start: u64,
-) -> std::result::Result<(u64, Head), Attempt> {
-    let fatal = |e: std::io::Error| Attempt::Fatal(format!("cannot write the cache: {e}"));
-    let mut file = File::create(tmp).map_err(fatal)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut bytes = 0u64;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(Attempt::Retry {
-                    why: format!("transfer broken after {bytes} bytes: {e}"),
-                    after: None,
-                });
-            }
-        };
-        file.write_all(&buf[..n]).map_err(fatal)?;
-        bytes += n as u64;
+/// Wait until one more request fits in the rate window.
+fn pace(sent: &mut VecDeque<Instant>, opts: &Options) {
+    let window = opts.rate_window;
+    let max = opts.rate_requests.max(1) as usize;
+    while let Some(first) = sent.front() {
+        if first.elapsed() >= window {
+            sent.pop_front();
+        } else if sent.len() >= max {
+            std::thread::sleep(window.saturating_sub(first.elapsed()));
+        } else {
+            break;
+        }
     }
-    if let Some(len) = expected
-        && len != bytes
-    {
-        return Err(Attempt::Retry {
-            why: format!("Content-Length {len} but {bytes} bytes received"),
-            after: None,
-        });
-    }
-    file.sync_all().map_err(fatal)?;
-    drop(file);
-    let reader = std::io::BufReader::new(File::open(tmp).map_err(fatal)?);
-    let head: Head = serde_json::from_reader(reader).map_err(|e| Attempt::Retry {
-        why: format!("not a complete API page ({bytes} bytes): {e}"),
-        after: None,
-    })?;
+    sent.push_back(Instant::now());
+}
+
+/// Check that a downloaded body is a whole page starting at `start`.
+fn check_page(tmp: &Path, bytes: u64, start: u64) -> std::result::Result<Head, Refused> {
+    let file =
+        File::open(tmp).map_err(|e| Refused::Fatal(format!("cannot read the cache: {e}")))?;
+    let head: Head = serde_json::from_reader(std::io::BufReader::new(file))
+        .map_err(|e| Refused::Retry(format!("not a complete API page ({bytes} bytes): {e}")))?;
     if head.start_index != start {
-        return Err(Attempt::Fatal(format!(
+        return Err(Refused::Fatal(format!(
             "asked for startIndex {start}, the page has {}",
             head.start_index
         )));
     }
-    Ok((bytes, head))
+    Ok(head)
 }
 
 #[cfg(test)]

@@ -40,14 +40,14 @@
 //! The caller holds the cache (as [`crate::update::download`] does).
 
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read};
 use std::path::{Component, Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{PART, io_err};
 use crate::error::{KbError, Result};
+use crate::fetch::{Client, Fetched, Get, HttpOptions};
 use crate::update::{Failure, FeedDownload};
 
 /// Red Hat's CSAF VEX publication.
@@ -61,15 +61,8 @@ const FEED: &str = "redhat";
 /// How the publication is fetched.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Attempts per file (at least 1).
-    pub attempts: u32,
-    /// The delay before the first retry; doubled each time.
-    pub backoff: Duration,
-    pub max_backoff: Duration,
-    /// The longest `Retry-After` honoured; a longer one fails the file.
-    pub max_retry_after: Duration,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
+    /// Timeouts and retries (per file).
+    pub http: HttpOptions,
     /// More changed files than this: a full fetch instead.
     pub max_changes: usize,
     /// The largest file accepted (an archive entry or a changed file).
@@ -83,12 +76,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            attempts: 4,
-            backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(120),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
+            http: HttpOptions::default(),
             max_changes: 5000,
             max_entry_bytes: 512 << 20,
             max_total_bytes: 128 << 30,
@@ -137,33 +125,11 @@ fn format_err(path: impl Into<String>, message: impl Into<String>) -> KbError {
     }
 }
 
-/// Remove what a killed run left: partial files in `redhat/` and staging
-/// or old folders in the cache.
+/// Remove what a killed run left: staging or old folders and partial
+/// files in the cache, partial files in `redhat/`.
 fn remove_parts(cache: &Path) {
-    let part = |n: &std::ffi::OsStr| n.to_string_lossy().contains(PART);
-    if let Ok(entries) = std::fs::read_dir(cache) {
-        for e in entries.flatten() {
-            let name = e.file_name();
-            let s = name.to_string_lossy();
-            if part(&name) && (s.starts_with(".redhat") || s.starts_with(".csaf")) {
-                let _ = std::fs::remove_dir_all(e.path());
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
-    let mut stack = vec![cache.join(DIR)];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            if part(&e.file_name()) {
-                let _ = std::fs::remove_file(e.path());
-            } else if e.file_type().is_ok_and(|t| t.is_dir()) && stack.len() < 64 {
-                stack.push(e.path());
-            }
-        }
-    }
+    crate::fetch::remove_parts(cache, 0);
+    crate::fetch::remove_parts(&cache.join(DIR), 64);
 }
 
 /// A published file's path: `<year>/<name>.json`, nothing else.
@@ -279,127 +245,52 @@ fn parse_rows(text: &str) -> (Vec<(String, i64)>, usize) {
     (rows.into_iter().collect(), bad)
 }
 
-struct Client<'a> {
-    agent: ureq::Agent,
-    opts: &'a Options,
+/// `url` into `dest` (atomically), at most `max` bytes: the bytes
+/// written; the retries are counted in `download`.
+fn get(
+    client: &Client<'_>,
+    download: &mut FeedDownload,
+    url: &str,
+    dest: &Path,
+    max: u64,
+) -> std::result::Result<u64, String> {
+    let got = client.get(
+        Get {
+            max_bytes: Some(max),
+            ..Get::new(url)
+        },
+        dest,
+    );
+    match got {
+        Ok((Fetched::Downloaded { bytes, .. }, retries)) => {
+            download.retries += retries;
+            Ok(bytes)
+        }
+        Ok((Fetched::NotModified, _)) => Err("HTTP 304 to an unconditional request".into()),
+        Err(failed) => {
+            download.retries += failed.retries;
+            Err(failed.reason)
+        }
+    }
 }
 
-impl Client<'_> {
-    /// `url` into `dest` through a temporary file beside it, at most `max`
-    /// bytes, retried; the bytes written.
-    fn get(&self, url: &str, dest: &Path, max: u64) -> std::result::Result<u64, String> {
-        let attempts = self.opts.attempts.max(1);
-        let mut delay = self.opts.backoff;
-        for n in 1..=attempts {
-            let (why, after) = match self.attempt(url, dest, max) {
-                Ok(b) => return Ok(b),
-                Err((why, false, _)) => return Err(why),
-                Err((why, true, after)) => (why, after),
-            };
-            if n == attempts {
-                return Err(format!("{why} (gave up after {n} attempts)"));
-            }
-            let wait = match after {
-                Some(a) if a > self.opts.max_retry_after => {
-                    return Err(format!("{why}; Retry-After {} s too long", a.as_secs()));
-                }
-                Some(a) => a,
-                None => delay,
-            };
-            std::thread::sleep(wait);
-            delay = (delay * 2).min(self.opts.max_backoff);
-        }
-        Err("no attempt made".into())
-    }
-
-    /// Err: (why, retry, Retry-After).
-    fn attempt(
-        &self,
-        url: &str,
-        dest: &Path,
-        max: u64,
-    ) -> std::result::Result<u64, (String, bool, Option<Duration>)> {
-        let resp = match self.agent.get(url).call() {
-            Ok(r) => r,
-            Err(ureq::Error::Status(code, r)) => {
-                let after = r
-                    .header("Retry-After")
-                    .and_then(|v| v.trim().parse().ok())
-                    .map(Duration::from_secs);
-                return Err((format!("HTTP {code}"), code == 429 || code >= 500, after));
-            }
-            Err(ureq::Error::Transport(t)) => return Err((t.to_string(), true, None)),
-        };
-        if resp.status() != 200 {
-            return Err((format!("unexpected HTTP {}", resp.status()), false, None));
-        }
-        let expected = resp
-            .header("Content-Length")
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if expected.is_some_and(|l| l > max) {
-            return Err((format!("larger than {max} bytes"), false, None));
-        }
-        let parent = dest.parent().unwrap_or(Path::new("."));
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = parent.join(format!(".{name}{PART}{}", std::process::id()));
-        let fatal = |e: std::io::Error| (format!("cannot write the cache: {e}"), false, None);
-        std::fs::create_dir_all(parent).map_err(fatal)?;
-        let result = (|| {
-            let mut file = File::create(&tmp).map_err(fatal)?;
-            let mut reader = resp.into_reader().take(max + 1);
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut bytes = 0u64;
-            loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        return Err((
-                            format!("transfer broken after {bytes} bytes: {e}"),
-                            true,
-                            None,
-                        ));
-                    }
-                };
-                file.write_all(&buf[..n]).map_err(fatal)?;
-                bytes += n as u64;
-            }
-            if bytes > max {
-                return Err((format!("larger than {max} bytes"), false, None));
-            }
-            if let Some(len) = expected
-                && len != bytes
-            {
-                return Err((
-                    format!("Content-Length {len} but {bytes} bytes received"),
-                    true,
-                    None,
-                ));
-            }
-            file.sync_all().map_err(fatal)?;
-            Ok(bytes)
-        })();
-        match result.and_then(|b| std::fs::rename(&tmp, dest).map(|_| b).map_err(fatal)) {
-            Ok(b) => Ok(b),
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(e)
-            }
-        }
-    }
-
-    /// A small file's text.
-    fn text(&self, cache: &Path, url: &str, max: u64) -> std::result::Result<String, String> {
-        let tmp = cache.join(format!(".csaf-index{PART}{}", std::process::id()));
-        let got = self.get(url, &tmp, max);
-        let text = got.and_then(|_| std::fs::read(&tmp).map_err(|e| e.to_string()));
-        let _ = std::fs::remove_file(&tmp);
-        text.map(|b| String::from_utf8_lossy(&b).into_owned())
-    }
+/// A small file's text.
+fn text(
+    client: &Client<'_>,
+    cache: &Path,
+    url: &str,
+    max: u64,
+) -> std::result::Result<String, String> {
+    client
+        .bytes(
+            Get {
+                max_bytes: Some(max),
+                ..Get::new(url)
+            },
+            cache,
+        )
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|f| f.reason)
 }
 
 /// Fetch Red Hat's CSAF VEX from `base` into `<cache>/redhat/` (see the
@@ -408,24 +299,29 @@ impl Client<'_> {
 /// as it was. Files that failed in an incremental fetch are in the
 /// summary's `failed`.
 pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
+    fetch_with(
+        &Client::new(&opts.http, &crate::fetch::quiet),
+        base,
+        cache,
+        opts,
+    )
+}
+
+/// [`fetch`] through `client` (an update's, with its timeouts, retries and
+/// progress); `opts.http` is the client's business then.
+pub fn fetch_with(
+    client: &Client<'_>,
+    base: &str,
+    cache: &Path,
+    opts: &Options,
+) -> Result<Summary> {
     let base = base.trim_end_matches('/');
     std::fs::create_dir_all(cache).map_err(io_err(cache))?;
     remove_parts(cache);
-    let client = Client {
-        agent: ureq::AgentBuilder::new()
-            .timeout_connect(opts.connect_timeout)
-            .timeout_read(opts.read_timeout)
-            .timeout_write(opts.read_timeout)
-            .user_agent(concat!("kensa/", env!("CARGO_PKG_VERSION")))
-            .redirects(5)
-            .build(),
-        opts,
-    };
     let dir = cache.join(DIR);
     let mut state = crate::cache::load_json::<State>(&cache.join(STATE));
     let latest_url = format!("{base}/archive_latest.txt");
-    let latest = client
-        .text(cache, &latest_url, 4096)
+    let latest = text(client, cache, &latest_url, 4096)
         .map_err(|e| format_err(crate::update::redact(&latest_url), e))?;
     let (archive, archive_time) = archive_name(&latest).ok_or_else(|| {
         format_err(
@@ -456,7 +352,13 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
             let url = format!("{base}/{archive}");
             let tmp = cache.join(format!(".csaf-archive{PART}{}", std::process::id()));
             summary.download.files += 1;
-            let got = client.get(&url, &tmp, opts.max_total_bytes);
+            let got = get(
+                client,
+                &mut summary.download,
+                &url,
+                &tmp,
+                opts.max_total_bytes,
+            );
             let bytes = got.map_err(|e| {
                 let _ = std::fs::remove_file(&tmp);
                 format_err(crate::update::redact(&url), e)
@@ -491,7 +393,7 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
         }
         let since = state.since.unwrap_or(archive_time);
         let changes_url = format!("{base}/changes.csv");
-        let changes = match client.text(cache, &changes_url, opts.max_index_bytes) {
+        let changes = match text(client, cache, &changes_url, opts.max_index_bytes) {
             Ok(t) => t,
             Err(e) if summary.mode == Mode::Full => {
                 // The archive is in place; the changes are asked for again
@@ -530,7 +432,13 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
             summary.download.files += 1;
             let url = format!("{base}/{path}");
             let dest = dir.join(path);
-            match client.get(&url, &dest, opts.max_entry_bytes) {
+            match get(
+                client,
+                &mut summary.download,
+                &url,
+                &dest,
+                opts.max_entry_bytes,
+            ) {
                 Ok(b) => {
                     summary.download.downloaded += 1;
                     summary.download.bytes += b;
@@ -548,7 +456,7 @@ pub fn fetch(base: &str, cache: &Path, opts: &Options) -> Result<Summary> {
             }
         }
         let deletions_url = format!("{base}/deletions.csv");
-        match client.text(cache, &deletions_url, opts.max_index_bytes) {
+        match text(client, cache, &deletions_url, opts.max_index_bytes) {
             Ok(text) => {
                 for (path, time) in parse_rows(&text).0 {
                     if time < since {

@@ -34,17 +34,13 @@
 //! - **directory** ([`Source::Dir`]): nothing to download; the caller
 //!   imports it in place.
 //!
-//! HTTP: every file is fetched with a conditional request when the cache
-//! holds it (ETag / Last-Modified kept per path in the state file
-//! [`STATE`] in the cache, with the URL it came from, userinfo and query
-//! removed); `304 Not Modified` keeps the cached file. Connection errors,
-//! broken transfers, `5xx` and `429` are retried with exponential backoff
-//! and jitter, up to [`Options::attempts`] attempts (a host that cannot be
-//! reached at all is not tried again in the same run), honouring a
-//! `Retry-After` given in seconds (up to [`Options::max_retry_after`]). A
-//! body goes to a temporary file beside its destination and is renamed over
-//! it only when complete (a `Content-Length` mismatch is an error), so an
-//! interrupted or failed transfer never replaces a good cached copy.
+//! HTTP goes through [`crate::fetch`] (retries with backoff and
+//! `Retry-After`, atomic files, progress through the caller's callback):
+//! every file is fetched with a conditional request when the cache holds
+//! it (ETag / Last-Modified kept per path in the state file [`STATE`] in
+//! the cache, with the URL it came from, userinfo and query removed);
+//! `304 Not Modified` keeps the cached file. An interrupted or failed
+//! transfer never replaces a good cached copy.
 //!
 //! Failures: a file that could not be fetched keeps its previous cached
 //! copy, which is still imported (the summary marks it stale); the caller
@@ -56,7 +52,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{IsTerminal, Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -64,6 +59,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::{PART, io_err};
 use crate::error::{KbError, Result};
+use crate::fetch::{Client, Fetched, Get, OnProgress, Progress, Validators};
 use crate::mirror::Imported;
 use crate::store::{Meta, StoreBuilder};
 
@@ -73,37 +69,9 @@ pub const INDEX: &str = "index.txt";
 pub const STATE: &str = ".kensa-update.json";
 const LOCK: &str = ".kensa-update.lock";
 
-/// OSV ecosystems downloaded from upstream by default.
-pub const OSV_ECOSYSTEMS: &[&str] = &[
-    "AlmaLinux",
-    "Alpine",
-    "crates.io",
-    "Debian",
-    "Go",
-    "Maven",
-    "npm",
-    "NuGet",
-    "Packagist",
-    "PyPI",
-    "Rocky Linux",
-    "RubyGems",
-    "Ubuntu",
-];
-
-/// Alpine releases whose secdb is downloaded from upstream by default.
-pub const ALPINE_RELEASES: &[&str] = &["v3.18", "v3.19", "v3.20", "v3.21", "v3.22"];
-
-const OSV_BASE: &str = "https://osv-vulnerabilities.storage.googleapis.com";
-const KEV_URL: &str =
-    "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
-const EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz";
-const ALPINE_BASE: &str = "https://secdb.alpinelinux.org";
-const DEBIAN_TRACKER_JSON: &str = "https://security-tracker.debian.org/tracker/data/json";
-/// The RustSec advisory-db as GitHub's zip of its `main` branch.
-pub const RUSTSEC_ZIP: &str = "https://github.com/rustsec/advisory-db/archive/refs/heads/main.zip";
-/// endoflife.date as GitHub's zip of its `master` branch.
-pub const EOL_ZIP: &str =
-    "https://github.com/endoflife-date/endoflife.date/archive/refs/heads/master.zip";
+pub use crate::catalog::{
+    ALPINE_RELEASES, AMAZON_REPOSITORIES, EOL_ZIP, OSV_ECOSYSTEMS, RUSTSEC_ZIP, feed_of,
+};
 
 /// One file to fetch: where it goes in the cache, where it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,19 +113,6 @@ impl Remote {
     }
 }
 
-/// Amazon Linux repositories whose `updateinfo` is downloaded from upstream
-/// (cache path, `mirror.list` URL).
-pub const AMAZON_REPOSITORIES: &[(&str, &str)] = &[
-    (
-        "amazon/al2023-core-updateinfo.xml.gz",
-        "https://cdn.amazonlinux.com/al2023/core/mirrors/latest/x86_64/mirror.list",
-    ),
-    (
-        "amazon/al2-core-updateinfo.xml.gz",
-        "https://cdn.amazonlinux.com/2/core/latest/x86_64/mirror.list",
-    ),
-];
-
 /// Where an update takes the feeds from.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -183,81 +138,22 @@ impl Source {
     }
 }
 
-/// The upstream table: what is downloaded and from where.
+/// The upstream table: what is downloaded and from where (every feed's
+/// [`crate::catalog::Feed::upstream`]).
 pub fn upstream(osv_ecosystems: &[&str], alpine_releases: &[&str]) -> Vec<Remote> {
-    let mut out = Vec::new();
-    for eco in osv_ecosystems {
-        out.push(Remote::direct(
-            format!("osv/{eco}/all.zip"),
-            format!("{OSV_BASE}/{}/all.zip", encode_segment(eco)),
-        ));
-    }
-    out.push(Remote::direct(
-        "kev/known_exploited_vulnerabilities.json",
-        KEV_URL,
-    ));
-    out.push(Remote::direct("epss/epss_scores-current.csv.gz", EPSS_URL));
-    out.push(Remote::direct("debian-tracker.json", DEBIAN_TRACKER_JSON));
-    out.push(Remote::direct("rustsec/advisory-db.zip", RUSTSEC_ZIP));
-    out.push(Remote::direct("eol/endoflife.date.zip", EOL_ZIP));
-    for rel in alpine_releases {
-        for repo in ["main", "community"] {
-            out.push(Remote::direct(
-                format!("alpine-secdb/{rel}/{repo}.json"),
-                format!("{ALPINE_BASE}/{}/{repo}.json", encode_segment(rel)),
-            ));
-        }
-    }
-    out.push(Remote {
-        path: crate::nvd_api::DIR.into(),
-        url: crate::nvd_api::BASE.into(),
-        via: Via::NvdApi,
-    });
-    out.push(Remote {
-        path: crate::redhat_csaf::DIR.into(),
-        url: crate::redhat_csaf::BASE.into(),
-        via: Via::RedhatCsaf,
-    });
-    for (path, list) in AMAZON_REPOSITORIES {
-        out.push(Remote {
-            path: (*path).into(),
-            url: (*list).into(),
-            via: Via::YumMirrorList,
-        });
-    }
-    out
+    let u = crate::catalog::Upstream {
+        osv_ecosystems,
+        alpine_releases,
+    };
+    crate::catalog::FEEDS
+        .iter()
+        .flat_map(|f| (f.upstream)(&u))
+        .collect()
 }
 
-/// HTTP behaviour.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Attempts per file (at least 1).
-    pub attempts: u32,
-    /// The delay before the first retry; doubled each time, with jitter.
-    pub backoff: Duration,
-    pub max_backoff: Duration,
-    /// The longest `Retry-After` honoured; a longer one fails the file.
-    pub max_retry_after: Duration,
-    pub connect_timeout: Duration,
-    /// The longest wait for any read (a stalled transfer).
-    pub read_timeout: Duration,
-    /// A progress line on standard error, when it is a terminal.
-    pub progress: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            attempts: 4,
-            backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(120),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
-            progress: true,
-        }
-    }
-}
+/// Timeouts and retries of every download of an update (the feeds with a
+/// protocol of their own, NVD and Red Hat, get the same).
+pub type Options = crate::fetch::HttpOptions;
 
 /// A file that could not be fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,15 +192,6 @@ struct State {
     files: BTreeMap<String, Validators>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Validators {
-    /// The source URL, userinfo and query removed.
-    url: String,
-    etag: Option<String>,
-    last_modified: Option<String>,
-    length: u64,
-}
-
 /// Hold the cache for this process: two updates never share a cache.
 fn lock(cache: &Path) -> Result<File> {
     std::fs::create_dir_all(cache).map_err(io_err(cache))?;
@@ -320,40 +207,11 @@ fn lock(cache: &Path) -> Result<File> {
     }
 }
 
-/// Remove the partial downloads a killed update left behind (the lock is
-/// held: no other update is writing).
-fn remove_parts(dir: &Path, depth: usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        let name = e.file_name();
-        if name.to_string_lossy().contains(PART) {
-            let _ = std::fs::remove_file(&path);
-        } else if depth < 8 && e.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_parts(&path, depth + 1);
-        }
-    }
-}
-
 /// A URL fit for messages and the state file: no userinfo, query or
 /// fragment.
-pub fn redact(url: &str) -> String {
-    let cut = url.find(['?', '#']).unwrap_or(url.len());
-    let url = &url[..cut];
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let host_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..host_end].rfind('@') {
-        Some(at) => format!("{}{}", &url[..scheme_end + 3], &rest[at + 1..]),
-        None => url.to_owned(),
-    }
-}
+pub use crate::fetch::redact;
 
-fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     /// RFC 3986's unreserved characters, the only ones left as they are.
     const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')
@@ -395,25 +253,6 @@ pub fn parse_index(text: &str) -> (Vec<String>, Vec<String>) {
     (paths.into_iter().collect(), bad)
 }
 
-/// The feed a cached path belongs to, as the importers name it.
-pub fn feed_of(path: &str) -> String {
-    let mut parts = path.split('/');
-    let first = parts.next().unwrap_or_default();
-    let second = parts.next().unwrap_or_default();
-    match first {
-        "osv" => format!("osv:{second}"),
-        "alpine-secdb" => "alpine".into(),
-        "samples" => match second {
-            "debian-tracker-source" => "debian".into(),
-            "amazon-updateinfo" => "amazon".into(),
-            "mariner-oval" => "oval".into(),
-            "nvd-api-2.0" => "nvd".into(),
-            _ => "samples".into(),
-        },
-        other => other.into(),
-    }
-}
-
 fn mirror_url(base: &str, path: &str) -> String {
     let segments: Vec<String> = path.split('/').map(encode_segment).collect();
     format!("{}/{}", base.trim_end_matches('/'), segments.join("/"))
@@ -423,39 +262,45 @@ fn mirror_url(base: &str, path: &str) -> String {
 /// import the cache with [`build`] (or [`crate::mirror::import`]). A
 /// [`Source::Dir`] downloads nothing and returns an empty list. Errors are
 /// only for the cache itself (not writable, locked by another update);
-/// every fetch failure is in the returned summary.
+/// every fetch failure is in the returned summary. No progress is shown;
+/// see [`download_with`].
 pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<FeedDownload>> {
+    download_with(source, cache, opts, &crate::fetch::quiet)
+}
+
+/// [`download`], telling `progress` what it is doing (the binary draws a
+/// line on a terminal; this crate never prints).
+pub fn download_with(
+    source: &Source,
+    cache: &Path,
+    opts: &Options,
+    progress: OnProgress<'_>,
+) -> Result<Vec<FeedDownload>> {
     let remotes = match source {
         Source::Dir(_) => return Ok(Vec::new()),
         Source::Upstream(r) => Some(r.clone()),
         Source::Mirror(_) => None,
     };
     let _lock = lock(cache)?;
-    remove_parts(cache, 0);
+    crate::fetch::remove_parts(cache, 8);
     let mut state = crate::cache::load_json::<State>(&cache.join(STATE));
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(opts.connect_timeout)
-        .timeout_read(opts.read_timeout)
-        .timeout_write(opts.read_timeout)
-        .user_agent(concat!("kensa/", env!("CARGO_PKG_VERSION")))
-        .redirects(5)
-        .build();
-    let progress = Progress::new(opts.progress && std::io::stderr().is_terminal());
+    let client = Client::new(opts, progress);
     let mut feeds: BTreeMap<String, FeedDownload> = BTreeMap::new();
-    let dead = Dead::default();
 
     let remotes = match (remotes, source) {
         (Some(r), _) => r,
         (None, Source::Mirror(base)) => {
             let index = Remote::direct(INDEX, mirror_url(base, INDEX));
-            progress.file(0, 0, INDEX);
+            client.progress(Progress::File {
+                index: 0,
+                total: 0,
+                path: INDEX,
+            });
             let entry = feeds.entry("index".into()).or_insert_with(|| FeedDownload {
                 feed: "index".into(),
                 ..FeedDownload::default()
             });
-            fetch_into(
-                &agent, &index, cache, &mut state, opts, &progress, &dead, entry,
-            );
+            fetch_into(&client, &index, cache, &mut state, entry);
             let failed = !entry.failed.is_empty();
             let text = std::fs::read_to_string(cache.join(INDEX)).ok();
             match text {
@@ -476,7 +321,7 @@ pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<Fee
                 // Without a fresh index nothing else is fetched: the cache
                 // as it is gets imported, and the summary says why.
                 _ => {
-                    progress.done();
+                    client.progress(Progress::Done);
                     crate::cache::save_json(&cache.join(STATE), &state)?;
                     return Ok(feeds.into_values().collect());
                 }
@@ -501,22 +346,23 @@ pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<Fee
     let total = remotes.len();
     let mut last_save = Instant::now();
     for (i, remote) in remotes.iter().enumerate() {
-        progress.file(i + 1, total, &remote.path);
-        // Feeds with a protocol of their own fetch themselves; a cache
-        // they cannot write is one failure of that feed, not of the run.
+        client.progress(Progress::File {
+            index: i + 1,
+            total,
+            path: &remote.path,
+        });
+        // Feeds with a protocol of their own fetch themselves, through the
+        // same client; a cache they cannot write is one failure of that
+        // feed, not of the run.
         let own = match remote.via {
             Via::NvdApi => Some((
                 "nvd",
-                crate::nvd_api::fetch(
+                crate::nvd_api::fetch_with(
+                    &client,
                     &remote.url,
                     cache,
                     &crate::nvd_api::Options {
-                        attempts: opts.attempts,
-                        backoff: opts.backoff,
-                        max_backoff: opts.max_backoff,
-                        max_retry_after: opts.max_retry_after,
-                        connect_timeout: opts.connect_timeout,
-                        read_timeout: opts.read_timeout,
+                        http: opts.clone(),
                         ..crate::nvd_api::Options::default()
                     },
                 )
@@ -524,16 +370,12 @@ pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<Fee
             )),
             Via::RedhatCsaf => Some((
                 "redhat",
-                crate::redhat_csaf::fetch(
+                crate::redhat_csaf::fetch_with(
+                    &client,
                     &remote.url,
                     cache,
                     &crate::redhat_csaf::Options {
-                        attempts: opts.attempts,
-                        backoff: opts.backoff,
-                        max_backoff: opts.max_backoff,
-                        max_retry_after: opts.max_retry_after,
-                        connect_timeout: opts.connect_timeout,
-                        read_timeout: opts.read_timeout,
+                        http: opts.clone(),
                         ..crate::redhat_csaf::Options::default()
                     },
                 )
@@ -560,29 +402,23 @@ pub fn download(source: &Source, cache: &Path, opts: &Options) -> Result<Vec<Fee
             feed,
             ..FeedDownload::default()
         });
-        fetch_into(
-            &agent, remote, cache, &mut state, opts, &progress, &dead, entry,
-        );
+        fetch_into(&client, remote, cache, &mut state, entry);
         if last_save.elapsed() > Duration::from_secs(5) {
             crate::cache::save_json(&cache.join(STATE), &state)?;
             last_save = Instant::now();
         }
     }
-    progress.done();
+    client.progress(Progress::Done);
     crate::cache::save_json(&cache.join(STATE), &state)?;
     Ok(feeds.into_values().collect())
 }
 
 /// Fetch one file and account for it in `entry`.
-#[allow(clippy::too_many_arguments)] // the run's context, passed down as is
 fn fetch_into(
-    agent: &ureq::Agent,
+    client: &Client<'_>,
     remote: &Remote,
     cache: &Path,
     state: &mut State,
-    opts: &Options,
-    progress: &Progress,
-    dead: &Dead,
     entry: &mut FeedDownload,
 ) {
     entry.files += 1;
@@ -591,7 +427,7 @@ fn fetch_into(
     let remote = match remote.via {
         // `NvdApi` and `RedhatCsaf` are fetched by `download` itself.
         Via::Direct | Via::NvdApi | Via::RedhatCsaf => remote,
-        Via::YumMirrorList => match resolve_yum(agent, &remote.url, cache, opts, progress, dead) {
+        Via::YumMirrorList => match resolve_yum(client, &remote.url, cache) {
             Ok(url) => {
                 resolved = Remote::direct(remote.path.clone(), url);
                 &resolved
@@ -613,27 +449,23 @@ fn fetch_into(
         .get(&remote.path)
         .filter(|v| v.url == url && Some(v.length) == cached_len)
         .cloned();
-    match fetch(
-        agent,
-        &remote.url,
-        cond.as_ref(),
-        &dest,
-        opts,
-        progress,
-        dead,
-    ) {
-        (Ok(Fetched::NotModified), retries) => {
+    let get = Get {
+        validators: cond.as_ref(),
+        ..Get::new(&remote.url)
+    };
+    match client.get(get, &dest) {
+        Ok((Fetched::NotModified, retries)) => {
             entry.retries += retries;
             entry.not_modified += 1;
         }
-        (
-            Ok(Fetched::Downloaded {
+        Ok((
+            Fetched::Downloaded {
                 bytes,
                 etag,
                 last_modified,
-            }),
+            },
             retries,
-        ) => {
+        )) => {
             entry.retries += retries;
             entry.downloaded += 1;
             entry.bytes += bytes;
@@ -647,11 +479,11 @@ fn fetch_into(
                 },
             );
         }
-        (Err(reason), retries) => {
-            entry.retries += retries;
+        Err(failed) => {
+            entry.retries += failed.retries;
             entry.failed.push(Failure {
                 path: remote.path.clone(),
-                reason,
+                reason: failed.reason,
                 stale: dest.is_file(),
             });
         }
@@ -660,20 +492,11 @@ fn fetch_into(
 
 /// The `updateinfo` URL of the repository a `mirror.list` names.
 fn resolve_yum(
-    agent: &ureq::Agent,
+    client: &Client<'_>,
     list_url: &str,
     cache: &Path,
-    opts: &Options,
-    progress: &Progress,
-    dead: &Dead,
 ) -> std::result::Result<String, String> {
-    let tmp = cache.join(format!(".resolve{PART}{}", std::process::id()));
-    let get = |url: &str| {
-        let got = fetch(agent, url, None, &tmp, opts, progress, dead).0;
-        let text = got.and_then(|_| std::fs::read(&tmp).map_err(|e| e.to_string()));
-        let _ = std::fs::remove_file(&tmp);
-        text
-    };
+    let get = |url: &str| client.bytes(Get::new(url), cache).map_err(|f| f.reason);
     let list = get(list_url).map_err(|e| format!("mirror list: {e}"))?;
     let base = String::from_utf8_lossy(&list)
         .lines()
@@ -697,290 +520,6 @@ fn resolve_yum(
         return Err(format!("repomd.xml: refused location {href:?}"));
     }
     Ok(format!("{base}/{}", href.trim_start_matches('/')))
-}
-
-enum Fetched {
-    NotModified,
-    Downloaded {
-        bytes: u64,
-        etag: Option<String>,
-        last_modified: Option<String>,
-    },
-}
-
-enum Attempt {
-    Retry {
-        why: String,
-        after: Option<Duration>,
-        /// The host could not be reached at all.
-        unreachable: bool,
-    },
-    Fatal(String),
-}
-
-/// Hosts found unreachable in this run, and why: their other files are not
-/// tried (offline, each would wait out every attempt's connect timeout).
-type Dead = std::cell::RefCell<BTreeMap<String, String>>;
-
-/// The host (and port) of a URL, without userinfo.
-fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, h)| h)
-        .to_owned()
-}
-
-/// Fetch with retries; also the number of retries made.
-fn fetch(
-    agent: &ureq::Agent,
-    url: &str,
-    cond: Option<&Validators>,
-    dest: &Path,
-    opts: &Options,
-    progress: &Progress,
-    dead: &Dead,
-) -> (std::result::Result<Fetched, String>, u32) {
-    let host = host_of(url);
-    if dead.borrow().contains_key(&host) {
-        return (
-            Err(format!(
-                "not tried: {host} was unreachable earlier in this run"
-            )),
-            0,
-        );
-    }
-    let attempts = opts.attempts.max(1);
-    let mut retries = 0;
-    for n in 1..=attempts {
-        match attempt(agent, url, cond, dest, progress) {
-            Ok(f) => return (Ok(f), retries),
-            Err(Attempt::Fatal(why)) => return (Err(why), retries),
-            Err(Attempt::Retry {
-                why,
-                after,
-                unreachable,
-            }) => {
-                if n == attempts {
-                    if unreachable {
-                        dead.borrow_mut().insert(host, why.clone());
-                    }
-                    return (Err(format!("{why} (gave up after {n} attempts)")), retries);
-                }
-                let delay = match after {
-                    Some(d) if d > opts.max_retry_after => {
-                        return (
-                            Err(format!(
-                                "{why}; Retry-After {} s is longer than the {} s allowed",
-                                d.as_secs(),
-                                opts.max_retry_after.as_secs()
-                            )),
-                            retries,
-                        );
-                    }
-                    Some(d) => d,
-                    None => crate::cache::backoff(opts.backoff, opts.max_backoff, n),
-                };
-                retries += 1;
-                std::thread::sleep(delay);
-            }
-        }
-    }
-    (Err("no attempt made".into()), retries)
-}
-
-fn retry_after(resp: &ureq::Response) -> Option<Duration> {
-    resp.header("Retry-After")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
-fn transport_message(t: &ureq::Transport) -> String {
-    let mut parts = vec![t.kind().to_string()];
-    parts.extend(t.message().map(str::to_owned));
-    parts.extend(std::error::Error::source(t).map(|s| s.to_string()));
-    parts.dedup();
-    parts.join(": ")
-}
-
-fn attempt(
-    agent: &ureq::Agent,
-    url: &str,
-    cond: Option<&Validators>,
-    dest: &Path,
-    progress: &Progress,
-) -> std::result::Result<Fetched, Attempt> {
-    let mut req = agent.get(url);
-    if let Some(v) = cond {
-        if let Some(etag) = &v.etag {
-            req = req.set("If-None-Match", etag);
-        }
-        if let Some(lm) = &v.last_modified {
-            req = req.set("If-Modified-Since", lm);
-        }
-    }
-    let resp = match req.call() {
-        Ok(r) => r,
-        Err(ureq::Error::Status(code, r)) if code == 429 || code >= 500 => {
-            return Err(Attempt::Retry {
-                why: format!("HTTP {code}"),
-                after: retry_after(&r),
-                unreachable: false,
-            });
-        }
-        Err(ureq::Error::Status(code, _)) => return Err(Attempt::Fatal(format!("HTTP {code}"))),
-        Err(ureq::Error::Transport(t)) => {
-            let why = transport_message(&t);
-            return Err(match t.kind() {
-                ureq::ErrorKind::Dns
-                | ureq::ErrorKind::ConnectionFailed
-                | ureq::ErrorKind::Io
-                | ureq::ErrorKind::ProxyConnect
-                | ureq::ErrorKind::BadStatus
-                | ureq::ErrorKind::BadHeader => Attempt::Retry {
-                    unreachable: matches!(
-                        t.kind(),
-                        ureq::ErrorKind::Dns
-                            | ureq::ErrorKind::ConnectionFailed
-                            | ureq::ErrorKind::ProxyConnect
-                    ),
-                    why,
-                    after: None,
-                },
-                _ => Attempt::Fatal(why),
-            });
-        }
-    };
-    match resp.status() {
-        304 if cond.is_some() => return Ok(Fetched::NotModified),
-        200 => {}
-        code => return Err(Attempt::Fatal(format!("unexpected HTTP {code}"))),
-    }
-    let expected = resp
-        .header("Content-Length")
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let etag = resp.header("ETag").map(str::to_owned);
-    let last_modified = resp.header("Last-Modified").map(str::to_owned);
-    let parent = dest.parent().unwrap_or(Path::new("."));
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = parent.join(format!(".{name}{PART}{}", std::process::id()));
-    let fatal = |what: &str, e: std::io::Error| Attempt::Fatal(format!("{what}: {e}"));
-    std::fs::create_dir_all(parent).map_err(|e| fatal("cannot create the cache directory", e))?;
-    let result = (|| {
-        let mut file = File::create(&tmp).map_err(|e| fatal("cannot write the cache", e))?;
-        let mut reader = resp.into_reader();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut bytes = 0u64;
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Attempt::Retry {
-                        why: format!("transfer broken after {bytes} bytes: {e}"),
-                        after: None,
-                        unreachable: false,
-                    });
-                }
-            };
-            file.write_all(&buf[..n])
-                .map_err(|e| fatal("cannot write the cache", e))?;
-            bytes += n as u64;
-            progress.bytes(bytes, expected);
-        }
-        if let Some(len) = expected
-            && len != bytes
-        {
-            return Err(Attempt::Retry {
-                why: format!("Content-Length {len} but {bytes} bytes received"),
-                after: None,
-                unreachable: false,
-            });
-        }
-        file.sync_all()
-            .map_err(|e| fatal("cannot write the cache", e))?;
-        Ok(bytes)
-    })();
-    match result {
-        Ok(bytes) => {
-            std::fs::rename(&tmp, dest).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                fatal("cannot write the cache", e)
-            })?;
-            Ok(Fetched::Downloaded {
-                bytes,
-                etag,
-                last_modified,
-            })
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
-/// One line on standard error, redrawn; only on a terminal.
-struct Progress {
-    on: bool,
-    last: std::cell::Cell<Option<Instant>>,
-    line: std::cell::RefCell<String>,
-}
-
-impl Progress {
-    fn new(on: bool) -> Self {
-        Progress {
-            on,
-            last: std::cell::Cell::new(None),
-            line: std::cell::RefCell::new(String::new()),
-        }
-    }
-
-    fn file(&self, i: usize, total: usize, path: &str) {
-        if self.on {
-            *self.line.borrow_mut() = if total == 0 {
-                path.to_owned()
-            } else {
-                format!("[{i}/{total}] {path}")
-            };
-            self.draw("");
-        }
-    }
-
-    fn bytes(&self, n: u64, total: Option<u64>) {
-        if !self.on
-            || self
-                .last
-                .get()
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
-            return;
-        }
-        self.last.set(Some(Instant::now()));
-        let mb = |b: u64| b as f64 / 1e6;
-        let extra = match total {
-            Some(t) if t > 0 => format!(" {:.1}/{:.1} MB", mb(n), mb(t)),
-            _ => format!(" {:.1} MB", mb(n)),
-        };
-        self.draw(&extra);
-    }
-
-    fn draw(&self, extra: &str) {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[K{}{extra}", self.line.borrow());
-        let _ = err.flush();
-    }
-
-    fn done(&self) {
-        if self.on {
-            let _ = write!(std::io::stderr(), "\r\x1b[K");
-        }
-    }
 }
 
 /// What [`build`] did.
@@ -1050,15 +589,6 @@ pub fn build(cache: &Path, store: &Path) -> Result<Built> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_userinfo_and_query() {
-        assert_eq!(
-            redact("https://user:pw@host.example/a/b?token=x#f"),
-            "https://host.example/a/b"
-        );
-        assert_eq!(redact("http://host/a@b"), "http://host/a@b");
-    }
 
     #[test]
     fn index_lines() {

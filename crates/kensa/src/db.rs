@@ -1,12 +1,13 @@
 //! `kensa db`: the knowledge base.
 
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kensa_kb::model::Record;
 use kensa_kb::store::{Store, StoreBuilder};
 
-/// The store directory: `--store`, else `$KENSA_KB`, else
+/// The knowledge base directory: `--kb`, else `$KENSA_KB`, else
 /// `$XDG_DATA_HOME/kensa/kb`, else `~/.local/share/kensa/kb`.
 pub fn store_dir(explicit: Option<PathBuf>) -> PathBuf {
     if let Some(p) = explicit.or_else(|| std::env::var_os("KENSA_KB").map(PathBuf::from)) {
@@ -199,13 +200,15 @@ pub fn update(mirror: Option<&str>, store: &Path, cache: Option<PathBuf>) -> Exi
         return import(dir, store);
     }
     let cache = cache.unwrap_or_else(update::default_cache_dir);
-    let downloads = match update::download(&source, &cache, &Options::default()) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("kensa: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let line = ProgressLine::new(std::io::stderr().is_terminal());
+    let downloads =
+        match update::download_with(&source, &cache, &Options::default(), &|p| line.show(p)) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("kensa: {e}");
+                return ExitCode::from(2);
+            }
+        };
     println!(
         "{:<16} {:>6} {:>10} {:>10} {:>7} {:>9}",
         "DOWNLOAD", "FILES", "FETCHED", "UNCHANGED", "FAILED", "MB"
@@ -278,6 +281,67 @@ pub fn update(mirror: Option<&str>, store: &Path, cache: Option<PathBuf>) -> Exi
             );
             ExitCode::from(2)
         }
+    }
+}
+
+/// The download's progress as one line on standard error, redrawn; only
+/// on a terminal.
+struct ProgressLine {
+    on: bool,
+    last: std::cell::Cell<Option<std::time::Instant>>,
+    line: std::cell::RefCell<String>,
+}
+
+impl ProgressLine {
+    fn new(on: bool) -> Self {
+        ProgressLine {
+            on,
+            last: std::cell::Cell::new(None),
+            line: std::cell::RefCell::new(String::new()),
+        }
+    }
+
+    fn show(&self, p: kensa_kb::fetch::Progress<'_>) {
+        use kensa_kb::fetch::Progress;
+        if !self.on {
+            return;
+        }
+        match p {
+            Progress::File { index, total, path } => {
+                *self.line.borrow_mut() = if total == 0 {
+                    path.to_owned()
+                } else {
+                    format!("[{index}/{total}] {path}")
+                };
+                self.draw("");
+            }
+            Progress::Bytes { received, expected } => {
+                // Redrawn at most ten times a second.
+                if self
+                    .last
+                    .get()
+                    .is_some_and(|t| t.elapsed() < std::time::Duration::from_millis(100))
+                {
+                    return;
+                }
+                self.last.set(Some(std::time::Instant::now()));
+                let mb = |b: u64| b as f64 / 1e6;
+                let extra = match expected {
+                    Some(t) if t > 0 => format!(" {:.1}/{:.1} MB", mb(received), mb(t)),
+                    _ => format!(" {:.1} MB", mb(received)),
+                };
+                self.draw(&extra);
+            }
+            Progress::Done => {
+                let _ = write!(std::io::stderr(), "\r\x1b[K");
+            }
+        }
+    }
+
+    fn draw(&self, extra: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[K{}{extra}", self.line.borrow());
+        let _ = err.flush();
     }
 }
 

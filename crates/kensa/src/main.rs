@@ -58,8 +58,9 @@ enum Command {
         /// An inventory document saved by `kensa inventory --format json`.
         #[arg(long, conflicts_with = "ssh")]
         inventory: Option<PathBuf>,
-        /// The knowledge base (default: as for `db import`).
-        #[arg(long)]
+        /// The knowledge base directory (default: as for `db import`).
+        /// `--store` is the old name.
+        #[arg(long = "kb", alias = "store", value_name = "DIR")]
         store: Option<PathBuf>,
         /// table, json (docs/scan-report.md), csv, sarif or cyclonedx.
         #[arg(long, default_value = "table")]
@@ -99,9 +100,10 @@ enum Command {
     /// first evaluation, a summary; then both run until Ctrl-C. Running it
     /// again reuses the data.
     Up {
-        /// The data directory (knowledge base, database, CA, agent state).
-        #[arg(long, default_value_os_t = default_up_dir())]
-        data: PathBuf,
+        /// The data directory (knowledge base, database, CA, agent state;
+        /// default: $XDG_DATA_HOME/kensa/up, else ~/.local/share/kensa/up).
+        #[arg(long)]
+        data: Option<PathBuf>,
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: std::net::SocketAddr,
         /// Build the knowledge base from this offline mirror (default:
@@ -133,8 +135,9 @@ enum Command {
         /// directory when omitted.
         #[arg(long, env = "KENSA_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
-        /// The knowledge base (default as for `kensa db`).
-        #[arg(long)]
+        /// The knowledge base directory (default: as for `db import`).
+        /// `--store` is the old name.
+        #[arg(long = "kb", alias = "store", value_name = "DIR")]
         store: Option<PathBuf>,
         /// A name or address the TLS certificate must cover (repeatable;
         /// default: localhost, loopback and the hostname).
@@ -173,6 +176,9 @@ enum Command {
     /// Version ordering tools, for debugging a match.
     #[command(subcommand)]
     Version(VersionCommand),
+    /// Print the command-line reference (docs/cli.md) as Markdown.
+    #[command(hide = true)]
+    CliReference,
 }
 
 #[derive(clap::Args)]
@@ -300,9 +306,10 @@ enum DbCommand {
         /// The mirror directory.
         #[arg(long)]
         mirror: PathBuf,
-        /// The store directory (default: $KENSA_KB, else
-        /// $XDG_DATA_HOME/kensa/kb, else ~/.local/share/kensa/kb).
-        #[arg(long)]
+        /// The knowledge base directory (default: $KENSA_KB, else
+        /// $XDG_DATA_HOME/kensa/kb, else ~/.local/share/kensa/kb). `--store`
+        /// is the old name.
+        #[arg(long = "kb", alias = "store", value_name = "DIR")]
         store: Option<PathBuf>,
     },
     /// Download the feeds into a cache laid out as a mirror (conditional
@@ -315,24 +322,30 @@ enum DbCommand {
         /// place, as `db import`).
         #[arg(long)]
         mirror: Option<String>,
-        /// The store directory (default: as for `db import`).
-        #[arg(long)]
+        /// The knowledge base directory (default: as for `db import`).
+        /// `--store` is the old name.
+        #[arg(long = "kb", alias = "store", value_name = "DIR")]
         store: Option<PathBuf>,
         /// The download cache (default: $XDG_CACHE_HOME/kensa/feeds, else
         /// ~/.cache/kensa/feeds).
         #[arg(long)]
         cache: Option<PathBuf>,
     },
-    /// Each feed's record count and errors, and when the store was built.
+    /// Each feed's record count and errors, and when the knowledge base was
+    /// built.
     Status {
-        #[arg(long)]
+        /// The knowledge base directory (default: as for `db import`).
+        /// `--store` is the old name.
+        #[arg(long = "kb", alias = "store", value_name = "DIR")]
         store: Option<PathBuf>,
     },
     /// Everything known about one id: an advisory id, a CVE id (its
     /// advisories, CVE record, KEV entry, EPSS score), or eol:<product>.
     Show {
         id: String,
-        #[arg(long)]
+        /// The knowledge base directory (default: as for `db import`).
+        /// `--store` is the old name.
+        #[arg(long = "kb", alias = "store", value_name = "DIR")]
         store: Option<PathBuf>,
     },
 }
@@ -457,7 +470,7 @@ fn main() -> ExitCode {
             once,
             tls_names,
         } => up::run(up::Args {
-            data,
+            data: data.unwrap_or_else(default_up_dir),
             listen,
             mirror,
             root,
@@ -542,10 +555,16 @@ fn main() -> ExitCode {
             version,
             events,
         }) => affected(ecosystem, &version, &events),
+        Command::CliReference => {
+            use clap::CommandFactory;
+            print!("{}", cli_doc::markdown(Cli::command()));
+            ExitCode::SUCCESS
+        }
     }
 }
 
 mod agent;
+mod cli_doc;
 mod db;
 mod findings;
 mod inventory;

@@ -34,7 +34,7 @@ fn fail(e: impl std::fmt::Display) -> ExitCode {
 fn knowledge_base(kb: &Path, mirror: Option<&Path>) -> Result<(), String> {
     if kensa_kb::store::Store::open(kb).is_ok() {
         println!(
-            "knowledge base: {} (kept; `kensa db update --store {0}` refreshes it)",
+            "knowledge base: {} (kept; `kensa db update --kb {0}` refreshes it)",
             kb.display()
         );
         return Ok(());

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use kensa_kb::fetch::HttpOptions;
 use kensa_kb::model::Record;
 use kensa_kb::nvd_api::{self, ApiKey, Mode, Options};
 use serde_json::{Value, json};
@@ -212,12 +213,14 @@ fn opts(key: Option<ApiKey>) -> Options {
     Options {
         rate_requests: 2,
         rate_window: Duration::from_millis(30),
-        attempts: 3,
-        backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-        max_retry_after: Duration::from_secs(2),
-        connect_timeout: Duration::from_secs(5),
-        read_timeout: Duration::from_secs(5),
+        http: HttpOptions {
+            attempts: 3,
+            backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(5),
+        },
         max_pages: 50,
         ..Options::with_key(key)
     }
@@ -471,7 +474,6 @@ fn the_upstream_download_runs_the_nvd_fetch() {
     let o = update::Options {
         backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(20),
-        progress: false,
         ..update::Options::default()
     };
     let got = update::download(&Source::Upstream(table), dir.path(), &o).expect("download");

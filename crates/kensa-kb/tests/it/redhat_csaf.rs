@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kensa_kb::fetch::HttpOptions;
 use kensa_kb::mirror;
 use kensa_kb::model::Record;
 use kensa_kb::redhat_csaf::{self, Mode, Options};
@@ -169,11 +170,14 @@ fn good_archive() -> Vec<u8> {
 
 fn opts() -> Options {
     Options {
-        attempts: 2,
-        backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(20),
-        connect_timeout: Duration::from_secs(2),
-        read_timeout: Duration::from_secs(2),
+        http: HttpOptions {
+            attempts: 2,
+            backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(20),
+            connect_timeout: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(2),
+            ..HttpOptions::default()
+        },
         ..Options::default()
     }
 }
@@ -418,7 +422,6 @@ fn the_upstream_download_runs_the_csaf_fetch() {
     let o = update::Options {
         attempts: 2,
         backoff: Duration::from_millis(10),
-        progress: false,
         ..update::Options::default()
     };
     let got = update::download(&Source::Upstream(table), tmp.path(), &o).expect("download");

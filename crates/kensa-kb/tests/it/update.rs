@@ -21,7 +21,6 @@ fn opts() -> Options {
         max_retry_after: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(5),
-        progress: false,
     }
 }
 

@@ -6,6 +6,7 @@ mod console_e2e;
 mod detection;
 mod export;
 mod fleet;
+mod openapi;
 mod reach;
 mod register;
 mod rules;

@@ -12,10 +12,9 @@
 //! root (three fix statuses and an end of life), and the cache's old
 //! pinned Python packages (PyPI findings with CVSS vectors).
 //!
-//! Not validated, because no schema exists to validate with: Kensa's own
-//! JSON report and inventory (no JSON Schema of them is published in this
-//! repository yet; `docs/scan-report.md` and `docs/inventory-schema.md`
-//! describe them in prose), and the Amazon Inspector CSV (no schema).
+//! Kensa's own JSON report and inventory are validated against their JSON
+//! Schemas (docs/schemas/) in `reports.rs`; the Amazon Inspector CSV has
+//! no schema (its golden files are in `reports.rs` too).
 
 use crate::support;
 
