@@ -403,14 +403,6 @@ impl ExportWorker {
 
     /// Work until `stop`.
     pub fn run(mut self, stop: Arc<AtomicBool>) {
-        // SQLite's file is this process's alone: an export still marked
-        // running was cut short by the previous process, and its owner
-        // need not wait for the lease to run out.
-        match self.db.fail_interrupted_exports() {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!("{n} export(s) interrupted by the last stop marked failed"),
-            Err(e) => tracing::error!("export worker {}: {e}", self.name),
-        }
         let mut swept: Option<Instant> = None;
         while !stop.load(Ordering::Relaxed) {
             let every = ExportSettings::load(&self.db)
