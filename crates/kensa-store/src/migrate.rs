@@ -72,6 +72,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_security.sql"),
     },
     Migration {
+        version: 9,
+        name: "inventory failure",
+        sqlite: include_str!("../migrations/sqlite/0009_inventory_failure.sql"),
+        postgres: include_str!("../migrations/postgres/0009_inventory_failure.sql"),
+    },
+    Migration {
         version: 12,
         name: "exports",
         sqlite: include_str!("../migrations/sqlite/0012_exports.sql"),

@@ -20,6 +20,8 @@ pub struct Args {
     pub root: Option<PathBuf>,
     /// Print the summary and stop (scripts and tests).
     pub once: bool,
+    /// Names for the server certificate besides the loopback ones.
+    pub tls_names: Vec<String>,
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
@@ -41,7 +43,12 @@ fn knowledge_base(kb: &Path, mirror: Option<&Path>) -> Result<(), String> {
         Some(m) => {
             println!("knowledge base: importing the mirror {} …", m.display());
             let mut b = kensa_kb::store::StoreBuilder::create(kb).map_err(|e| e.to_string())?;
-            kensa_kb::mirror::import(m, &mut b).map_err(|e| e.to_string())?;
+            let imported = kensa_kb::mirror::import(m, &mut b).map_err(|e| e.to_string())?;
+            // Kept as `kensa db import` keeps them: `kensa db status` lists
+            // them, and scans warn about dropped records they name.
+            for i in imported {
+                b.report(&i.feed, i.report);
+            }
             let meta = b.finish().map_err(|e| e.to_string())?;
             println!(
                 "knowledge base: {} advisory rows for {} namespaces",
@@ -84,7 +91,11 @@ pub fn run(args: Args) -> ExitCode {
         listen: args.listen,
         database: None,
         kb_dir: kb.clone(),
-        tls_names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+        tls_names: ["localhost", "127.0.0.1", "::1"]
+            .into_iter()
+            .map(String::from)
+            .chain(args.tls_names.iter().cloned())
+            .collect(),
         workers: 2,
         exports: Default::default(),
     }) {
