@@ -207,6 +207,14 @@ pub fn start(cfg: Config) -> Result<Running> {
         None => Backend::Sqlite(cfg.data_dir.join("kensa.db")),
     };
     let db = Db::open(&backend)?;
+    // SQLite's file is this process's alone: an export still marked
+    // running was cut short by the previous process (`kill -9`), and its
+    // owner need not wait for the lease to run out. Before the listener
+    // serves, so that no caller sees it running.
+    match db.fail_interrupted_exports()? {
+        0 => {}
+        n => tracing::warn!("{n} export(s) interrupted by the last stop marked failed"),
+    }
     let admin_token = bootstrap_admin(&db, &cfg.data_dir)?;
     let admin_password = session::bootstrap_user(&db, &cfg.data_dir)?;
     drop(db);

@@ -139,13 +139,15 @@ impl Db {
     }
 
     /// Queues an export job for `owner`, unless one of theirs is queued or
-    /// running (`None` then): one export at a time per user. The job's
-    /// dedupe key names the owner, which is how their jobs are listed.
+    /// running, or the files of theirs the server keeps for download hold
+    /// `max_bytes` or more. The job's dedupe key names the owner, which is
+    /// how their jobs are listed.
     pub fn enqueue_export(
         &self,
         owner: &str,
         payload: &serde_json::Value,
-    ) -> Result<Option<JobId>> {
+        max_bytes: u64,
+    ) -> Result<Enqueued> {
         let key = format!("export:{owner}");
         let dialect = self.dialect();
         self.tx("queue export", Mode::Write, |tx| {
@@ -162,34 +164,173 @@ impl Db {
                  AND state IN ('queued', 'running')",
                 p![EXPORT_JOB, key.as_str()],
             )?;
-            if busy.is_some() {
-                return Ok(None);
+            if let Some(r) = busy {
+                return Ok(Enqueued::Busy(JobId(r.i64(0)?)));
+            }
+            let held = held_bytes(tx, &key)?;
+            if held >= max_bytes {
+                return Ok(Enqueued::OverQuota { held });
             }
             // One attempt: an export whose worker died is reported failed
             // (and started again by its owner), not silently redone later.
-            enqueue_in(tx, EXPORT_JOB, payload, Some(&key), 1).map(Some)
+            enqueue_in(tx, EXPORT_JOB, payload, Some(&key), 1).map(Enqueued::Queued)
         })
     }
 
+    /// The bytes of `owner`'s finished downloads the server still keeps.
+    pub fn export_bytes_held(&self, owner: &str) -> Result<u64> {
+        let key = format!("export:{owner}");
+        self.tx("export bytes held", Mode::Read, |tx| held_bytes(tx, &key))
+    }
+
     /// Export jobs, newest first: `owner`'s, or everyone's when `None`.
-    pub fn export_jobs(&self, owner: Option<&str>, limit: u32) -> Result<Vec<JobInfo>> {
+    pub fn export_jobs(&self, owner: Option<&str>, limit: u32) -> Result<Vec<ExportJob>> {
         self.tx("list exports", Mode::Read, |tx| {
             let rows = match owner {
                 Some(o) => tx.query(
                     &format!(
-                        "SELECT {JOB_COLUMNS} FROM jobs WHERE kind = ? AND dedupe_key = ? \
-                         ORDER BY id DESC LIMIT ?"
+                        "SELECT {JOB_COLUMNS}, expired_at FROM jobs WHERE kind = ? \
+                         AND dedupe_key = ? ORDER BY id DESC LIMIT ?"
                     ),
                     p![EXPORT_JOB, format!("export:{o}"), limit],
                 )?,
                 None => tx.query(
                     &format!(
-                        "SELECT {JOB_COLUMNS} FROM jobs WHERE kind = ? ORDER BY id DESC LIMIT ?"
+                        "SELECT {JOB_COLUMNS}, expired_at FROM jobs WHERE kind = ? \
+                         ORDER BY id DESC LIMIT ?"
                     ),
                     p![EXPORT_JOB, limit],
                 )?,
             };
-            rows.iter().map(info_of).collect()
+            rows.iter().map(export_job_of).collect()
+        })
+    }
+
+    /// One export job.
+    pub fn export_job(&self, id: JobId) -> Result<Option<ExportJob>> {
+        self.tx("read export", Mode::Read, |tx| {
+            tx.query_opt(
+                &format!("SELECT {JOB_COLUMNS}, expired_at FROM jobs WHERE id = ? AND kind = ?"),
+                p![id.0, EXPORT_JOB],
+            )?
+            .map(|r| export_job_of(&r))
+            .transpose()
+        })
+    }
+
+    /// Stops a queued or running export: it is failed, `cancelled_by`
+    /// recorded in its payload, and its worker, which finds its claim gone
+    /// at its next check, stops writing. `false` when it was not queued or
+    /// running.
+    pub fn cancel_export(&self, id: JobId, by: &str) -> Result<bool> {
+        let lock = match self.dialect() {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        };
+        self.tx("cancel export", Mode::Write, |tx| {
+            let Some(r) = tx.query_opt(
+                &format!(
+                    "SELECT payload FROM jobs WHERE id = ? AND kind = ? \
+                     AND state IN ('queued', 'running'){lock}"
+                ),
+                p![id.0, EXPORT_JOB],
+            )?
+            else {
+                return Ok(false);
+            };
+            let mut payload = r.json(0)?;
+            payload["cancelled_by"] = serde_json::Value::from(by);
+            tx.exec(
+                "UPDATE jobs SET state = 'failed', payload = ?, last_error = ?, \
+                 locked_by = NULL, lease_until = NULL, finished_at = NOW_MS, \
+                 updated_at = NOW_MS WHERE id = ?",
+                p![payload, format!("cancelled by {by}"), id.0],
+            )?;
+            Ok(true)
+        })
+    }
+
+    /// Deletes an export job whatever its state (a running one's worker
+    /// stops at its next check); `false` when there was none.
+    pub fn delete_export(&self, id: JobId) -> Result<bool> {
+        self.tx("delete export", Mode::Write, |tx| {
+            Ok(tx.exec(
+                "DELETE FROM jobs WHERE id = ? AND kind = ?",
+                p![id.0, EXPORT_JOB],
+            )? > 0)
+        })
+    }
+
+    /// Marks expired the finished downloads older than `retention`; the
+    /// jobs marked, whose files the caller deletes.
+    pub fn expire_exports(&self, retention: std::time::Duration) -> Result<Vec<JobInfo>> {
+        let ms = crate::time::duration_ms(retention);
+        let download = match self.dialect() {
+            Dialect::Sqlite => "json_extract(payload, '$.destination.type') = 'download'",
+            Dialect::Postgres => "payload->'destination'->>'type' = 'download'",
+        };
+        self.tx("expire exports", Mode::Write, |tx| {
+            tx.query(
+                &format!(
+                    "UPDATE jobs SET expired_at = NOW_MS, updated_at = NOW_MS \
+                     WHERE kind = ? AND state = 'done' AND expired_at IS NULL \
+                     AND finished_at <= NOW_MS - ? AND {download} RETURNING {JOB_COLUMNS}"
+                ),
+                p![EXPORT_JOB, ms],
+            )?
+            .iter()
+            .map(info_of)
+            .collect()
+        })
+    }
+
+    /// Fails the export jobs still marked running (SQLite only, at the
+    /// start of the one server process that uses the file: whatever ran
+    /// them died with the previous process); how many.
+    pub fn fail_interrupted_exports(&self) -> Result<u64> {
+        if self.dialect() != Dialect::Sqlite {
+            return Ok(0);
+        }
+        self.tx("fail interrupted exports", Mode::Write, |tx| {
+            tx.exec(
+                "UPDATE jobs SET state = 'failed', locked_by = NULL, lease_until = NULL, \
+                 last_error = 'interrupted: the server stopped during the export', \
+                 finished_at = NOW_MS, updated_at = NOW_MS \
+                 WHERE kind = ? AND state = 'running'",
+                p![EXPORT_JOB],
+            )
+        })
+    }
+
+    /// The export settings as stored (`None`: never set, the defaults).
+    pub fn export_settings(&self) -> Result<Option<serde_json::Value>> {
+        self.tx("read export settings", Mode::Read, |tx| {
+            tx.query_opt("SELECT value FROM settings WHERE key = 'exports'", &[])?
+                .map(|r| r.json(0))
+                .transpose()
+        })
+    }
+
+    /// Replaces the export settings.
+    pub fn set_export_settings(&self, value: &serde_json::Value, at: Timestamp) -> Result<()> {
+        self.tx("set export settings", Mode::Write, |tx| {
+            tx.exec(
+                "INSERT INTO settings (key, value, updated_at) VALUES ('exports', ?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
+                 updated_at = excluded.updated_at",
+                &[Val::Json(value.clone()), Val::from(at.unix_ms())],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Whether the caller's claim still holds the job (not cancelled,
+    /// deleted, or taken over).
+    pub fn job_held(&self, job: &Job) -> Result<bool> {
+        self.tx("job held", Mode::Read, |tx| {
+            Ok(tx
+                .query_opt(&format!("SELECT 1 FROM jobs WHERE {OWNED}"), &owned(job))?
+                .is_some())
         })
     }
 
@@ -268,6 +409,50 @@ impl Db {
             }
         }
     }
+}
+
+/// What [`Db::enqueue_export`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enqueued {
+    Queued(JobId),
+    /// The owner's export that is queued or running.
+    Busy(JobId),
+    /// The owner's kept downloads already hold `held` bytes.
+    OverQuota {
+        held: u64,
+    },
+}
+
+/// An export job, and when its kept file expired.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportJob {
+    pub info: JobInfo,
+    pub expired_at: Option<Timestamp>,
+}
+
+fn export_job_of(r: &Row) -> Result<ExportJob> {
+    Ok(ExportJob {
+        info: info_of(r)?,
+        expired_at: r.opt_i64(14)?.map(Timestamp::from_unix_ms),
+    })
+}
+
+/// The bytes of the finished, unexpired downloads of the owner whose
+/// dedupe key is `key`.
+fn held_bytes(tx: &mut dyn crate::sql::Sql, key: &str) -> Result<u64> {
+    let rows = tx.query(
+        "SELECT payload FROM jobs WHERE kind = ? AND dedupe_key = ? AND state = 'done' \
+         AND expired_at IS NULL",
+        p![EXPORT_JOB, key],
+    )?;
+    let mut held = 0u64;
+    for r in &rows {
+        let p = r.json(0)?;
+        if p["destination"]["type"] == "download" {
+            held = held.saturating_add(p["bytes"].as_u64().unwrap_or(0));
+        }
+    }
+    Ok(held)
 }
 
 /// Turns pages into records, on a thread of its own: decoding the JSON

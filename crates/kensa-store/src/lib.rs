@@ -62,7 +62,7 @@ pub use crate::auth::{
 };
 pub use crate::dashboard::{BANDS, OpenCounts};
 pub use crate::error::{DbError, Result, StoreError};
-pub use crate::export::{EXPORT_JOB, ExportRecord};
+pub use crate::export::{EXPORT_JOB, Enqueued, ExportJob, ExportRecord};
 pub use crate::filter::Filter;
 pub use crate::ingest::CanonicalInventory;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};

@@ -89,6 +89,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_agentless.sql"),
         postgres: include_str!("../migrations/postgres/0011_agentless.sql"),
     },
+    Migration {
+        version: 12,
+        name: "exports",
+        sqlite: include_str!("../migrations/sqlite/0012_exports.sql"),
+        postgres: include_str!("../migrations/postgres/0012_exports.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

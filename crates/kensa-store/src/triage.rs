@@ -368,6 +368,10 @@ pub struct SuppressionRule {
     pub reason: String,
     pub created_by: String,
     pub created_at: Timestamp,
+    /// What the database answered the last time the rule could not run
+    /// (it was skipped then); `None` once it runs again.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -601,7 +605,7 @@ pub(crate) fn apply_suppression_rules(
     at: Timestamp,
 ) -> Result<u64> {
     let rules = tx.query(
-        "SELECT id, filter, reason FROM suppression_rules ORDER BY id",
+        "SELECT id, filter, reason, last_error FROM suppression_rules ORDER BY id",
         &[],
     )?;
     let dialect = tx.dialect();
@@ -616,9 +620,10 @@ pub(crate) fn apply_suppression_rules(
     let mut matching = Vec::new();
     for r in &rules {
         let (id, text, reason) = (r.i64(0)?, r.text(1)?, r.text(2)?);
+        let last_error = r.opt_text(3)?;
         // One rule that cannot run (stored before filters were bounded, or
-        // refused by the database) is reported and skipped: it must not
-        // stop the evaluation of every asset.
+        // refused by the database while it runs) is reported and skipped:
+        // it must not stop the evaluation of every asset.
         let parsed = Filter::parse(&text).and_then(|f| {
             let sql = f.to_sql(dialect, at)?;
             Ok((f, sql))
@@ -626,7 +631,7 @@ pub(crate) fn apply_suppression_rules(
         let (filter, (cond, mut params)) = match parsed {
             Ok(x) => x,
             Err(e) => {
-                tracing::error!(rule = id, error = %e, "suppression rule skipped: it cannot run");
+                rule_failed(tx, id, last_error.as_deref(), &e, at)?;
                 continue;
             }
         };
@@ -636,32 +641,52 @@ pub(crate) fn apply_suppression_rules(
             ""
         };
         let scope_sql = scope(&mut params);
-        let ids: Vec<i64> = tx
-            .query(
-                &format!(
-                    "SELECT f.id FROM findings f{join} WHERE f.status = 'ACTIVE' \
-                     AND NOT f.suppress_exempt AND ({cond}){scope_sql}"
-                ),
-                &params,
-            )?
-            .iter()
-            .map(|r| r.i64(0))
-            .collect::<Result<_>>()?;
-        let change = TriageChange {
-            suppressed: Some(true),
-            suppress_reason: Some(reason),
-            ..TriageChange::default()
-        };
-        let origin = Origin {
-            actor: "kensa",
-            via: format!("suppression rule {id}"),
-            rule: None,
-            suppression_rule: Some(id),
-        };
-        if !ids.is_empty() {
-            changed += apply_change(tx, &ids, &change, &origin, at, false)?;
+        // In a savepoint: what the database refuses undoes this rule's
+        // part only (PostgreSQL would otherwise refuse every later
+        // statement of the transaction).
+        let ran = savepoint(tx, |tx| {
+            let ids: Vec<i64> = tx
+                .query(
+                    &format!(
+                        "SELECT f.id FROM findings f{join} WHERE f.status = 'ACTIVE' \
+                         AND NOT f.suppress_exempt AND ({cond}){scope_sql}"
+                    ),
+                    &params,
+                )?
+                .iter()
+                .map(|r| r.i64(0))
+                .collect::<Result<_>>()?;
+            let change = TriageChange {
+                suppressed: Some(true),
+                suppress_reason: Some(reason.clone()),
+                ..TriageChange::default()
+            };
+            let origin = Origin {
+                actor: "kensa",
+                via: format!("suppression rule {id}"),
+                rule: None,
+                suppression_rule: Some(id),
+            };
+            if ids.is_empty() {
+                Ok(0)
+            } else {
+                apply_change(tx, &ids, &change, &origin, at, false)
+            }
+        })?;
+        match ran {
+            Ok(n) => {
+                changed += n;
+                if last_error.is_some() {
+                    tx.exec(
+                        "UPDATE suppression_rules SET last_error = NULL, last_error_at = NULL \
+                         WHERE id = ?",
+                        p![id],
+                    )?;
+                }
+                matching.push((id, join, cond, filter));
+            }
+            Err(e) => rule_failed(tx, id, last_error.as_deref(), &e, at)?,
         }
-        matching.push((id, join, cond, filter));
     }
     // Findings suppressed by a rule that no longer selects them.
     let mut params = Vec::new();
@@ -679,14 +704,19 @@ pub(crate) fn apply_suppression_rules(
         let rule_id: Option<i64> = by.strip_prefix("rule:").and_then(|s| s.parse().ok());
         let still = match matching.iter().find(|m| Some(m.0) == rule_id) {
             None => false,
-            Some((_, join, _, filter)) => {
+            Some((id, join, _, filter)) => {
                 let (cond, mut params) = filter.to_sql(dialect, at)?;
                 params.push(Val::I64(fid));
-                tx.query_opt(
-                    &format!("SELECT 1 FROM findings f{join} WHERE ({cond}) AND f.id = ?"),
-                    &params,
-                )?
-                .is_some()
+                let sql = format!("SELECT 1 FROM findings f{join} WHERE ({cond}) AND f.id = ?");
+                // A rule the database refuses now keeps what it
+                // suppressed: releasing on an error would be a guess.
+                match savepoint(tx, |tx| tx.query_opt(&sql, &params))? {
+                    Ok(row) => row.is_some(),
+                    Err(e) => {
+                        rule_failed(tx, *id, None, &e, at)?;
+                        true
+                    }
+                }
             }
         };
         if !still {
@@ -708,6 +738,59 @@ pub(crate) fn apply_suppression_rules(
         changed += apply_change(tx, &release, &change, &origin, at, false)?;
     }
     Ok(changed)
+}
+
+/// Runs `f` inside a savepoint: its error (the inner `Result`) rolls back
+/// only what `f` did, and the transaction goes on; the outer `Result` is
+/// the savepoint's own failure.
+fn savepoint<T>(
+    tx: &mut dyn Sql,
+    f: impl FnOnce(&mut dyn Sql) -> Result<T>,
+) -> Result<std::result::Result<T, StoreError>> {
+    tx.batch("SAVEPOINT kensa_rule")?;
+    match f(tx) {
+        Ok(v) => {
+            tx.batch("RELEASE SAVEPOINT kensa_rule")?;
+            Ok(Ok(v))
+        }
+        Err(e) => {
+            tx.batch("ROLLBACK TO SAVEPOINT kensa_rule")?;
+            tx.batch("RELEASE SAVEPOINT kensa_rule")?;
+            Ok(Err(e))
+        }
+    }
+}
+
+/// A suppression rule that could not run: logged, kept on the rule for
+/// the admins (`last_error`), and, the first time it fails so (not on every
+/// evaluation), written to the security audit trail.
+fn rule_failed(
+    tx: &mut dyn Sql,
+    id: i64,
+    last_error: Option<&str>,
+    error: &StoreError,
+    at: Timestamp,
+) -> Result<()> {
+    let message = error.to_string();
+    tracing::error!(rule = id, error = %message, "suppression rule skipped: it cannot run");
+    tx.exec(
+        "UPDATE suppression_rules SET last_error = ?, last_error_at = ? WHERE id = ?",
+        p![message.as_str(), at.unix_ms(), id],
+    )?;
+    if last_error != Some(message.as_str()) {
+        tx.exec(
+            "INSERT INTO security_audit (at, actor, action, subject, detail) \
+             VALUES (?, ?, ?, ?, ?)",
+            p![
+                at.unix_ms(),
+                "kensa",
+                "suppression_rule.failed",
+                format!("suppression rule {id}"),
+                format!("skipped: {message}")
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// Applies the triage rules to the untriaged findings of `asset` (or of
@@ -1008,6 +1091,8 @@ impl Db {
                     reason: reason.to_owned(),
                     created_by: actor.to_owned(),
                     created_at: at,
+                    last_error: None,
+                    last_error_at: None,
                 },
                 n,
             ))
@@ -1017,8 +1102,8 @@ impl Db {
     pub fn suppression_rules(&self) -> Result<Vec<SuppressionRule>> {
         self.tx("list suppression rules", Mode::Read, |tx| {
             tx.query(
-                "SELECT id, name, filter, reason, created_by, created_at FROM suppression_rules \
-                 ORDER BY id",
+                "SELECT id, name, filter, reason, created_by, created_at, last_error, \
+                 last_error_at FROM suppression_rules ORDER BY id",
                 &[],
             )?
             .iter()
@@ -1030,6 +1115,8 @@ impl Db {
                     reason: r.text(3)?,
                     created_by: r.text(4)?,
                     created_at: Timestamp::from_unix_ms(r.i64(5)?),
+                    last_error: r.opt_text(6)?,
+                    last_error_at: r.opt_i64(7)?.map(Timestamp::from_unix_ms),
                 })
             })
             .collect()

@@ -18,13 +18,24 @@ pub enum Encryption {
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Destination {
     Download,
+    /// A file under the export directory: named by the job inside `dir`
+    /// (default: the export directory itself), or `path` when the export
+    /// settings let callers name files.
     Path {
-        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dir: Option<String>,
     },
+    /// An object: named by the job after `prefix`, or `key` when the
+    /// export settings let callers name objects.
     S3 {
         bucket: String,
-        key: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         encryption: Option<Encryption>,
     },
 }
@@ -38,6 +49,44 @@ pub(super) struct ExportRequest {
     #[serde(default)]
     sort: Option<String>,
     destination: Destination,
+}
+
+/// The name of what job `id` writes when the caller does not name it.
+pub fn job_file_name(id: i64, format: Format, encryption: Option<&Encryption>) -> String {
+    match encryption {
+        Some(Encryption::Client) => format!("kensa-export-{id}.{}.kenc", format.ext()),
+        _ => format!("kensa-export-{id}.{}", format.ext()),
+    }
+}
+
+/// Where a `path` destination writes for job `id`, checked.
+pub fn path_target(
+    dir: &Path,
+    path: Option<&str>,
+    sub: Option<&str>,
+    name: &str,
+) -> std::result::Result<PathBuf, String> {
+    match (path, sub) {
+        (Some(p), None) => resolve_path(dir, p),
+        (None, sub) => {
+            let sub = sub.unwrap_or("").trim_end_matches('/');
+            if sub.is_empty() {
+                resolve_path(dir, name)
+            } else {
+                resolve_path(dir, &format!("{sub}/{name}"))
+            }
+        }
+        (Some(_), Some(_)) => Err("path: give `path` or `dir`, not both".into()),
+    }
+}
+
+/// The object key job `id` writes.
+pub fn s3_key(key: Option<&str>, prefix: Option<&str>, name: &str) -> String {
+    match (key, prefix) {
+        (Some(k), _) => k.to_owned(),
+        (None, Some(p)) if !p.is_empty() => format!("{}/{name}", p.trim_end_matches('/')),
+        (None, _) => name.to_owned(),
+    }
 }
 
 /// A `path` destination inside the export directory: relative to it, or
@@ -91,27 +140,48 @@ pub(super) fn owner_of(p: &Principal) -> ApiResult<(String, Role)> {
     }
 }
 
-/// `POST /api/v1/exports`
-pub async fn create(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let req: ExportRequest = parse_json(&body, "export request")?;
+/// Checks a request from `p` against the settings and queues it; the
+/// job's id. Shared by a new export and a retry.
+fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiResult<JobId> {
+    let (owner, role) = owner_of(p)?;
     let format = Format::parse(&req.format)?;
     let filter = parse_filter(req.filter.as_deref())?;
     let sort = parse_sort(req.sort.as_deref())?;
-    let exports = Arc::clone(&state.exports);
-    // Checked now, so that a refused destination is a 400 to the caller,
-    // not a failed job to find later.
+    let settings = ExportSettings::load(db)?;
+    let named = |what: &str, instead: &str| {
+        ApiError::forbidden(&format!(
+            "naming the export ({what}): it is named by its job (kensa-export-<id>.<ext>); \
+             give `{instead}` instead, or ask an admin to allow caller-chosen names \
+             (export setting caller_names)"
+        ))
+    };
+    // Checked now, so that a refused destination is the caller's 400 or
+    // 403, not a failed job to find later.
+    if !matches!(req.destination, Destination::Download) && role < settings.role() {
+        return Err(ApiError::forbidden(&format!(
+            "sending an export to a path or S3 needs the {} role (export setting \
+             destination_role); a download needs none",
+            settings.destination_role
+        )));
+    }
     match &req.destination {
         Destination::Download => {}
-        Destination::Path { path } => {
-            resolve_path(&exports.dir, path).map_err(ApiError::bad)?;
+        Destination::Path { path, dir } => {
+            if path.is_some() && !settings.caller_names {
+                return Err(named("path", "dir"));
+            }
+            path_target(
+                &exports.dir,
+                path.as_deref(),
+                dir.as_deref(),
+                &job_file_name(0, format, None),
+            )
+            .map_err(ApiError::bad)?;
         }
         Destination::S3 {
             bucket,
             key,
+            prefix,
             encryption,
         } => {
             if exports.s3.is_none() {
@@ -119,8 +189,14 @@ pub async fn create(
                     "no S3-compatible store is configured (KENSA_S3_ENDPOINT)",
                 ));
             }
-            if bucket.is_empty() || key.is_empty() {
-                return Err(ApiError::bad("s3: bucket and key are needed"));
+            if key.is_some() && !settings.caller_names {
+                return Err(named("key", "prefix"));
+            }
+            if key.is_some() && prefix.is_some() {
+                return Err(ApiError::bad("s3: give `key` or `prefix`, not both"));
+            }
+            if bucket.is_empty() || key.as_deref() == Some("") {
+                return Err(ApiError::bad("s3: bucket and key may not be empty"));
             }
             match encryption {
                 Some(Encryption::Client) if exports.kek.is_none() => {
@@ -135,6 +211,49 @@ pub async fn create(
             }
         }
     }
+    // The byte limit is on what the server keeps for download.
+    let max_bytes = match req.destination {
+        Destination::Download => settings.max_bytes_per_user,
+        _ => u64::MAX,
+    };
+    let payload = json!({
+        "owner": owner,
+        "format": format,
+        "filter": filter.to_string(),
+        "sort": sort.to_string(),
+        "destination": req.destination,
+    });
+    match db.enqueue_export(&owner, &payload, max_bytes)? {
+        Enqueued::Queued(id) => Ok(id),
+        Enqueued::Busy(other) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{owner} has export {} queued or running: one at a time per user \
+                 (cancel it with POST /api/v1/exports/{}/cancel)",
+                other.0, other.0
+            ),
+        )),
+        Enqueued::OverQuota { held } => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{owner}'s kept downloads hold {held} bytes, at or over the limit of {} \
+                 (export setting max_bytes_per_user): delete some (DELETE /api/v1/exports/<id>) \
+                 or wait until they expire",
+                settings.max_bytes_per_user
+            ),
+        )),
+    }
+}
+
+/// `POST /api/v1/exports`
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let req: ExportRequest = parse_json(&body, "export request")?;
+    let exports = Arc::clone(&state.exports);
+    let ex = Arc::clone(&exports);
     let id = with_db(&state, move |db| {
         let p = authorize(
             db,
@@ -142,20 +261,7 @@ pub async fn create(
             Role::Viewer,
             "exporting findings needs a user token",
         )?;
-        let (owner, _) = owner_of(&p)?;
-        let payload = json!({
-            "owner": owner,
-            "format": format,
-            "filter": filter.to_string(),
-            "sort": sort.to_string(),
-            "destination": req.destination,
-        });
-        db.enqueue_export(&owner, &payload)?.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                format!("{owner} has an export queued or running: one at a time per user"),
-            )
-        })
+        queue(db, &ex, &p, req)
     })
     .await?;
     exports.wake.notify();
@@ -165,8 +271,122 @@ pub async fn create(
     ))
 }
 
-pub(super) fn job_view(j: &JobInfo) -> Value {
+/// `POST /api/v1/exports/{id}/retry`: the same export again, as a new
+/// job of the caller's (a failed, cancelled or expired one, or a done one
+/// to refresh).
+pub async fn retry(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<i64>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let exports = Arc::clone(&state.exports);
+    let ex = Arc::clone(&exports);
+    let new = with_db(&state, move |db| {
+        let (p, job) = visible_job(db, &headers, id)?;
+        if matches!(job.info.state, JobState::Queued | JobState::Running) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("export {id} is {}: nothing to retry", state_name(&job)),
+            ));
+        }
+        let pl = &job.info.payload;
+        let req = ExportRequest {
+            format: pl["format"].as_str().unwrap_or("csv").to_owned(),
+            filter: pl["filter"].as_str().map(str::to_owned),
+            sort: pl["sort"].as_str().map(str::to_owned),
+            destination: serde_json::from_value(pl["destination"].clone())
+                .map_err(|e| ApiError::bad(format!("export {id}: destination: {e}")))?,
+        };
+        queue(db, &ex, &p, req)
+    })
+    .await?;
+    exports.wake.notify();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": new.0, "status": "queued", "retry_of": id })),
+    ))
+}
+
+/// `POST /api/v1/exports/{id}/cancel`: a queued or running export stops
+/// (its worker at its next check, within 10,000 rows) and is reported
+/// `cancelled`; the owner may start another at once.
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<i64>,
+) -> ApiResult<Json<Value>> {
+    let exports = Arc::clone(&state.exports);
+    with_db(&state, move |db| {
+        let (p, job) = visible_job(db, &headers, id)?;
+        let (who, _) = owner_of(&p)?;
+        if !db.cancel_export(JobId(id), &who)? {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "export {id} is {}: only a queued or running export can be cancelled",
+                    state_name(&job)
+                ),
+            ));
+        }
+        exports.remove_temp(id, &job.info.payload);
+        let settings = ExportSettings::load(db)?;
+        let job = db
+            .export_job(JobId(id))?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no export {id}")))?;
+        Ok(Json(job_view(&job, &settings)))
+    })
+    .await
+}
+
+/// `DELETE /api/v1/exports/{id}`: the job and the file kept for its
+/// download (a running one is stopped first).
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<i64>,
+) -> ApiResult<StatusCode> {
+    let exports = Arc::clone(&state.exports);
+    let job = with_db(&state, move |db| {
+        let (_, job) = visible_job(db, &headers, id)?;
+        db.delete_export(JobId(id))?;
+        Ok(job)
+    })
+    .await?;
+    tokio::task::spawn_blocking(move || {
+        exports.remove_temp(job.info.id.0, &job.info.payload);
+        exports.remove_download(job.info.id.0, &job.info.payload);
+    })
+    .await
+    .map_err(|e| ApiError::from(ServerError::Internal(e.to_string())))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What the API calls a job's state: the queue's, or `cancelled` (failed
+/// by a person) or `expired` (done, its download deleted).
+pub(super) fn state_name(j: &ExportJob) -> &'static str {
+    match j.info.state {
+        JobState::Queued => "queued",
+        JobState::Running => "running",
+        JobState::Done if j.expired_at.is_some() => "expired",
+        JobState::Done => "done",
+        JobState::Failed if j.info.payload.get("cancelled_by").is_some() => "cancelled",
+        JobState::Failed => "failed",
+    }
+}
+
+pub(super) fn job_view(job: &ExportJob, settings: &ExportSettings) -> Value {
+    let j = &job.info;
     let p = &j.payload;
+    let download = p.get("destination") == Some(&json!({"type": "download"}));
+    let retention_ms = i64::try_from(settings.retention_seconds)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1000);
+    let expires_at = match (download, j.state, j.finished_at, job.expired_at) {
+        (true, JobState::Done, Some(t), None) => Some(Timestamp::from_unix_ms(
+            t.unix_ms().saturating_add(retention_ms),
+        )),
+        _ => None,
+    };
     json!({
         "id": j.id.0,
         "owner": p.get("owner"),
@@ -174,12 +394,17 @@ pub(super) fn job_view(j: &JobInfo) -> Value {
         "filter": p.get("filter"),
         "sort": p.get("sort"),
         "destination": p.get("destination"),
-        "status": j.state,
+        "status": state_name(job),
         "rows": p.get("rows").cloned().unwrap_or(json!(0)),
         "bytes": p.get("bytes").cloned().unwrap_or(json!(0)),
+        "written_to": p.get("written_to"),
+        "object": p.get("object"),
+        "cancelled_by": p.get("cancelled_by"),
         "error": j.last_error,
         "created_at": j.created_at,
         "finished_at": j.finished_at,
+        "expires_at": expires_at,
+        "expired_at": job.expired_at,
     })
 }
 
@@ -193,23 +418,30 @@ pub async fn list(
         let (owner, role) = owner_of(&p)?;
         let who = (role != Role::Admin).then_some(owner.as_str());
         let jobs = db.export_jobs(who, 200)?;
-        Ok(Json(
-            json!({ "exports": jobs.iter().map(job_view).collect::<Vec<_>>() }),
-        ))
+        let settings = ExportSettings::load(db)?;
+        Ok(Json(json!({
+            "exports": jobs.iter().map(|j| job_view(j, &settings)).collect::<Vec<_>>(),
+            "held_bytes": db.export_bytes_held(&owner)?,
+            "max_bytes_per_user": settings.max_bytes_per_user,
+        })))
     })
     .await
 }
 
-/// The job, if the caller may see it (its owner, or an admin).
-pub(super) fn visible_job(db: &Db, headers: &HeaderMap, id: i64) -> ApiResult<JobInfo> {
+/// The caller and the job, if the caller may see it (its owner, or an
+/// admin).
+pub(super) fn visible_job(
+    db: &Db,
+    headers: &HeaderMap,
+    id: i64,
+) -> ApiResult<(Principal, ExportJob)> {
     let p = authorize(db, headers, Role::Viewer, "exports need a user token")?;
     let (owner, role) = owner_of(&p)?;
     let job = db
-        .job(JobId(id))?
-        .filter(|j| j.kind == EXPORT_JOB)
-        .filter(|j| role == Role::Admin || j.payload.get("owner") == Some(&json!(owner)))
+        .export_job(JobId(id))?
+        .filter(|j| role == Role::Admin || j.info.payload.get("owner") == Some(&json!(owner)))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no export {id}")))?;
-    Ok(job)
+    Ok((p, job))
 }
 
 /// `GET /api/v1/exports/{id}`
@@ -219,7 +451,8 @@ pub async fn status(
     UrlPath(id): UrlPath<i64>,
 ) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
-        Ok(Json(job_view(&visible_job(db, &headers, id)?)))
+        let (_, job) = visible_job(db, &headers, id)?;
+        Ok(Json(job_view(&job, &ExportSettings::load(db)?)))
     })
     .await
 }
@@ -230,24 +463,30 @@ pub async fn download(
     headers: HeaderMap,
     UrlPath(id): UrlPath<i64>,
 ) -> ApiResult<Response> {
-    let job = with_db(&state, move |db| visible_job(db, &headers, id)).await?;
-    if job.payload.get("destination") != Some(&json!({"type": "download"})) {
+    let (_, job) = with_db(&state, move |db| visible_job(db, &headers, id)).await?;
+    if job.info.payload.get("destination") != Some(&json!({"type": "download"})) {
         return Err(ApiError::bad(format!(
             "export {id} went to its destination, not to a download"
         )));
     }
-    if job.state != kensa_store::JobState::Done {
+    if job.expired_at.is_some() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("export {id} is not done"),
+            StatusCode::GONE,
+            format!(
+                "export {id} expired: its file was deleted after the retention period \
+                 (export setting retention_seconds); retry it with POST /api/v1/exports/{id}/retry"
+            ),
         ));
     }
-    let format: Format = serde_json::from_value(job.payload["format"].clone())
+    if job.info.state != JobState::Done {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("export {id} is {}, not done", state_name(&job)),
+        ));
+    }
+    let format: Format = serde_json::from_value(job.info.payload["format"].clone())
         .map_err(|e| ApiError::bad(format!("export {id}: {e}")))?;
-    let path = state
-        .exports
-        .downloads
-        .join(format!("{id}.{}", format.ext()));
+    let path = state.exports.download_path(id, format);
     let file = tokio::task::spawn_blocking(move || std::fs::File::open(&path))
         .await
         .map_err(|e| ApiError::from(ServerError::Internal(e.to_string())))?

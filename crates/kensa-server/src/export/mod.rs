@@ -9,12 +9,17 @@
 //!   claimed by a dedicated export worker, [`worker`]) whose result goes to a file
 //!   kept for download, a path under the configured export directory, or
 //!   an S3-compatible bucket (with SSE-KMS, or with client-side envelope
-//!   encryption, [`crypto`]). One queued or running export per user.
+//!   encryption, [`crypto`]). One queued or running export per user; a
+//!   job can be cancelled, retried and deleted. The export settings
+//!   ([`settings`]) bound what a user keeps (retention, bytes), who may
+//!   write to a path or S3, and whether the caller names the file; the
+//!   worker's sweep deletes expired downloads and stale temporary files.
 
 pub mod crypto;
 mod format;
 mod jobs;
 pub mod s3;
+mod settings;
 mod stream;
 mod worker;
 
@@ -34,7 +39,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kensa_detect::report::inspector;
 use kensa_store::{
-    Asset, AssetKind, Db, EXPORT_JOB, ExportRecord, Filter, Job, JobId, JobInfo, Sort, Timestamp,
+    Asset, AssetKind, Db, EXPORT_JOB, Enqueued, ExportJob, ExportRecord, Filter, Job, JobId,
+    JobState, Sort, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -43,12 +49,18 @@ use sha2::{Digest, Sha256};
 use crate::kit::{ApiError, ApiResult, AppState, authorize, parse_json, with_db};
 
 pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
-    use axum::routing::get;
+    use axum::routing::{get, post};
     axum::Router::new()
         .route("/api/v1/findings/export", get(stream))
         .route("/api/v1/exports", get(list).post(create))
-        .route("/api/v1/exports/{id}", get(status))
+        .route("/api/v1/exports/{id}", get(status).delete(jobs::delete))
         .route("/api/v1/exports/{id}/download", get(download))
+        .route("/api/v1/exports/{id}/cancel", post(cancel))
+        .route("/api/v1/exports/{id}/retry", post(retry))
+        .route(
+            "/api/v1/settings/exports",
+            get(get_settings).put(put_settings),
+        )
 }
 use crate::auth::{Principal, Role};
 use crate::error::{Result, ServerError};
@@ -58,6 +70,7 @@ use crate::worker::Wake;
 // export jobs and their API, the worker that runs them.
 pub use format::*;
 pub use jobs::*;
+pub use settings::*;
 pub use stream::*;
 pub use worker::*;
 
@@ -105,4 +118,71 @@ impl Exports {
             wake: Wake::default(),
         })
     }
+
+    /// The file kept for job `id`'s download.
+    pub fn download_path(&self, id: i64, format: Format) -> PathBuf {
+        self.downloads.join(format!("{id}.{}", format.ext()))
+    }
+
+    /// Deletes the file kept for a download job, if it is one and the file
+    /// is here (with several servers, on the one that ran it).
+    pub fn remove_download(&self, id: i64, payload: &Value) {
+        if payload.get("destination") != Some(&json!({"type": "download"})) {
+            return;
+        }
+        let Ok(format) = serde_json::from_value::<Format>(payload["format"].clone()) else {
+            return;
+        };
+        let path = self.download_path(id, format);
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::info!("export {id}: {} deleted", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::error!("export {id}: deleting {}: {e}", path.display()),
+        }
+    }
+}
+
+impl Exports {
+    /// Deletes the temporary file of job `id` (cancelled or deleted): a
+    /// worker still writing it (another server's, on a shared database)
+    /// finds its claim gone and keeps nothing.
+    pub fn remove_temp(&self, id: i64, payload: &Value) {
+        let dir = match serde_json::from_value::<Destination>(payload["destination"].clone()) {
+            Ok(Destination::Path { path, dir }) => {
+                let format = serde_json::from_value::<Format>(payload["format"].clone())
+                    .unwrap_or(Format::Csv);
+                match path_target(
+                    &self.dir,
+                    path.as_deref(),
+                    dir.as_deref(),
+                    &job_file_name(id, format, None),
+                ) {
+                    Ok(t) => t.parent().map(Path::to_path_buf),
+                    Err(_) => None,
+                }
+            }
+            Ok(_) => Some(self.downloads.clone()),
+            Err(_) => None,
+        };
+        if let Some(dir) = dir {
+            let temp = temp_path(&dir, id);
+            if std::fs::remove_file(&temp).is_ok() {
+                tracing::info!("export {id}: {} deleted", temp.display());
+            }
+        }
+    }
+}
+
+/// The temporary file an export writes in `dir` before it is complete:
+/// named by job, so that a sweep can tell whose it is.
+pub fn temp_path(dir: &Path, id: i64) -> PathBuf {
+    dir.join(format!(".kensa-export-{id}.tmp"))
+}
+
+/// The job a temporary file of [`temp_path`] belongs to.
+fn temp_job(name: &str) -> Option<i64> {
+    name.strip_prefix(".kensa-export-")?
+        .strip_suffix(".tmp")?
+        .parse()
+        .ok()
 }

@@ -105,6 +105,13 @@ pub struct Upload<R> {
     pub sha256: String,
 }
 
+/// What the store reports holding after an upload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub len: Option<u64>,
+    pub etag: Option<String>,
+}
+
 /// An object read back.
 pub struct Object {
     pub body: Vec<u8>,
@@ -123,8 +130,13 @@ impl Object {
 
 impl S3 {
     pub fn new(cfg: S3Config) -> S3 {
+        // No redirects: S3 answers a bucket in another region with 301
+        // (no Location) or 307, and following one would send the object
+        // and its signature somewhere else. Any answer but 2xx is a
+        // failure the caller sees.
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(std::time::Duration::from_secs(30))
+            .redirects(0)
             .build();
         S3 { cfg, agent }
     }
@@ -231,8 +243,35 @@ impl S3 {
         ))
     }
 
+    /// A response that is not 2xx (ureq reports only 4xx and 5xx as
+    /// errors; a 3xx arrives as a response) as the failure it is.
+    fn success(
+        &self,
+        op: &str,
+        bucket: &str,
+        key: &str,
+        res: ureq::Response,
+    ) -> Result<ureq::Response> {
+        let code = res.status();
+        if (200..300).contains(&code) {
+            return Ok(res);
+        }
+        let location = res
+            .header("location")
+            .map(|l| format!(" (Location: {l})"))
+            .unwrap_or_default();
+        Err(
+            match self.fail(op, bucket, key, ureq::Error::Status(code, res)) {
+                ServerError::Internal(m) => ServerError::Internal(format!("{m}{location}")),
+                e => e,
+            },
+        )
+    }
+
     /// PUT an object, with extra `x-amz-*` headers (metadata,
-    /// encryption).
+    /// encryption), then check that the store holds it: a HEAD must find
+    /// `len` bytes under the ETag the PUT answered. What the store
+    /// answered otherwise (a redirect, an error) is the error.
     pub fn put(
         &self,
         bucket: &str,
@@ -240,7 +279,7 @@ impl S3 {
         body: Upload<impl Read>,
         content_type: &str,
         amz: &[(String, String)],
-    ) -> Result<()> {
+    ) -> Result<Stored> {
         let Upload { body, len, sha256 } = body;
         let sha256 = sha256.as_str();
         let (url, host, path) = self.url_and_host(bucket, key)?;
@@ -254,9 +293,54 @@ impl S3 {
         for (k, v) in &headers {
             req = req.set(k, v);
         }
-        req.send(body)
+        let res = req
+            .send(body)
             .map_err(|e| self.fail("PUT", bucket, key, e))?;
-        Ok(())
+        let res = self.success("PUT", bucket, key, res)?;
+        let etag = res.header("etag").map(str::to_owned);
+        let stored = self.head(bucket, key)?;
+        let bad = |why: String| {
+            ServerError::Internal(format!(
+                "S3 PUT s3://{bucket}/{key} at {}: answered {} but {why}",
+                self.cfg.endpoint,
+                res.status()
+            ))
+        };
+        if stored.len != Some(len) {
+            return Err(bad(format!(
+                "the stored object has {} bytes, not {len}",
+                stored
+                    .len
+                    .map_or_else(|| "an unknown number of".to_owned(), |n| n.to_string())
+            )));
+        }
+        if let (Some(put), Some(head)) = (&etag, &stored.etag)
+            && put != head
+        {
+            return Err(bad(format!(
+                "the stored object's ETag is {head}, not the {put} of the upload"
+            )));
+        }
+        Ok(stored)
+    }
+
+    /// HEAD an object: its length and ETag as the store reports them.
+    pub fn head(&self, bucket: &str, key: &str) -> Result<Stored> {
+        let (url, host, path) = self.url_and_host(bucket, key)?;
+        let empty = hex::encode(Sha256::digest(b""));
+        let (auth, headers) = self.sign("HEAD", &host, &path, &empty, &[], SystemTime::now());
+        let mut req = self.agent.head(&url).set("Authorization", &auth);
+        for (k, v) in &headers {
+            req = req.set(k, v);
+        }
+        let res = req.call().map_err(|e| self.fail("HEAD", bucket, key, e))?;
+        let res = self.success("HEAD", bucket, key, res)?;
+        Ok(Stored {
+            len: res
+                .header("content-length")
+                .and_then(|l| l.trim().parse().ok()),
+            etag: res.header("etag").map(str::to_owned),
+        })
     }
 
     /// GET an object whole (tests and small objects).
@@ -269,6 +353,7 @@ impl S3 {
             req = req.set(k, v);
         }
         let res = req.call().map_err(|e| self.fail("GET", bucket, key, e))?;
+        let res = self.success("GET", bucket, key, res)?;
         let headers = res
             .headers_names()
             .into_iter()

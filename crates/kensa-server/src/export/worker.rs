@@ -37,6 +37,32 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+/// Refuses to write past `limit` bytes: an export to a file on the server
+/// stops at the user's quota instead of filling the disk.
+pub(super) struct Capped<W> {
+    inner: W,
+    written: u64,
+    limit: u64,
+}
+
+impl<W: Write> Write for Capped<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.written.saturating_add(b.len() as u64) > self.limit {
+            return Err(std::io::Error::other(format!(
+                "the export would pass {} bytes, the room left under the user's limit \
+                 (export setting max_bytes_per_user)",
+                self.limit
+            )));
+        }
+        let n = self.inner.write(b)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 pub struct ExportWorker {
     pub name: String,
     pub db: Db,
@@ -55,7 +81,20 @@ impl ExportWorker {
         // Renewed for the whole job, the upload of a large object included.
         let result = crate::lease::run_leased(&self.db, &job, || self.run_job(&job));
         match result {
-            Ok(()) => self.db.complete(&job)?,
+            Ok(()) => {
+                if let Err(e) = self.db.complete(&job) {
+                    // Cancelled or deleted as it finished: what it wrote for
+                    // download goes too.
+                    self.exports.remove_download(job.id.0, &job.payload);
+                    return Err(e.into());
+                }
+            }
+            Err(e) if !self.db.job_held(&job)? => {
+                tracing::info!(
+                    "export {} stopped: it was cancelled or deleted ({e})",
+                    job.id.0
+                );
+            }
             Err(e) => {
                 tracing::error!("export {} failed: {e}", job.id.0);
                 self.db.fail(&job, &e.to_string())?;
@@ -73,11 +112,16 @@ impl ExportWorker {
         let sort: Sort = p["sort"].as_str().unwrap_or("severity:desc").parse()?;
         let dest: Destination =
             serde_json::from_value(p["destination"].clone()).map_err(|e| bad(&e.to_string()))?;
+        let settings = ExportSettings::load(&self.db)?;
         let id = job.id;
         let mut reported = Instant::now();
         let db = &self.db;
-        // Progress for the status API, every 20 s or so.
+        // Every 10,000 rows: stop if the job was cancelled or deleted, and
+        // progress for the status API every 20 s or so.
         let mut tick = |rows: u64| -> Result<()> {
+            if !db.job_held(job)? {
+                return Err(bad("cancelled or deleted while it ran"));
+            }
             if reported.elapsed() >= Duration::from_secs(20) {
                 reported = Instant::now();
                 let mut progress = job.payload.clone();
@@ -88,32 +132,48 @@ impl ExportWorker {
         };
         let (written, extra) = match &dest {
             Destination::Download => {
-                let path = self
-                    .exports
-                    .downloads
-                    .join(format!("{}.{}", id.0, format.ext()));
-                let w = self.to_file(&path, &filter, sort, format, &mut tick)?;
+                let owner = p["owner"].as_str().unwrap_or_default();
+                let room = settings
+                    .max_bytes_per_user
+                    .saturating_sub(db.export_bytes_held(owner)?);
+                let path = self.exports.download_path(id.0, format);
+                let w = self.to_file(job, &path, room, &filter, sort, format, &mut tick)?;
                 (w, json!({}))
             }
-            Destination::Path { path } => {
-                let target = resolve_path(&self.exports.dir, path).map_err(|e| bad(&e))?;
-                let w = self.to_file(&target, &filter, sort, format, &mut tick)?;
+            Destination::Path { path, dir } => {
+                let name = job_file_name(id.0, format, None);
+                let target = path_target(&self.exports.dir, path.as_deref(), dir.as_deref(), &name)
+                    .map_err(|e| bad(&e))?;
+                let w = self.to_file(
+                    job,
+                    &target,
+                    settings.max_bytes_per_user,
+                    &filter,
+                    sort,
+                    format,
+                    &mut tick,
+                )?;
                 (w, json!({ "written_to": target }))
             }
             Destination::S3 {
                 bucket,
                 key,
+                prefix,
                 encryption,
-            } => self.to_s3(
-                id,
-                bucket,
-                key,
-                encryption.as_ref(),
-                &filter,
-                sort,
-                format,
-                &mut tick,
-            )?,
+            } => {
+                let name = job_file_name(id.0, format, encryption.as_ref());
+                let key = s3_key(key.as_deref(), prefix.as_deref(), &name);
+                self.to_s3(
+                    id,
+                    bucket,
+                    &key,
+                    encryption.as_ref(),
+                    &filter,
+                    sort,
+                    format,
+                    &mut tick,
+                )?
+            }
         };
         let mut done = job.payload.clone();
         done["rows"] = json!(written.rows);
@@ -125,11 +185,16 @@ impl ExportWorker {
         Ok(())
     }
 
-    /// Writes to a temporary file beside `target`, renamed into place once
-    /// complete: a reader never sees half an export.
+    /// Writes to a temporary file beside `target` (named by the job, so
+    /// that a sweep after a crash knows whose it is), renamed into place
+    /// once complete: a reader never sees half an export. At most `limit`
+    /// bytes.
+    #[allow(clippy::too_many_arguments)]
     fn to_file(
         &self,
+        job: &Job,
         target: &Path,
+        limit: u64,
         filter: &Filter,
         sort: Sort,
         format: Format,
@@ -140,13 +205,28 @@ impl ExportWorker {
             path: target.display().to_string(),
             source,
         };
-        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        let w = write_export(&self.db, filter, sort, format, tmp.as_file(), tick)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(target).map_err(|e| io(e.error))?;
+        let temp = Temp {
+            path: temp_path(dir, job.id.0),
+            keep: false,
+        };
+        let file = std::fs::File::create(&temp.path).map_err(io)?;
+        let mut out = Capped {
+            inner: &file,
+            written: 0,
+            limit,
+        };
+        let w = write_export(&self.db, filter, sort, format, &mut out, tick)?;
+        file.sync_all().map_err(io)?;
+        // Not put in place for a job cancelled or deleted meanwhile.
+        if !self.db.job_held(job)? {
+            return Err(ServerError::Internal(format!(
+                "export {}: cancelled or deleted while it ran",
+                job.id.0
+            )));
+        }
+        std::fs::rename(&temp.path, target).map_err(io)?;
         Ok(w)
     }
-
     #[allow(clippy::too_many_arguments)]
     fn to_s3(
         &self,
@@ -163,7 +243,7 @@ impl ExportWorker {
             self.exports.s3.clone().ok_or_else(|| {
                 ServerError::Internal("no S3-compatible store is configured".into())
             })?;
-        let path = self.exports.downloads.join(format!("{}.s3.tmp", id.0));
+        let path = temp_path(&self.exports.downloads, id.0);
         let _temp = Temp {
             path: path.clone(),
             keep: false,
@@ -224,7 +304,7 @@ impl ExportWorker {
             format.content_type()
         };
         let file = std::fs::File::open(&path).map_err(io)?;
-        S3::new(cfg).put(
+        let stored = S3::new(cfg).put(
             bucket,
             key,
             s3::Upload {
@@ -240,13 +320,100 @@ impl ExportWorker {
                 rows: written.rows,
                 bytes: len,
             },
-            json!({ "object": format!("s3://{bucket}/{key}") }),
+            json!({ "object": format!("s3://{bucket}/{key}"), "etag": stored.etag }),
         ))
+    }
+
+    /// Deletes what exports left behind: the downloads past the retention
+    /// period (their jobs marked expired), files of jobs deleted or
+    /// expired, and temporary files of jobs no longer running (a crash
+    /// leaves them). Run at start and then every few seconds to a minute.
+    pub fn sweep(&self) -> Result<()> {
+        let settings = ExportSettings::load(&self.db)?;
+        for job in self.db.expire_exports(settings.retention())? {
+            self.exports.remove_download(job.id.0, &job.payload);
+        }
+        self.sweep_dir(&self.exports.downloads, true, 0)?;
+        self.sweep_dir(&self.exports.dir, false, 0)
+    }
+
+    /// `downloads`: the server's own directory, where every file is an
+    /// export's; else the export directory, where only the temporary files
+    /// named by [`temp_path`] are ours. Subdirectories to a small depth,
+    /// symbolic links not followed.
+    fn sweep_dir(&self, dir: &Path, downloads: bool, depth: u32) -> Result<()> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(ServerError::Io {
+                    path: dir.display().to_string(),
+                    source,
+                });
+            }
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if kind.is_dir() {
+                if !downloads && depth < 8 {
+                    self.sweep_dir(&path, false, depth + 1)?;
+                }
+                continue;
+            }
+            if !kind.is_file() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let stale = if let Some(id) = temp_job(&name) {
+                // A running job's claim may be another server's (sharing
+                // PostgreSQL and this directory): left until it is not.
+                !self
+                    .db
+                    .export_job(JobId(id))?
+                    .is_some_and(|j| j.info.state == JobState::Running)
+            } else if downloads {
+                match name
+                    .split_once('.')
+                    .and_then(|(id, _)| id.parse::<i64>().ok())
+                {
+                    Some(id) => match self.db.export_job(JobId(id))? {
+                        None => true,
+                        Some(j) => j.expired_at.is_some() || j.info.state == JobState::Failed,
+                    },
+                    // Temporary files of earlier versions (`.tmpXXXXXX`,
+                    // `<id>.s3.tmp`) and anything else: only exports
+                    // belong here.
+                    None => true,
+                }
+            } else {
+                false
+            };
+            if stale {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => tracing::info!("exports: deleted {}", path.display()),
+                    Err(e) => tracing::error!("exports: deleting {}: {e}", path.display()),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Work until `stop`.
     pub fn run(mut self, stop: Arc<AtomicBool>) {
+        let mut swept: Option<Instant> = None;
         while !stop.load(Ordering::Relaxed) {
+            let every = ExportSettings::load(&self.db)
+                .map(|s| (s.retention() / 4).clamp(Duration::from_secs(1), Duration::from_secs(60)))
+                .unwrap_or(Duration::from_secs(60));
+            if swept.is_none_or(|t| t.elapsed() >= every) {
+                swept = Some(Instant::now());
+                if let Err(e) = self.sweep() {
+                    tracing::error!("export sweep: {e}");
+                }
+            }
             match self.step() {
                 Ok(true) => {}
                 Ok(false) => self.exports.wake.wait(Duration::from_secs(2)),

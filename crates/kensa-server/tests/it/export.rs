@@ -434,19 +434,59 @@ fn exports_on(backend: TestBackend) {
     );
     assert_eq!(
         r.status,
-        409,
+        429,
         "a second export while the first is queued or running: {}",
         r.text()
     );
-    // Another user is not held up by vera's.
-    let other = srv.token("otto", "viewer");
+    assert!(r.text().contains("one at a time"), "{}", r.text());
+    // Another user is not held up by vera's; an analyst may write to the
+    // export directory, a file named by the job.
+    let other = srv.token("otto", "analyst");
     let r = srv.post(
         "/api/v1/exports",
         Some(&other),
-        &json!({"format": "csv", "filter": "severity=LOW", "destination": {"type": "path", "path": "low.csv"}}),
+        &json!({"format": "csv", "filter": "severity=LOW", "destination": {"type": "path"}}),
     );
     assert_eq!(r.status, 202, "{}", r.text());
     let low_job = r.json()["id"].as_i64().expect("id");
+    // A third user's job waits behind the other two, and is cancelled
+    // while it waits: cancelled, and its owner may queue another at once.
+    let cara = srv.token("cara", "viewer");
+    let r = srv.post(
+        "/api/v1/exports",
+        Some(&cara),
+        &json!({"format": "csv", "destination": {"type": "download"}}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let waiting = r.json()["id"].as_i64().expect("id");
+    let r = srv.post(
+        &format!("/api/v1/exports/{waiting}/cancel"),
+        Some(&cara),
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["status"], "cancelled", "{}", r.text());
+    assert_eq!(r.json()["cancelled_by"], "cara");
+    let r = srv.post(
+        &format!("/api/v1/exports/{waiting}/cancel"),
+        Some(&cara),
+        &json!({}),
+    );
+    assert_eq!(r.status, 409, "cancelled once: {}", r.text());
+    let r = srv.post(
+        "/api/v1/exports",
+        Some(&cara),
+        &json!({"format": "csv", "destination": {"type": "download"}}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let queued_again = r.json()["id"].as_i64().expect("id");
+    let r = srv.call(
+        "DELETE",
+        &format!("/api/v1/exports/{queued_again}"),
+        auth(Some(&cara)),
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
     // Nobody else's job is visible to a viewer; an admin sees all.
     assert_eq!(
         srv.get(&format!("/api/v1/exports/{low_job}"), Some(&viewer))
@@ -472,7 +512,12 @@ fn exports_on(backend: TestBackend) {
     assert_eq!(rd.records().count(), 100_000);
     let low = srv.wait(low_job, &other);
     assert_eq!(low["status"], "done", "{low}");
-    let low_text = std::fs::read_to_string(srv.export_dir.join("low.csv")).expect("low.csv");
+    let low_file = srv.export_dir.join(format!("kensa-export-{low_job}.csv"));
+    assert_eq!(
+        low["written_to"].as_str().map(Path::new),
+        Some(low_file.canonicalize().expect("canonical").as_path())
+    );
+    let low_text = std::fs::read_to_string(&low_file).expect("the job's file");
     let low_rows = csv::Reader::from_reader(low_text.as_bytes())
         .records()
         .count();
@@ -500,9 +545,21 @@ fn exports_on(backend: TestBackend) {
         .collect();
     assert_eq!(ids, vec![second, first], "own jobs, newest first");
     let all = srv.get("/api/v1/exports", Some(&srv.admin)).json();
-    assert_eq!(all["exports"].as_array().expect("list").len(), 3);
+    assert_eq!(
+        all["exports"].as_array().expect("list").len(),
+        4,
+        "vera's two, otto's, cara's cancelled one (the deleted one gone)"
+    );
 
-    // Local paths stay inside the export directory.
+    // Local paths stay inside the export directory, named by the caller
+    // once an admin allows it, or in a directory given.
+    let r = srv.srv.call(
+        "PUT",
+        "/api/v1/settings/exports",
+        Auth::Bearer(&srv.admin),
+        Some(json!({"caller_names": true})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
     for bad in [
         "../escape.csv",
         "/tmp/escape.csv",
@@ -511,16 +568,24 @@ fn exports_on(backend: TestBackend) {
     ] {
         let r = srv.post(
             "/api/v1/exports",
-            Some(&viewer),
+            Some(&other),
             &json!({"format": "csv", "destination": {"type": "path", "path": bad}}),
         );
         assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
+    for bad in ["..", "/tmp", "nodir"] {
+        let r = srv.post(
+            "/api/v1/exports",
+            Some(&other),
+            &json!({"format": "csv", "destination": {"type": "path", "dir": bad}}),
+        );
+        assert_eq!(r.status, 400, "dir {bad}: {}", r.text());
     }
     assert!(!srv.export_dir.join("../escape.csv").exists());
     // Without a store configured, S3 is refused up front.
     let r = srv.post(
         "/api/v1/exports",
-        Some(&viewer),
+        Some(&other),
         &json!({"format": "csv", "destination": {"type": "s3", "bucket": "b", "key": "k"}}),
     );
     assert_eq!(r.status, 400, "{}", r.text());
@@ -627,9 +692,17 @@ fn s3_destinations_with_sse_kms_and_client_side_encryption() {
         Some(s3srv.cfg.clone()),
         Some(kek_path.clone()),
     );
-    let viewer = srv.token("vera", "viewer");
+    let viewer = srv.token("vera", "analyst");
     let streamed = srv.get("/api/v1/findings/export?format=csv", Some(&viewer));
     assert_eq!(streamed.status, 200);
+    // The first object is named by the caller, which an admin allows.
+    let r = srv.srv.call(
+        "PUT",
+        "/api/v1/settings/exports",
+        Auth::Bearer(&srv.admin),
+        Some(json!({"caller_names": true})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
 
     // SSE-KMS: the headers go with the PUT and are accepted. s3s-fs does
     // not encrypt at rest (nor keep the headers): the object reads back as
@@ -649,21 +722,27 @@ fn s3_destinations_with_sse_kms_and_client_side_encryption() {
         .expect("GET the object");
     assert_eq!(obj.body, streamed.body, "the object is the export");
     assert_eq!(job["bytes"], obj.body.len());
+    // Verified after the upload: the store's HEAD answered the PUT's ETag.
+    let head = s3.head("exports", "reports/kms.csv").expect("HEAD");
+    assert_eq!(head.len, Some(obj.body.len() as u64));
+    assert!(head.etag.is_some(), "s3s-fs answers an ETag");
 
     // Client-side envelope encryption: what is stored is ciphertext, and
-    // it decrypts with the KEK to exactly the export.
+    // it decrypts with the KEK to exactly the export. Named by the job,
+    // after the prefix given.
     let r = srv.post(
         "/api/v1/exports",
         Some(&viewer),
         &json!({"format": "csv", "destination": {"type": "s3", "bucket": "exports",
-            "key": "reports/client.csv.kenc", "encryption": {"type": "client"}}}),
+            "prefix": "reports/", "encryption": {"type": "client"}}}),
     );
     assert_eq!(r.status, 202, "{}", r.text());
-    let job = srv.wait(r.json()["id"].as_i64().expect("id"), &viewer);
+    let id = r.json()["id"].as_i64().expect("id");
+    let job = srv.wait(id, &viewer);
     assert_eq!(job["status"], "done", "{job}");
-    let obj = s3
-        .get("exports", "reports/client.csv.kenc")
-        .expect("GET the object");
+    let key = format!("reports/kensa-export-{id}.csv.kenc");
+    assert_eq!(job["object"], format!("s3://exports/{key}"));
+    let obj = s3.get("exports", &key).expect("GET the object");
     assert!(obj.body.starts_with(b"KENSAEX1"));
     assert!(
         !obj.body
@@ -694,4 +773,406 @@ fn s3_destinations_with_sse_kms_and_client_side_encryption() {
         ..s3srv.cfg.clone()
     });
     assert!(bad.get("exports", "reports/kms.csv").is_err());
+}
+
+// ------------------------------------------------------- limits (issue 13)
+
+impl Server {
+    fn put_settings(&self, token: &str, body: Value) -> Reply {
+        self.srv.call(
+            "PUT",
+            "/api/v1/settings/exports",
+            Auth::Bearer(token),
+            Some(body),
+        )
+    }
+
+    fn delete(&self, path: &str, token: &str) -> Reply {
+        self.srv.call("DELETE", path, Auth::Bearer(token), None)
+    }
+
+    /// The server's directory of files kept for download: what is in it.
+    fn kept(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.server_dir().join("export-downloads"))
+            .expect("export-downloads")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Polls job `id` until `status` (30 s at most).
+    fn wait_for(&self, id: i64, token: &str, status: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let v = self
+                .get(&format!("/api/v1/exports/{id}"), Some(token))
+                .json();
+            if v["status"] == status {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "export {id} not {status} in 30 s: {v}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Who may write where, how files are named, the settings, the per-user
+/// byte limit, deletion with the file, retention: through the API of a
+/// real server.
+fn export_limits_on(backend: TestBackend) {
+    let srv = start(&backend, 5, 200, None, None);
+    let viewer = srv.token("vera", "viewer");
+    let analyst = srv.token("ana", "analyst");
+    let csv = json!({"format": "csv", "destination": {"type": "download"}});
+
+    // A viewer downloads, but writes neither to the export directory nor
+    // to S3: a path or S3 destination needs the analyst role.
+    for dest in [
+        json!({"type": "path"}),
+        json!({"type": "path", "path": "mine.csv"}),
+        json!({"type": "s3", "bucket": "b", "prefix": "p"}),
+    ] {
+        let r = srv.post(
+            "/api/v1/exports",
+            Some(&viewer),
+            &json!({"format": "csv", "destination": dest}),
+        );
+        assert_eq!(r.status, 403, "{dest}: {}", r.text());
+        assert!(r.text().contains("destination_role"), "{}", r.text());
+    }
+    // An analyst's file is named by the job unless an admin allows names.
+    let r = srv.post(
+        "/api/v1/exports",
+        Some(&analyst),
+        &json!({"format": "csv", "destination": {"type": "path", "path": "mine.csv"}}),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("caller_names"), "{}", r.text());
+    let r = srv.post(
+        "/api/v1/exports",
+        Some(&analyst),
+        &json!({"format": "csv", "destination": {"type": "path"}}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = r.json()["id"].as_i64().expect("id");
+    assert_eq!(srv.wait(id, &analyst)["status"], "done");
+    let names: Vec<String> = std::fs::read_dir(&srv.export_dir)
+        .expect("export dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec![format!("kensa-export-{id}.csv")]);
+
+    // The settings: anyone reads them, only an admin changes them, and a
+    // bad value is a 400 naming the field.
+    let r = srv.get("/api/v1/settings/exports", Some(&viewer));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"retention_seconds": 86400, "max_bytes_per_user": 1u64 << 30,
+            "destination_role": "analyst", "caller_names": false})
+    );
+    let r = srv.put_settings(&analyst, json!({"caller_names": true}));
+    assert_eq!(r.status, 403, "{}", r.text());
+    for (bad, field) in [
+        (json!({"retention_seconds": 0}), "retention_seconds"),
+        (json!({"max_bytes_per_user": 0}), "max_bytes_per_user"),
+        (json!({"destination_role": "agent"}), "destination_role"),
+        (json!({"colour": "red"}), "colour"),
+    ] {
+        let r = srv.put_settings(&srv.admin, bad.clone());
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        assert!(r.text().contains(field), "{bad}: {}", r.text());
+    }
+
+    // The byte limit: an export bigger than the room left fails, naming
+    // the limit, and keeps nothing.
+    let whole = srv.get("/api/v1/findings/export?format=csv", Some(&viewer));
+    assert_eq!(whole.status, 200);
+    let size = whole.body.len() as u64;
+    let r = srv.put_settings(&srv.admin, json!({"max_bytes_per_user": size / 2}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = srv.post("/api/v1/exports", Some(&viewer), &csv);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let big = srv.wait(r.json()["id"].as_i64().expect("id"), &viewer);
+    assert_eq!(big["status"], "failed", "{big}");
+    assert!(
+        big["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("max_bytes_per_user")),
+        "{big}"
+    );
+    assert!(srv.kept().is_empty(), "{:?}", srv.kept());
+    // Room for it: done and kept. Once what is kept reaches the limit, a
+    // new export is refused up front.
+    let r = srv.put_settings(&srv.admin, json!({"max_bytes_per_user": size + size / 2}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = srv.post("/api/v1/exports", Some(&viewer), &csv);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let first = r.json()["id"].as_i64().expect("id");
+    let done = srv.wait(first, &viewer);
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["bytes"], size);
+    assert!(done["expires_at"].as_i64().is_some(), "{done}");
+    assert_eq!(srv.kept(), vec![format!("{first}.csv")]);
+    let r = srv.put_settings(&srv.admin, json!({"max_bytes_per_user": size}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = srv.post("/api/v1/exports", Some(&viewer), &csv);
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(r.text().contains("max_bytes_per_user"), "{}", r.text());
+    let list = srv.get("/api/v1/exports", Some(&viewer)).json();
+    assert_eq!(list["held_bytes"], size, "{list}");
+    let r = srv.put_settings(&srv.admin, json!({"max_bytes_per_user": size + size / 2}));
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Deleting the job deletes its file (its owner or an admin only).
+    let other = srv.token("otto", "viewer");
+    let r = srv.delete(&format!("/api/v1/exports/{first}"), &other);
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = srv.delete(&format!("/api/v1/exports/{first}"), &viewer);
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert!(srv.kept().is_empty(), "{:?}", srv.kept());
+    assert_eq!(
+        srv.get(&format!("/api/v1/exports/{first}"), Some(&viewer))
+            .status,
+        404
+    );
+    let r = srv.post("/api/v1/exports", Some(&viewer), &csv);
+    assert_eq!(r.status, 202, "room again: {}", r.text());
+    let second = r.json()["id"].as_i64().expect("id");
+    assert_eq!(srv.wait(second, &viewer)["status"], "done");
+    assert_eq!(srv.kept(), vec![format!("{second}.csv")]);
+
+    // Retention: past it, the file is deleted and the job expired.
+    let r = srv.put_settings(&srv.admin, json!({"retention_seconds": 1}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let expired = srv.wait_for(second, &viewer, "expired");
+    assert!(expired["expired_at"].as_i64().is_some(), "{expired}");
+    assert!(srv.kept().is_empty(), "{:?}", srv.kept());
+    let r = srv.get(&format!("/api/v1/exports/{second}/download"), Some(&viewer));
+    assert_eq!(r.status, 410, "{}", r.text());
+    assert!(r.text().contains("retention_seconds"), "{}", r.text());
+    let list = srv.get("/api/v1/exports", Some(&viewer)).json();
+    assert_eq!(list["held_bytes"], 0, "{list}");
+    // Retried: the same export again, a new job (kept a day this time, so
+    // that it is seen done before it expires).
+    let r = srv.put_settings(&srv.admin, json!({"retention_seconds": 86400}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = srv.post(
+        &format!("/api/v1/exports/{second}/retry"),
+        Some(&viewer),
+        &json!({}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let again = r.json()["id"].as_i64().expect("id");
+    assert_ne!(again, second);
+    assert_eq!(srv.wait(again, &viewer)["bytes"], size);
+
+    // Each change of the settings is in the audit trail.
+    let audit = srv.get("/api/v1/audit?limit=100", Some(&srv.admin)).json();
+    let changes = audit["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["action"] == "export.settings")
+        .count();
+    assert_eq!(changes, 6, "{audit}");
+}
+
+#[test]
+fn export_limits_on_sqlite() {
+    export_limits_on(TestBackend::Sqlite);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL (scripts/setup); scripts/test runs it"]
+fn export_limits_on_postgres() {
+    if let Some(pg) = TestBackend::postgres() {
+        export_limits_on(pg);
+    }
+}
+
+/// A running export cancelled by its owner stops: no file is kept and no
+/// temporary file is left, and the job stays cancelled.
+fn cancel_a_running_export_on(backend: TestBackend) {
+    let srv = start(&backend, 50, 1000, None, None);
+    let viewer = srv.token("vera", "viewer");
+    let r = srv.post(
+        "/api/v1/exports",
+        Some(&viewer),
+        &json!({"format": "json", "destination": {"type": "download"}}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = r.json()["id"].as_i64().expect("id");
+    srv.wait_for(id, &viewer, "running");
+    let r = srv.post(
+        &format!("/api/v1/exports/{id}/cancel"),
+        Some(&viewer),
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["status"], "cancelled");
+    // The worker notices within 10,000 rows and removes its temporary file.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !srv.kept().is_empty() {
+        assert!(Instant::now() < deadline, "left behind: {:?}", srv.kept());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let v = srv
+        .get(&format!("/api/v1/exports/{id}"), Some(&viewer))
+        .json();
+    assert_eq!(v["status"], "cancelled", "{v}");
+    assert!(srv.kept().is_empty(), "{:?}", srv.kept());
+    let r = srv.post(
+        "/api/v1/exports",
+        Some(&viewer),
+        &json!({"format": "csv", "filter": "severity=CRITICAL", "destination": {"type": "download"}}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+}
+
+#[test]
+fn cancel_a_running_export_on_sqlite() {
+    cancel_a_running_export_on(TestBackend::Sqlite);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL (scripts/setup); scripts/test runs it"]
+fn cancel_a_running_export_on_postgres() {
+    if let Some(pg) = TestBackend::postgres() {
+        cancel_a_running_export_on(pg);
+    }
+}
+
+/// A loopback HTTP server that answers as an S3 store must not be
+/// believed: a redirect (S3's answer for a bucket in another region), or
+/// an object acknowledged but then missing or short. Not a real S3: no S3
+/// implementation here can be made to answer so, and the point is the
+/// client's reading of those answers; s3s-fs above is the real store.
+struct FakeS3 {
+    port: u16,
+    mode: std::sync::Arc<std::sync::Mutex<&'static str>>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FakeS3 {
+    fn start() -> FakeS3 {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mode = std::sync::Arc::new(std::sync::Mutex::new("301"));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (m, sn) = (mode.clone(), seen.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut rd = BufReader::new(conn.try_clone().expect("clone"));
+                let mut line = String::new();
+                if rd.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut len = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if rd.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let method = line.split(' ').next().unwrap_or("").to_owned();
+                if method != "HEAD" {
+                    let mut body = vec![0u8; len];
+                    let _ = rd.read_exact(&mut body);
+                }
+                sn.lock().expect("seen").push(line.trim().to_owned());
+                let mode = *m.lock().expect("mode");
+                let xml = |code: &str, msg: &str| {
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+                         <Message>{msg}</Message><Endpoint>exports.s3.eu-west-1.amazonaws.com</Endpoint></Error>"
+                    )
+                };
+                let reply = match (mode, method.as_str()) {
+                    ("301", _) => {
+                        let b = xml(
+                            "PermanentRedirect",
+                            "The bucket you are attempting to access must be addressed using the specified endpoint.",
+                        );
+                        format!("HTTP/1.1 301 Moved Permanently\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len())
+                    }
+                    ("307", _) => {
+                        let b = xml("TemporaryRedirect", "Please re-send this request to the specified temporary endpoint.");
+                        format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{port}/elsewhere/exports/x\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len())
+                    }
+                    (_, "PUT") => "HTTP/1.1 200 OK\r\nETag: \"0123456789abcdef\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+                    ("lost", _) => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+                    // "short": the store holds one byte of it.
+                    _ => "HTTP/1.1 200 OK\r\nETag: \"0123456789abcdef\"\r\nContent-Length: 1\r\nConnection: close\r\n\r\n".to_owned(),
+                };
+                let _ = conn.write_all(reply.as_bytes());
+            }
+        });
+        FakeS3 { port, mode, seen }
+    }
+}
+
+#[test]
+fn s3_redirects_and_objects_not_stored_are_failures() {
+    let fake = FakeS3::start();
+    let srv = start(
+        &TestBackend::Sqlite,
+        2,
+        100,
+        Some(S3Config {
+            endpoint: format!("http://127.0.0.1:{}", fake.port),
+            region: "us-east-1".into(),
+            access_key: "ak".into(),
+            secret_key: "sk".into(),
+        }),
+        None,
+    );
+    let analyst = srv.token("ana", "analyst");
+    for (mode, says) in [
+        ("301", "HTTP 301 PermanentRedirect"),
+        ("307", "HTTP 307 TemporaryRedirect"),
+        ("lost", "HEAD"),
+        ("short", "1 bytes"),
+    ] {
+        *fake.mode.lock().expect("mode") = mode;
+        fake.seen.lock().expect("seen").clear();
+        let r = srv.post(
+            "/api/v1/exports",
+            Some(&analyst),
+            &json!({"format": "csv", "destination": {"type": "s3", "bucket": "exports", "prefix": "r"}}),
+        );
+        assert_eq!(r.status, 202, "{}", r.text());
+        let job = srv.wait(r.json()["id"].as_i64().expect("id"), &analyst);
+        assert_eq!(job["status"], "failed", "{mode}: {job}");
+        assert!(
+            job["error"].as_str().is_some_and(|e| e.contains(says)),
+            "{mode}: {job}"
+        );
+        let seen = fake.seen.lock().expect("seen").clone();
+        assert!(
+            seen.iter().all(|l| !l.contains("/elsewhere/")),
+            "{mode}: a redirect was followed: {seen:?}"
+        );
+        assert!(
+            seen[0].starts_with("PUT /exports/r/kensa-export-"),
+            "{seen:?}"
+        );
+    }
+    // Nothing left on the server's disk by the failed uploads.
+    let left: Vec<_> = std::fs::read_dir(srv.server_dir().join("export-downloads"))
+        .expect("dir")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -606,3 +606,127 @@ fn the_console_lists_and_revokes_api_tokens() {
     let r = s.call("GET", "/api/v1/findings", Auth::Bearer(&token), None);
     assert_eq!(r.status, 401, "revoked from the console: {}", r.text());
 }
+
+/// Makes the database refuse suppression rule `id` while it runs: a
+/// trigger fails the triage audit row the rule's suppressions write. No
+/// rule can be made to fail so through the API (a rule is run once before
+/// it is saved, and the filter language compiles to statements both
+/// databases accept), so the failure is injected here, by a direct write
+/// to the database, as a stand-in for what the database may refuse later
+/// (a limit, a lock, a corrupt row).
+fn refuse_rule(s: &TestServer, id: i64) {
+    let via = format!("suppression rule {id}");
+    match &s.database {
+        None => {
+            let c = rusqlite::Connection::open(s.server_dir().join("kensa.db")).expect("open");
+            c.execute_batch(&format!(
+                "CREATE TRIGGER kensa_test_refuse BEFORE INSERT ON triage_audit \
+                 WHEN NEW.via = '{via}' BEGIN \
+                 SELECT RAISE(ABORT, 'injected: the database refuses {via}'); END;"
+            ))
+            .expect("trigger");
+        }
+        Some(url) => {
+            let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+            c.batch_execute(&format!(
+                "CREATE FUNCTION kensa_test_refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'injected: the database refuses %', NEW.via; END $$; \
+                 CREATE TRIGGER kensa_test_refuse BEFORE INSERT ON triage_audit FOR EACH ROW \
+                 WHEN (NEW.via = '{via}') EXECUTE FUNCTION kensa_test_refuse();"
+            ))
+            .expect("trigger");
+        }
+    }
+}
+
+/// A suppression rule the database refuses during an evaluation is
+/// skipped and reported (on the rule, for the admins, and once in the
+/// audit trail); the evaluation, and the other rules, go on.
+fn a_rule_refused_at_evaluation_is_skipped_and_reported(backend: &Backend) {
+    let s = TestServer::builder(backend).workers(1).start();
+    let analyst = s.api_token("ana", "analyst");
+    let mut ids = Vec::new();
+    for (name, filter) in [
+        ("busybox", "package=busybox"),
+        ("the rest", "package!=busybox"),
+    ] {
+        let r = post(
+            &s,
+            "/api/v1/suppression-rules",
+            &analyst,
+            json!({"name": name, "filter": filter, "reason": "accepted"}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        ids.push(r.json()["rule"]["id"].as_i64().expect("id"));
+    }
+    let (bad, good) = (ids[0], ids[1]);
+    refuse_rule(&s, bad);
+
+    let dir = tempfile::tempdir().expect("dir");
+    let root = kensa_testkit::roots::AlpineRoot::new().write(&dir.path().join("root"));
+    let cfg = s.agent_config(&root, &dir.path().join("state"));
+    let creds = kensa_agent::enroll(&cfg, &s.enrollment_token()).expect("enrol");
+    let t0 = kensa_testkit::now_ms();
+    kensa_agent::run_once(&cfg).expect("report");
+    let asset: i64 = creds.asset_id.parse().expect("asset id");
+    s.wait_evaluated(asset, t0);
+
+    let list = s.get(&format!("/api/v1/findings?asset_id={asset}&limit=500"));
+    let findings = list["findings"].as_array().expect("findings");
+    let busybox: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["package_name"] == "busybox")
+        .collect();
+    assert!(
+        !busybox.is_empty() && busybox.len() < findings.len(),
+        "{list}"
+    );
+    for f in findings {
+        let want = if f["package_name"] == "busybox" {
+            "ACTIVE"
+        } else {
+            "SUPPRESSED"
+        };
+        assert_eq!(f["status"], want, "{f}");
+    }
+    let rules = s.get("/api/v1/suppression-rules");
+    let rule = |id: i64| {
+        rules["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .expect("rule")
+    };
+    assert!(
+        rule(bad)["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("injected: the database refuses")),
+        "{rules}"
+    );
+    assert!(rule(bad)["last_error_at"].as_i64().is_some(), "{rules}");
+    assert!(rule(good)["last_error"].is_null(), "{rules}");
+    let audit = s.get("/api/v1/audit?limit=100");
+    let failed: Vec<&Value> = audit["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["action"] == "suppression_rule.failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{audit}");
+    assert_eq!(failed[0]["subject"], format!("suppression rule {bad}"));
+}
+
+#[test]
+fn a_suppression_rule_refused_at_evaluation_on_sqlite() {
+    a_rule_refused_at_evaluation_is_skipped_and_reported(&Backend::Sqlite);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL (scripts/setup); scripts/test runs it"]
+fn a_suppression_rule_refused_at_evaluation_on_postgres() {
+    if let Some(pg) = Backend::postgres() {
+        a_rule_refused_at_evaluation_is_skipped_and_reported(&pg);
+    }
+}

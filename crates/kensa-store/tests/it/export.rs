@@ -143,17 +143,20 @@ fn export_agrees_with_the_list_api(t: &TestDb) {
 }
 
 fn one_export_job_at_a_time_per_owner(t: &TestDb) {
+    use kensa_store::Enqueued;
     let db = t.open();
-    let payload = serde_json::json!({"owner": "ann", "format": "csv"});
-    let first = db
-        .enqueue_export("ann", &payload)
-        .expect("enqueue")
-        .expect("the first is queued");
-    assert_eq!(db.enqueue_export("ann", &payload).expect("enqueue"), None);
-    let bob = db
-        .enqueue_export("bob", &payload)
-        .expect("enqueue")
-        .expect("another owner's is queued");
+    let payload = serde_json::json!({"owner": "ann", "format": "csv",
+        "destination": {"type": "download"}});
+    let queued = |e: Enqueued| match e {
+        Enqueued::Queued(id) => id,
+        other => panic!("not queued: {other:?}"),
+    };
+    let first = queued(db.enqueue_export("ann", &payload, 1000).expect("enqueue"));
+    assert_eq!(
+        db.enqueue_export("ann", &payload, 1000).expect("enqueue"),
+        Enqueued::Busy(first)
+    );
+    let bob = queued(db.enqueue_export("bob", &payload, 1000).expect("enqueue"));
     let job = db
         .claim(
             "w",
@@ -163,31 +166,73 @@ fn one_export_job_at_a_time_per_owner(t: &TestDb) {
         .expect("claim")
         .expect("a job");
     assert_eq!(job.id, first);
+    assert!(db.job_held(&job).expect("held"));
     // Running still counts.
-    assert_eq!(db.enqueue_export("ann", &payload).expect("enqueue"), None);
+    assert_eq!(
+        db.enqueue_export("ann", &payload, 1000).expect("enqueue"),
+        Enqueued::Busy(first)
+    );
     let mut done = job.payload.clone();
     done["rows"] = serde_json::json!(42);
+    done["bytes"] = serde_json::json!(1500);
     db.set_job_payload(&job, &done).expect("progress");
     db.complete(&job).expect("complete");
-    let again = db
-        .enqueue_export("ann", &payload)
-        .expect("enqueue")
-        .expect("queued once the first is done");
+    assert!(!db.job_held(&job).expect("held"));
+    // Ann's kept download holds 1,500 bytes: over a quota of 1,000.
+    assert_eq!(db.export_bytes_held("ann").expect("held"), 1500);
+    assert_eq!(
+        db.enqueue_export("ann", &payload, 1000).expect("enqueue"),
+        Enqueued::OverQuota { held: 1500 }
+    );
+    let again = queued(db.enqueue_export("ann", &payload, 2000).expect("enqueue"));
     let ann: Vec<_> = db
         .export_jobs(Some("ann"), 10)
         .expect("list")
         .iter()
-        .map(|j| j.id)
+        .map(|j| j.info.id)
         .collect();
     assert_eq!(ann, vec![again, first]);
     assert_eq!(db.export_jobs(None, 10).expect("list").len(), 3);
-    assert!(db.export_jobs(Some("bob"), 10).expect("list")[0].id == bob);
+    assert!(db.export_jobs(Some("bob"), 10).expect("list")[0].info.id == bob);
     assert_eq!(
         db.job(first).expect("job").expect("job").payload["rows"],
         42
     );
     // A finished job's claim no longer holds: its payload stays.
     assert!(db.set_job_payload(&job, &payload).is_err());
+
+    // Cancelled: failed, who recorded, and the owner may queue again.
+    assert!(db.cancel_export(again, "ann").expect("cancel"));
+    assert!(!db.cancel_export(again, "ann").expect("cancel twice"));
+    let c = db.export_job(again).expect("read").expect("job");
+    assert_eq!(c.info.state, kensa_store::JobState::Failed);
+    assert_eq!(c.info.payload["cancelled_by"], "ann");
+    // Expiry: a retention of zero expires the finished download at once;
+    // its bytes no longer count.
+    let expired = db
+        .expire_exports(std::time::Duration::ZERO)
+        .expect("expire");
+    assert_eq!(
+        expired.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![first]
+    );
+    assert!(
+        db.export_job(first)
+            .expect("read")
+            .expect("job")
+            .expired_at
+            .is_some()
+    );
+    assert_eq!(db.export_bytes_held("ann").expect("held"), 0);
+    assert!(
+        db.expire_exports(std::time::Duration::ZERO)
+            .expect("expire")
+            .is_empty(),
+        "expired once"
+    );
+    assert!(db.delete_export(first).expect("delete"));
+    assert!(db.export_job(first).expect("read").is_none());
+    assert!(!db.delete_export(first).expect("delete twice"));
 }
 
 both!(

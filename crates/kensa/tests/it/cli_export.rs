@@ -205,3 +205,164 @@ fn export_streams_to_a_file_and_decrypt_needs_the_right_key() {
 fn hex_of(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// Issue 13: `kill -9` of `kensa server` in the middle of an export. The
+/// temporary file it was writing is deleted when the server starts again
+/// (its job no longer running), and its owner is not kept waiting for the
+/// job's lease: on SQLite the job is failed as interrupted at start (the
+/// file is that process's alone); on PostgreSQL, where another server may
+/// hold the job, the owner cancels it. Either way the owner then exports
+/// again and retries the killed job.
+fn kill_9_during_an_export(database: Option<&str>) {
+    use crate::support::server::Server;
+    use serde_json::json;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let server_dir = dir.path().join("server");
+    std::fs::create_dir_all(&server_dir).expect("mkdir");
+    let rows = 40_000;
+    {
+        let backend = match database {
+            Some(url) => Backend::Postgres(url.to_owned()),
+            None => Backend::Sqlite(server_dir.join("kensa.db")),
+        };
+        let db = Db::open(&backend).expect("db");
+        for a in 0..40 {
+            let asset = db
+                .upsert_asset(&AssetUpsert {
+                    kind: AssetKind::Host,
+                    name: format!("web{a}"),
+                    hostname: Some(format!("web{a}")),
+                    machine_id: Some(format!("m{a}")),
+                    image_id: None,
+                    os_id: Some("debian".into()),
+                    os_release: Some("12".into()),
+                    seen_at: Timestamp::now(),
+                })
+                .expect("asset");
+            let fs: Vec<Finding> = (0..rows / 40).map(finding).collect();
+            db.apply_evaluation(asset, &fs, Timestamp::now())
+                .expect("evaluation");
+        }
+    }
+    let kb = dir.path().join("kb");
+    let downloads = server_dir.join("export-downloads");
+    let temps = || -> Vec<String> {
+        std::fs::read_dir(&downloads)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with('.') || n.ends_with(".tmp"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let download = json!({"format": "json", "destination": {"type": "download"}});
+
+    let server = Server::start_with_kb(dir.path(), database, &kb);
+    let (code, v) = server.api("POST", "/api/v1/exports", Some(&download));
+    assert_eq!(code, 202, "{v}");
+    let killed = v["id"].as_i64().expect("id");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while temps().is_empty() {
+        let (_, j) = server.api("GET", &format!("/api/v1/exports/{killed}"), None);
+        assert!(
+            j["status"] == "queued" || j["status"] == "running",
+            "the export ended before it could be killed: {j}"
+        );
+        assert!(Instant::now() < deadline, "no temporary file in 120 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(server); // SIGKILL
+    assert!(!temps().is_empty(), "the kill left the temporary file");
+
+    let server = Server::start_with_kb(dir.path(), database, &kb);
+    let (_, j) = server.api("GET", &format!("/api/v1/exports/{killed}"), None);
+    match database {
+        None => {
+            assert_eq!(j["status"], "failed", "{j}");
+            assert!(
+                j["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("interrupted")),
+                "{j}"
+            );
+        }
+        Some(_) => {
+            // Still running as far as anyone can tell, until its lease runs
+            // out: the owner is told which job holds them up, and cancels it.
+            assert_eq!(j["status"], "running", "{j}");
+            let (code, v) = server.api("POST", "/api/v1/exports", Some(&download));
+            assert_eq!(code, 429, "{v}");
+            assert!(
+                v["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains(&format!("/api/v1/exports/{killed}/cancel"))),
+                "{v}"
+            );
+            let (code, v) = server.api(
+                "POST",
+                &format!("/api/v1/exports/{killed}/cancel"),
+                Some(&json!({})),
+            );
+            assert_eq!(code, 200, "{v}");
+            assert_eq!(v["status"], "cancelled", "{v}");
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !temps().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "temporary files left after the restart: {:?}",
+            temps()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Not held up by the killed job's lease: a new export at once, then
+    // the killed one retried.
+    let wait_done = |id: i64| {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let (_, j) = server.api("GET", &format!("/api/v1/exports/{id}"), None);
+            if j["status"] == "done" {
+                return j;
+            }
+            assert!(j["status"] != "failed", "{j}\n{}", server.log());
+            assert!(Instant::now() < deadline, "export {id}: {j}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let (code, v) = server.api(
+        "POST",
+        "/api/v1/exports",
+        Some(&json!({"format": "csv", "filter": "severity=HIGH",
+            "destination": {"type": "download"}})),
+    );
+    assert_eq!(code, 202, "{v}");
+    let high = wait_done(v["id"].as_i64().expect("id"));
+    assert_eq!(high["rows"], rows / 2, "{high}");
+    let (code, v) = server.api(
+        "POST",
+        &format!("/api/v1/exports/{killed}/retry"),
+        Some(&json!({})),
+    );
+    assert_eq!(code, 202, "{v}");
+    assert_eq!(v["retry_of"], killed);
+    let again = wait_done(v["id"].as_i64().expect("id"));
+    assert_eq!(again["rows"], rows, "{again}");
+    assert!(temps().is_empty(), "{:?}", temps());
+}
+
+#[test]
+fn kill_9_during_an_export_on_sqlite() {
+    kill_9_during_an_export(None);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL (scripts/setup); scripts/test runs it"]
+fn kill_9_during_an_export_on_postgres() {
+    if let Some(pg) = kensa_testkit::db::Backend::postgres() {
+        kill_9_during_an_export(pg.url().as_deref());
+    }
+}

@@ -22,6 +22,12 @@ impl Server {
     /// Start a server with its data directory in `dir`, on SQLite unless
     /// `database` is a PostgreSQL URL, and wait until it is healthy.
     pub fn start(dir: &Path, database: Option<&str>) -> Server {
+        Server::start_with_kb(dir, database, kb())
+    }
+
+    /// [`Server::start`] with the knowledge base in `kb_dir` (an empty
+    /// directory for a test that evaluates nothing).
+    pub fn start_with_kb(dir: &Path, database: Option<&str>, kb_dir: &Path) -> Server {
         let data = dir.join("server");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -35,7 +41,7 @@ impl Server {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--store")
-            .arg(kb())
+            .arg(kb_dir)
             .args(["--tls-name", "127.0.0.1"])
             .env_remove("KENSA_DATABASE_URL")
             .stdin(Stdio::null())
