@@ -159,6 +159,70 @@ enum Command {
     /// Version ordering tools, for debugging a match.
     #[command(subcommand)]
     Version(VersionCommand),
+    /// Load generators for measuring a server on this machine (loopback
+    /// only, bounded; docs/operations.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(clap::Args)]
+struct BenchTarget {
+    /// The server, https://127.0.0.1:8443 (loopback addresses only).
+    #[arg(long, env = "KENSA_SERVER")]
+    server: String,
+    /// The server's CA (ca.pem in its data directory).
+    #[arg(long)]
+    ca: PathBuf,
+    /// An API token: admin for populate and ingest, viewer for load.
+    #[arg(long, env = "KENSA_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+impl From<BenchTarget> for bench::Target {
+    fn from(t: BenchTarget) -> bench::Target {
+        bench::Target {
+            server: t.server,
+            ca: t.ca,
+            token: t.token,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Enrol N agents and send each the given inventory under its own
+    /// name, to build a fleet to measure against.
+    Populate {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long, default_value_t = 400)]
+        assets: usize,
+        /// An inventory document (`kensa inventory --root … --format json`).
+        #[arg(long)]
+        inventory: PathBuf,
+    },
+    /// C clients request the paths in turn for S seconds: latency
+    /// percentiles, throughput, answers by status.
+    Load {
+        #[command(flatten)]
+        target: BenchTarget,
+        /// A path to request (repeatable), e.g. /api/v1/findings or /.
+        #[arg(long = "path", required = true)]
+        paths: Vec<String>,
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// P agents upload an inventory of N synthetic packages each, at once.
+    Ingest {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long)]
+        packages: usize,
+        #[arg(long, default_value_t = 1)]
+        parallel: usize,
+    },
 }
 
 #[derive(clap::Args)]
@@ -471,6 +535,22 @@ fn main() -> ExitCode {
             },
         }),
         Command::Findings(c) => findings::run(c),
+        Command::Bench(BenchCommand::Populate {
+            target,
+            assets,
+            inventory,
+        }) => bench::populate(&target.into(), assets, &inventory),
+        Command::Bench(BenchCommand::Load {
+            target,
+            paths,
+            clients,
+            seconds,
+        }) => bench::load(&target.into(), &paths, clients, seconds),
+        Command::Bench(BenchCommand::Ingest {
+            target,
+            packages,
+            parallel,
+        }) => bench::ingest(&target.into(), packages, parallel),
         Command::Agent(AgentCommand::Enroll {
             common,
             root,
@@ -523,6 +603,7 @@ fn main() -> ExitCode {
 }
 
 mod agent;
+mod bench;
 mod db;
 mod findings;
 mod inventory;
