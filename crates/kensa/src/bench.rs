@@ -84,7 +84,9 @@ fn enrol(agent: &ureq::Agent, t: &Target, name: &str) -> Result<String, String> 
         .map_err(status_error)?
         .into_json()
         .map_err(|e| e.to_string())?;
-    let enrolment = r["token"].as_str().ok_or("no enrolment token in the answer")?;
+    let enrolment = r["token"]
+        .as_str()
+        .ok_or("no enrolment token in the answer")?;
     let r: Value = agent
         .post(&format!("{base}/api/v1/agents/enroll"))
         .send_json(json!({
@@ -96,7 +98,10 @@ fn enrol(agent: &ureq::Agent, t: &Target, name: &str) -> Result<String, String> 
         .map_err(status_error)?
         .into_json()
         .map_err(|e| e.to_string())?;
-    Ok(r["token"].as_str().ok_or("no agent token in the answer")?.to_owned())
+    Ok(r["token"]
+        .as_str()
+        .ok_or("no agent token in the answer")?
+        .to_owned())
 }
 
 fn machine_id(name: &str) -> String {
@@ -253,9 +258,39 @@ struct Tally {
     no_retry_after: u64,
 }
 
+/// Logs in through the API: the session's `Cookie` value.
+fn login(
+    agent: &ureq::Agent,
+    t: &Target,
+    user: &str,
+    password_file: &Path,
+) -> Result<String, String> {
+    let password = std::fs::read_to_string(password_file)
+        .map_err(|e| format!("{}: {e}", password_file.display()))?;
+    let r = agent
+        .post(&format!(
+            "{}/api/v1/session",
+            t.server.trim_end_matches('/')
+        ))
+        .send_json(json!({ "name": user, "password": password.trim_end() }))
+        .map_err(status_error)?;
+    r.header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| "the login set no cookie".to_owned())
+}
+
 /// `kensa bench load`: `clients` clients, each requesting `paths` in turn
-/// (a new request as soon as the last one is answered) for `seconds`.
-pub fn load(t: &Target, paths: &[String], clients: usize, seconds: u64) -> ExitCode {
+/// (a new request as soon as the last one is answered) for `seconds`, with
+/// the API token, or as a console user logged in with `login` (user,
+/// password file): the console's pages take only a session.
+pub fn load(
+    t: &Target,
+    paths: &[String],
+    clients: usize,
+    seconds: u64,
+    login_as: Option<(&str, &Path)>,
+) -> ExitCode {
     let run = || -> Result<(), String> {
         if clients == 0 || clients > MAX_CLIENTS {
             return Err(format!("--clients: 1 to {MAX_CLIENTS}"));
@@ -267,13 +302,17 @@ pub fn load(t: &Target, paths: &[String], clients: usize, seconds: u64) -> ExitC
             return Err("at least one --path".into());
         }
         let agent = client(t, clients)?;
+        let auth = match login_as {
+            Some((user, file)) => ("Cookie", login(&agent, t, user, file)?),
+            None => ("Authorization", format!("Bearer {}", t.token)),
+        };
         let base = t.server.trim_end_matches('/').to_owned();
         let deadline = Instant::now() + Duration::from_secs(seconds);
         let started = Instant::now();
         let handles: Vec<_> = (0..clients)
             .map(|c| {
                 let agent = agent.clone();
-                let (base, token) = (base.clone(), t.token.clone());
+                let (base, auth) = (base.clone(), auth.clone());
                 let paths = paths.to_vec();
                 std::thread::spawn(move || {
                     let mut tallies: Vec<Tally> = paths.iter().map(|_| Tally::default()).collect();
@@ -282,7 +321,7 @@ pub fn load(t: &Target, paths: &[String], clients: usize, seconds: u64) -> ExitC
                         let at = Instant::now();
                         let r = agent
                             .get(&format!("{base}{}", paths[k]))
-                            .set("Authorization", &format!("Bearer {token}"))
+                            .set(auth.0, &auth.1)
                             .call();
                         let (key, retry_after) = match r {
                             Ok(r) => {

@@ -145,6 +145,18 @@ enum Command {
         /// raw bytes or 64 hex digits.
         #[arg(long, env = "KENSA_EXPORT_KEK_FILE")]
         export_kek_file: Option<PathBuf>,
+        /// Database connections the request handlers use at most (plus
+        /// one per worker): size it so that every server sharing one
+        /// PostgreSQL fits in its max_connections.
+        #[arg(long, env = "KENSA_DB_MAX_CONNECTIONS", default_value_t = 16)]
+        db_max_connections: usize,
+        /// How long a request waits for a database connection before it
+        /// is answered 503 with Retry-After, in milliseconds.
+        #[arg(long, env = "KENSA_DB_WAIT_MS", default_value_t = 10_000)]
+        db_wait_ms: u64,
+        /// Inventory uploads decoded at once (each holds up to 64 MiB).
+        #[arg(long, env = "KENSA_MAX_INGESTS", default_value_t = 2)]
+        max_ingests: usize,
     },
     /// Findings on a Kensa server: export them; decrypt an export.
     #[command(subcommand)]
@@ -213,6 +225,12 @@ enum BenchCommand {
         clients: usize,
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Log in as this console user (with --password-file) instead of
+        /// using the token: the console's pages (/) take only a session.
+        #[arg(long, default_value = "admin")]
+        user: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
     },
     /// P agents upload an inventory of N synthetic packages each, at once.
     Ingest {
@@ -521,6 +539,9 @@ fn main() -> ExitCode {
             workers,
             export_dir,
             export_kek_file,
+            db_max_connections,
+            db_wait_ms,
+            max_ingests,
         } => server::run(server::Args {
             data,
             listen,
@@ -532,6 +553,11 @@ fn main() -> ExitCode {
                 dir: export_dir,
                 kek_file: export_kek_file,
                 s3: kensa_server::export::S3Config::from_env(),
+            },
+            capacity: kensa_server::Capacity {
+                db_max_connections,
+                db_wait: std::time::Duration::from_millis(db_wait_ms),
+                max_ingests,
             },
         }),
         Command::Findings(c) => findings::run(c),
@@ -545,7 +571,15 @@ fn main() -> ExitCode {
             paths,
             clients,
             seconds,
-        }) => bench::load(&target.into(), &paths, clients, seconds),
+            user,
+            password_file,
+        }) => bench::load(
+            &target.into(),
+            &paths,
+            clients,
+            seconds,
+            password_file.as_deref().map(|f| (user.as_str(), f)),
+        ),
         Command::Bench(BenchCommand::Ingest {
             target,
             packages,

@@ -15,6 +15,7 @@ pub struct Args {
     pub names: Vec<String>,
     pub workers: usize,
     pub exports: kensa_server::export::ExportConfig,
+    pub capacity: kensa_server::Capacity,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -40,6 +41,7 @@ pub fn run(args: Args) -> ExitCode {
         tls_names: names,
         workers: args.workers,
         exports: args.exports,
+        capacity: args.capacity,
     }) {
         Ok(r) => r,
         Err(e) => {

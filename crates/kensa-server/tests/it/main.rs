@@ -5,6 +5,7 @@ mod agentless;
 mod console_e2e;
 mod export;
 mod fleet;
+mod load;
 mod register;
 mod rules;
 mod security;
