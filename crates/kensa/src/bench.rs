@@ -74,30 +74,38 @@ fn status_error(e: ureq::Error) -> String {
     }
 }
 
+fn json_of(r: ureq::Response) -> Result<Value, String> {
+    let text = r.into_string().map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| format!("unexpected answer: {e}"))
+}
+
 /// Enrols one agent: its token.
 fn enrol(agent: &ureq::Agent, t: &Target, name: &str) -> Result<String, String> {
     let base = t.server.trim_end_matches('/');
     let r: Value = agent
         .post(&format!("{base}/api/v1/enrollment-tokens"))
         .set("Authorization", &format!("Bearer {}", t.token))
-        .send_json(json!({}))
-        .map_err(status_error)?
-        .into_json()
-        .map_err(|e| e.to_string())?;
+        .set("Content-Type", "application/json")
+        .send_string("{}")
+        .map_err(status_error)
+        .and_then(json_of)?;
     let enrolment = r["token"]
         .as_str()
         .ok_or("no enrolment token in the answer")?;
     let r: Value = agent
         .post(&format!("{base}/api/v1/agents/enroll"))
-        .send_json(json!({
-            "enrollment_token": enrolment,
-            "hostname": name,
-            "machine_id": machine_id(name),
-            "agent_version": env!("CARGO_PKG_VERSION"),
-        }))
-        .map_err(status_error)?
-        .into_json()
-        .map_err(|e| e.to_string())?;
+        .set("Content-Type", "application/json")
+        .send_string(
+            &json!({
+                "enrollment_token": enrolment,
+                "hostname": name,
+                "machine_id": machine_id(name),
+                "agent_version": env!("CARGO_PKG_VERSION"),
+            })
+            .to_string(),
+        )
+        .map_err(status_error)
+        .and_then(json_of)?;
     Ok(r["token"]
         .as_str()
         .ok_or("no agent token in the answer")?
@@ -202,8 +210,10 @@ pub fn ingest(t: &Target, packages: usize, parallel: usize) -> ExitCode {
         for i in 0..parallel {
             let name = format!("bench-ingest-{}-{i}", std::process::id());
             let token = enrol(&agent, t, &name)?;
-            let mut inv = Inventory::default();
-            inv.schema_version = kensa_inventory::model::SCHEMA_VERSION;
+            let mut inv = Inventory {
+                schema_version: kensa_inventory::model::SCHEMA_VERSION,
+                ..Default::default()
+            };
             inv.host.hostname = Some(name.clone());
             inv.packages = (0..packages)
                 .map(|k| kensa_inventory::Package {
@@ -272,7 +282,8 @@ fn login(
             "{}/api/v1/session",
             t.server.trim_end_matches('/')
         ))
-        .send_json(json!({ "name": user, "password": password.trim_end() }))
+        .set("Content-Type", "application/json")
+        .send_string(&json!({ "name": user, "password": password.trim_end() }).to_string())
         .map_err(status_error)?;
     r.header("set-cookie")
         .and_then(|c| c.split(';').next())

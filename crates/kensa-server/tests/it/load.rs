@@ -176,8 +176,7 @@ fn hammer(s: &TestServer, auth: Auth<'_>, paths: &[&str], threads: usize, per: u
             });
         }
     });
-    let v = statuses.lock().expect("lock").clone();
-    v
+    statuses.lock().expect("lock").clone()
 }
 
 /// The connections the server holds on its PostgreSQL database.
