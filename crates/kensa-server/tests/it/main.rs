@@ -3,6 +3,7 @@
 
 mod agentless;
 mod console_e2e;
+mod detection;
 mod export;
 mod fleet;
 mod load;
