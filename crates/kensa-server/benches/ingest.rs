@@ -62,6 +62,7 @@ fn main() {
         workers: 2,
         exports: Default::default(),
         agentless: Default::default(),
+        capacity: Default::default(),
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

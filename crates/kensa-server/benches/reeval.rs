@@ -233,6 +233,7 @@ fn main() {
         workers,
         exports: Default::default(),
         agentless: Default::default(),
+        capacity: Default::default(),
     })
     .expect("server");
     let t = Instant::now();

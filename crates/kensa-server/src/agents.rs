@@ -264,6 +264,28 @@ async fn revoke_agent(
     .await
 }
 
+/// Refuses an inventory over the per-inventory limits (413, naming the
+/// limit) or one that is not JSON (400), before anything is parsed into
+/// packages or stored.
+pub(crate) fn check_bounds(json: &[u8], limits: &crate::kit::Limits) -> ApiResult<()> {
+    let bounds = crate::ingest::Bounds {
+        packages: limits.packages,
+        entries: limits.entries,
+        string: limits.string,
+    };
+    match crate::ingest::check_bounds(json, bounds) {
+        Ok(()) => Ok(()),
+        Err(crate::ingest::BoundsError::Limit(m)) => {
+            Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, m))
+        }
+        Err(crate::ingest::BoundsError::Json(e)) => Err(ApiError::bad(format!(
+            "inventory: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))),
+    }
+}
+
 async fn inventory_known(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -290,18 +312,30 @@ async fn put_inventory(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(hash): Path<String>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let limit = state.limits.inventory;
+    let limits = state.limits;
+    let limit = limits.inventory;
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     let wake = Arc::clone(&state.wake);
+    // Authenticate before reading a byte of the body.
+    let asset = with_db(&state, move |db| agent_asset(&principal(db, &headers)?)).await?;
+    // Then wait for an ingest slot: the body, inflated, is held only by
+    // the few uploads decoded at once, however many agents report at once.
+    let _slot = crate::kit::ingest_slot(&state).await?;
+    let body = axum::body::to_bytes(body, limits.body).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body larger than {} bytes (or cut short)",
+                limits.body
+            ),
+        )
+    })?;
     let queued = with_db(&state, move |db| {
-        // Authenticate before reading a byte of the body.
-        let p = principal(db, &headers)?;
-        let asset = agent_asset(&p)?;
         let too_large = || {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -319,9 +353,11 @@ async fn put_inventory(
         } else {
             (body.to_vec(), None)
         };
+        drop(body);
         if json.len() as u64 > limit {
             return Err(too_large());
         }
+        check_bounds(&json, &limits)?;
         let check_schema = |v: u32| {
             if v == kensa_inventory::model::SCHEMA_VERSION {
                 Ok(())

@@ -75,6 +75,157 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// The bounds an inventory must keep (see [`crate::kit::Limits`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+    pub packages: usize,
+    pub entries: usize,
+    pub string: usize,
+}
+
+/// Why a document was refused by [`check_bounds`].
+#[derive(Debug)]
+pub enum BoundsError {
+    /// Over a limit: the message names it.
+    Limit(String),
+    /// Not JSON.
+    Json(serde_json::Error),
+}
+
+/// Walk the whole document once, building nothing, and refuse it at the
+/// first list or string over its limit: before anything is stored, and
+/// before the document is parsed into packages (which is what costs
+/// memory).
+pub fn check_bounds(json: &[u8], bounds: Bounds) -> Result<(), BoundsError> {
+    let over = std::cell::RefCell::new(None);
+    let walk = Walk {
+        bounds,
+        items: bounds.entries,
+        top: true,
+        packages: false,
+        over: &over,
+        field: "inventory",
+    };
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let r = serde::de::DeserializeSeed::deserialize(walk, &mut de).and_then(|()| de.end());
+    match (over.into_inner(), r) {
+        (Some(m), _) => Err(BoundsError::Limit(m)),
+        (None, Err(e)) => Err(BoundsError::Json(e)),
+        (None, Ok(())) => Ok(()),
+    }
+}
+
+/// One JSON value of the walk: `items` is the most elements an array here
+/// may have; `field` names where it is, for the error.
+struct Walk<'a> {
+    bounds: Bounds,
+    items: usize,
+    top: bool,
+    /// This is the top-level `packages` list.
+    packages: bool,
+    over: &'a std::cell::RefCell<Option<String>>,
+    field: &'a str,
+}
+
+impl Walk<'_> {
+    fn refuse<E: serde::de::Error>(&self, message: String) -> E {
+        let e = E::custom(&message);
+        *self.over.borrow_mut() = Some(message);
+        e
+    }
+    fn inner<'b>(&'b self, field: &'b str) -> Walk<'b> {
+        let packages = self.top && field == "packages";
+        Walk {
+            bounds: self.bounds,
+            items: if packages {
+                self.bounds.packages
+            } else {
+                self.bounds.entries
+            },
+            top: false,
+            packages,
+            over: self.over,
+            field,
+        }
+    }
+    fn string<E: serde::de::Error>(&self, v: &str) -> Result<(), E> {
+        if v.len() > self.bounds.string {
+            return Err(self.refuse(format!(
+                "{}: a string of {} bytes; the limit is {} bytes per string",
+                self.field,
+                v.len(),
+                self.bounds.string
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.string(v)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut n = 0usize;
+        while seq.next_element_seed(self.inner(self.field))?.is_some() {
+            n += 1;
+            if n > self.items {
+                let what = if self.packages { "packages" } else { "entries" };
+                return Err(self.refuse(format!(
+                    "{}: more than {} {what}; the limit is {} {what} per inventory",
+                    self.field, self.items, self.items
+                )));
+            }
+        }
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut n = 0usize;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            self.string(&key)?;
+            n += 1;
+            if n > self.bounds.entries {
+                return Err(self.refuse(format!(
+                    "{}: an object of more than {} fields",
+                    self.field, self.bounds.entries
+                )));
+            }
+            let field: &str = if self.top { &key } else { self.field };
+            map.next_value_seed(self.inner(field))?;
+        }
+        Ok(())
+    }
+}
+
 /// Why a gzip body was refused.
 #[derive(Debug)]
 pub enum GunzipError {

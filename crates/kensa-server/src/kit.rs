@@ -32,6 +32,9 @@ pub struct AppState {
     pub exports: Arc<crate::export::Exports>,
     /// Server-side agentless scans: credentials' key, settings, scheduler.
     pub agentless: Arc<crate::agentless::Agentless>,
+    /// Inventory uploads decoded at once: each holds its body inflated
+    /// (up to [`Limits::inventory`]) while it is checked and stored.
+    pub ingests: Arc<tokio::sync::Semaphore>,
 }
 
 /// Request size limits.
@@ -41,6 +44,16 @@ pub struct Limits {
     pub body: usize,
     /// The largest inventory document accepted once decompressed.
     pub inventory: u64,
+    /// The most packages one inventory may list: what the evaluation of
+    /// one inventory holds in memory grows with it (a million packages
+    /// took 1.6 GiB), and the largest real hosts list tens of thousands.
+    pub packages: usize,
+    /// The most entries of each other list (listeners, problems, kernel
+    /// modules and the like).
+    pub entries: usize,
+    /// The longest string anywhere in an inventory, in bytes (a path is
+    /// at most 4096 on Linux; messages are shorter).
+    pub string: usize,
 }
 
 impl Default for Limits {
@@ -48,6 +61,9 @@ impl Default for Limits {
         Limits {
             body: 16 << 20,
             inventory: 64 << 20,
+            packages: 100_000,
+            entries: 10_000,
+            string: 8192,
         }
     }
 }
@@ -57,6 +73,8 @@ impl Default for Limits {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Seconds for `Retry-After`, on a 503.
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -64,7 +82,21 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
         }
+    }
+    /// 503 with `Retry-After`: the server or its database is out of
+    /// capacity or out of reach for now; the same request may succeed
+    /// later (agents keep the report in their spool and retry).
+    pub(crate) fn unavailable(message: impl Into<String>, retry_after: u32) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+            retry_after: Some(retry_after),
+        }
+    }
+    pub(crate) fn retry_after(&self) -> Option<u32> {
+        self.retry_after
     }
     pub(crate) fn unauthorized() -> ApiError {
         ApiError::new(
@@ -86,8 +118,41 @@ impl ApiError {
     }
 }
 
+/// How long a client is told to wait when the database is out of reach
+/// (a PostgreSQL restart takes seconds).
+const RETRY_UNREACHABLE: u32 = 5;
+/// ... and when every connection is busy: the queue moves in seconds.
+const RETRY_BUSY: u32 = 2;
+
+impl From<crate::pool::PoolError> for ApiError {
+    fn from(e: crate::pool::PoolError) -> ApiError {
+        match e {
+            crate::pool::PoolError::Busy { max, wait } => {
+                tracing::warn!(
+                    "answered 503: all {max} database connections stayed busy for {} ms (--db-max-connections, --db-wait-ms)",
+                    wait.as_millis()
+                );
+                ApiError::unavailable(
+                    "the server is busy (every database connection is in use); retry later",
+                    RETRY_BUSY,
+                )
+            }
+            crate::pool::PoolError::Store(e) => ApiError::from(e),
+        }
+    }
+}
+
 impl From<crate::error::ServerError> for ApiError {
     fn from(e: crate::error::ServerError) -> ApiError {
+        if let crate::error::ServerError::Store(s) = &e
+            && s.is_unavailable()
+        {
+            tracing::warn!("answered 503: {e}");
+            return ApiError::unavailable(
+                "the database is unavailable for now; retry later",
+                RETRY_UNREACHABLE,
+            );
+        }
         // The detail goes to the log; the client learns only that it was
         // the server's fault (it may name files or the database).
         tracing::error!("{e}");
@@ -113,7 +178,12 @@ impl From<kensa_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let mut r = (self.status, Json(json!({ "error": self.message }))).into_response();
+        if let Some(s) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
+        }
+        r
     }
 }
 
@@ -125,12 +195,37 @@ pub(crate) async fn with_db<T: Send + 'static>(
     f: impl FnOnce(&Db) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
     let pool = Arc::clone(&state.pool);
+    let permit = pool.permit().await?;
     tokio::task::spawn_blocking(move || {
-        let db = pool.get()?;
+        let db = pool.get(permit)?;
         f(&db)
     })
     .await
     .map_err(|e| ApiError::from(crate::error::ServerError::Internal(e.to_string())))?
+}
+
+/// How long an upload waits for an ingest slot before it is answered 503
+/// (the agent keeps the report and retries).
+pub const INGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One of the few slots for decoding an inventory upload, waited for up
+/// to [`INGEST_WAIT`].
+pub(crate) async fn ingest_slot(
+    state: &Arc<AppState>,
+) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    match tokio::time::timeout(INGEST_WAIT, Arc::clone(&state.ingests).acquire_owned()).await {
+        Ok(Ok(p)) => Ok(p),
+        _ => {
+            tracing::warn!(
+                "answered 503: every ingest slot stayed busy for {} s (--max-ingests)",
+                INGEST_WAIT.as_secs()
+            );
+            Err(ApiError::unavailable(
+                "the server is busy decoding other inventories; retry later",
+                RETRY_BUSY,
+            ))
+        }
+    }
 }
 
 /// The caller, from its bearer token or, without an `Authorization`

@@ -78,6 +78,32 @@ pub struct Config {
     pub exports: export::ExportConfig,
     /// Server-side agentless scans (schedule, concurrency, ssh client).
     pub agentless: agentless::AgentlessConfig,
+    /// How much load the server takes on at once.
+    pub capacity: Capacity,
+}
+
+/// How much the server takes on at once; past it, requests wait, then are
+/// answered 503 with `Retry-After` (docs/operations.md).
+#[derive(Clone, Copy, Debug)]
+pub struct Capacity {
+    /// Database connections the request handlers hold at most (the
+    /// evaluation and export workers have one each besides). 16 lets five
+    /// servers share a PostgreSQL with the default `max_connections=100`.
+    pub db_max_connections: usize,
+    /// How long a request waits for one of them before it is answered 503.
+    pub db_wait: std::time::Duration,
+    /// Inventory uploads decoded at once.
+    pub max_ingests: usize,
+}
+
+impl Default for Capacity {
+    fn default() -> Capacity {
+        Capacity {
+            db_max_connections: 16,
+            db_wait: std::time::Duration::from_secs(10),
+            max_ingests: 2,
+        }
+    }
 }
 
 /// A running server.
@@ -313,8 +339,13 @@ pub fn start(cfg: Config) -> Result<Running> {
         .local_addr()
         .map_err(|e| ServerError::Internal(format!("listener: {e}")))?;
     let state = Arc::new(kit::AppState {
-        pool: Pool::new(backend.clone(), 8),
+        pool: Pool::new(
+            backend.clone(),
+            cfg.capacity.db_max_connections,
+            cfg.capacity.db_wait,
+        ),
         limits: kit::Limits::default(),
+        ingests: Arc::new(tokio::sync::Semaphore::new(cfg.capacity.max_ingests.max(1))),
         wake: Arc::clone(&wake),
         login_throttle: Arc::default(),
         ca_cert: tls_files.ca_cert.clone(),

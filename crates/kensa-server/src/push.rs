@@ -69,8 +69,10 @@ async fn push(
     Query(q): Query<PushQuery>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let limit = state.limits.inventory;
+    let limits = state.limits;
+    let limit = limits.inventory;
     let wake = Arc::clone(&state.wake);
+    let _slot = crate::kit::ingest_slot(&state).await?;
     let (asset, queued) = with_db(&state, move |db| {
         let p = principal(db, &headers)?;
         require(
@@ -88,6 +90,7 @@ async fn push(
                 format!("inventory larger than {limit} bytes"),
             ));
         }
+        crate::agents::check_bounds(&body, &limits)?;
         let inv: Inventory = parse_json(&body, "inventory")?;
         let now = Timestamp::now();
         let mut facts = AssetUpsert::from_inventory(&inv, now);

@@ -107,4 +107,51 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database is out of reach or out of capacity for now
+    /// (not reachable, restarting, out of connection slots, or SQLite
+    /// still locked after its busy timeout), so that the same request can
+    /// succeed later: a server answers these with 503 and `Retry-After`,
+    /// not 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Open { .. } => true,
+            StoreError::Database { source, .. } => source.is_unavailable(),
+            StoreError::Migration { source, .. } => source.is_unavailable(),
+            _ => false,
+        }
+    }
+}
+
+impl DbError {
+    /// See [`StoreError::is_unavailable`].
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            DbError::Sqlite(_) => false,
+            DbError::Postgres(e) => {
+                if e.is_closed() {
+                    return true;
+                }
+                match e.as_db_error() {
+                    // Class 08: connection exceptions; 53300: too many
+                    // connections; 57P01-57P03: the server is shutting down
+                    // or starting up.
+                    Some(db) => {
+                        let code = db.code().code();
+                        code.starts_with("08")
+                            || matches!(code, "53300" | "57P01" | "57P02" | "57P03")
+                    }
+                    // Not an answer from the server: the socket failed.
+                    None => std::error::Error::source(e)
+                        .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some()),
+                }
+            }
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -175,6 +175,28 @@ impl Db {
         Ok(db)
     }
 
+    /// Connects without the migration check, for the connections a
+    /// process opens after its first [`Db::open`] of the same database
+    /// (a server's pool): the check reads the migration table and takes
+    /// a lock, which is not worth paying per connection under load.
+    pub fn connect(backend: &Backend) -> Result<Db> {
+        Ok(Db {
+            backend: backend.clone(),
+            conn: Mutex::new(connect(backend)?),
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// Whether the connection is known to be dead (a PostgreSQL server
+    /// that restarted or dropped it): a pool drops such a connection
+    /// instead of keeping it. The next operation on it reconnects anyway.
+    pub fn is_closed(&self) -> bool {
+        match &*self.conn.lock().unwrap_or_else(PoisonError::into_inner) {
+            Conn::Sqlite(_) => false,
+            Conn::Postgres(c) => c.is_closed(),
+        }
+    }
+
     pub fn backend(&self) -> &Backend {
         &self.backend
     }

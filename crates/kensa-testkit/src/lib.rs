@@ -17,6 +17,7 @@ pub mod db;
 pub mod kb;
 pub mod oracle;
 pub mod peers;
+pub mod pg;
 pub mod roots;
 #[cfg(feature = "server")]
 pub mod server;

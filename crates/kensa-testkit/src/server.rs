@@ -67,6 +67,7 @@ pub struct Builder {
     workers: usize,
     exports: kensa_server::export::ExportConfig,
     agentless: kensa_server::agentless::AgentlessConfig,
+    capacity: kensa_server::Capacity,
     timeout: Duration,
     redirects: u32,
 }
@@ -114,6 +115,20 @@ impl Builder {
         self
     }
 
+    /// Run on this PostgreSQL database instead of the backend's (a
+    /// cluster of the test's own, [`crate::pg::Cluster`]).
+    pub fn database(mut self, url: &str) -> Builder {
+        self.database = Some(url.to_owned());
+        self
+    }
+
+    /// How much load the server takes on (default
+    /// [`kensa_server::Capacity::default`]).
+    pub fn capacity(mut self, c: kensa_server::Capacity) -> Builder {
+        self.capacity = c;
+        self
+    }
+
     /// The client's timeout per request (default 30 s).
     pub fn timeout(mut self, t: Duration) -> Builder {
         self.timeout = t;
@@ -137,6 +152,7 @@ impl Builder {
             workers: self.workers,
             exports: self.exports,
             agentless: self.agentless,
+            capacity: self.capacity,
         })
         .expect("server starts");
         let ca = kensa_agent::CaSource::Pinned(running.ca_cert.clone());
@@ -199,6 +215,7 @@ impl TestServer {
             workers: 2,
             exports: Default::default(),
             agentless: Default::default(),
+            capacity: Default::default(),
             timeout: Duration::from_secs(30),
             redirects: 5,
         }
@@ -274,6 +291,28 @@ impl TestServer {
         let r = self.call("GET", path, Auth::Bearer(&self.admin), None);
         assert_eq!(r.status, 200, "GET {path}: {}", r.text());
         r.json()
+    }
+
+    /// Logs `name` in through the API: the session's `Cookie` header
+    /// value and its CSRF token.
+    pub fn login(&self, name: &str, password: &str) -> (String, String) {
+        let r = self.call(
+            "POST",
+            "/api/v1/session",
+            Auth::None,
+            Some(json!({"name": name, "password": password})),
+        );
+        assert_eq!(r.status, 201, "login {name}: {}", r.text());
+        let cookie = r
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        let csrf = r.json()["csrf_token"]
+            .as_str()
+            .expect("a CSRF token")
+            .to_owned();
+        (cookie, csrf)
     }
 
     /// A new API token with `role`, made by the admin.

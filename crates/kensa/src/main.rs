@@ -162,6 +162,18 @@ enum Command {
         /// Agentless targets this server scans at once.
         #[arg(long, default_value_t = 10)]
         agentless_concurrency: usize,
+        /// Database connections the request handlers use at most (plus
+        /// one per worker): size it so that every server sharing one
+        /// PostgreSQL fits in its max_connections.
+        #[arg(long, env = "KENSA_DB_MAX_CONNECTIONS", default_value_t = 16)]
+        db_max_connections: usize,
+        /// How long a request waits for a database connection before it
+        /// is answered 503 with Retry-After, in milliseconds.
+        #[arg(long, env = "KENSA_DB_WAIT_MS", default_value_t = 10_000)]
+        db_wait_ms: u64,
+        /// Inventory uploads decoded at once (each holds up to 64 MiB).
+        #[arg(long, env = "KENSA_MAX_INGESTS", default_value_t = 2)]
+        max_ingests: usize,
     },
     /// Findings on a Kensa server: export them; decrypt an export.
     #[command(subcommand)]
@@ -179,6 +191,76 @@ enum Command {
     /// Print the command-line reference (docs/cli.md) as Markdown.
     #[command(hide = true)]
     CliReference,
+    /// Load generators for measuring a server on this machine (loopback
+    /// only, bounded; docs/operations.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(clap::Args)]
+struct BenchTarget {
+    /// The server, https://127.0.0.1:8443 (loopback addresses only).
+    #[arg(long, env = "KENSA_SERVER")]
+    server: String,
+    /// The server's CA (ca.pem in its data directory).
+    #[arg(long)]
+    ca: PathBuf,
+    /// An API token: admin for populate and ingest, viewer for load.
+    #[arg(long, env = "KENSA_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+impl From<BenchTarget> for bench::Target {
+    fn from(t: BenchTarget) -> bench::Target {
+        bench::Target {
+            server: t.server,
+            ca: t.ca,
+            token: t.token,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Enrol N agents and send each the given inventory under its own
+    /// name, to build a fleet to measure against.
+    Populate {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long, default_value_t = 400)]
+        assets: usize,
+        /// An inventory document (`kensa inventory --root … --format json`).
+        #[arg(long)]
+        inventory: PathBuf,
+    },
+    /// C clients request the paths in turn for S seconds: latency
+    /// percentiles, throughput, answers by status.
+    Load {
+        #[command(flatten)]
+        target: BenchTarget,
+        /// A path to request (repeatable), e.g. /api/v1/findings or /.
+        #[arg(long = "path", required = true)]
+        paths: Vec<String>,
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Log in as this console user (with --password-file) instead of
+        /// using the token: the console's pages (/) take only a session.
+        #[arg(long, default_value = "admin")]
+        user: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// P agents upload an inventory of N synthetic packages each, at once.
+    Ingest {
+        #[command(flatten)]
+        target: BenchTarget,
+        #[arg(long)]
+        packages: usize,
+        #[arg(long, default_value_t = 1)]
+        parallel: usize,
+    },
 }
 
 #[derive(clap::Args)]
@@ -488,6 +570,9 @@ fn main() -> ExitCode {
             export_kek_file,
             agentless_interval,
             agentless_concurrency,
+            db_max_connections,
+            db_wait_ms,
+            max_ingests,
         } => server::run(server::Args {
             data,
             listen,
@@ -505,8 +590,37 @@ fn main() -> ExitCode {
                 concurrency: agentless_concurrency,
                 ..Default::default()
             },
+            capacity: kensa_server::Capacity {
+                db_max_connections,
+                db_wait: std::time::Duration::from_millis(db_wait_ms),
+                max_ingests,
+            },
         }),
         Command::Findings(c) => findings::run(c),
+        Command::Bench(BenchCommand::Populate {
+            target,
+            assets,
+            inventory,
+        }) => bench::populate(&target.into(), assets, &inventory),
+        Command::Bench(BenchCommand::Load {
+            target,
+            paths,
+            clients,
+            seconds,
+            user,
+            password_file,
+        }) => bench::load(
+            &target.into(),
+            &paths,
+            clients,
+            seconds,
+            password_file.as_deref().map(|f| (user.as_str(), f)),
+        ),
+        Command::Bench(BenchCommand::Ingest {
+            target,
+            packages,
+            parallel,
+        }) => bench::ingest(&target.into(), packages, parallel),
         Command::Agent(AgentCommand::Enroll {
             common,
             root,
@@ -565,6 +679,7 @@ fn main() -> ExitCode {
 
 mod agent;
 mod cli_doc;
+mod bench;
 mod db;
 mod findings;
 mod inventory;

@@ -16,6 +16,7 @@ pub struct Args {
     pub workers: usize,
     pub exports: kensa_server::export::ExportConfig,
     pub agentless: kensa_server::agentless::AgentlessConfig,
+    pub capacity: kensa_server::Capacity,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -42,6 +43,7 @@ pub fn run(args: Args) -> ExitCode {
         workers: args.workers,
         exports: args.exports,
         agentless: args.agentless,
+        capacity: args.capacity,
     }) {
         Ok(r) => r,
         Err(e) => {

@@ -99,6 +99,7 @@ pub fn run(args: Args) -> ExitCode {
         workers: 2,
         exports: Default::default(),
         agentless: Default::default(),
+        capacity: Default::default(),
     }) {
         Ok(r) => r,
         Err(e) => return fail(e),

@@ -213,15 +213,22 @@ pub(crate) fn answer(lang: Lang, here: &str, r: ApiResult<Out>) -> Response {
             let next = serde_urlencoded::to_string([("next", here)]).unwrap_or_default();
             Redirect::to(&format!("/login?{next}")).into_response()
         }
-        Err(e) => (
-            e.status(),
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            error_page(lang, e.status(), e.message()).into_string(),
-        )
-            .into_response(),
+        Err(e) => {
+            let mut r = (
+                e.status(),
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                error_page(lang, e.status(), e.message()).into_string(),
+            )
+                .into_response();
+            if let Some(s) = e.retry_after() {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
+            }
+            r
+        }
     };
     secure(resp)
 }

@@ -98,11 +98,14 @@ pub async fn stream(
     .await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
     let pool = Arc::clone(&state.pool);
+    // Taken before the headers go out: a busy server still answers 503.
+    let permit = pool.permit().await.map_err(ApiError::from)?;
     tokio::task::spawn_blocking(move || {
-        let db = match pool.get() {
+        let db = match pool.get(permit) {
             Ok(db) => db,
             Err(e) => {
-                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                let e = ApiError::from(e);
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.message().to_owned())));
                 return;
             }
         };

@@ -8,6 +8,7 @@ mod export;
 mod fleet;
 mod openapi;
 mod reach;
+mod load;
 mod register;
 mod rules;
 mod security;

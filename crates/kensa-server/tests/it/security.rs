@@ -449,6 +449,7 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         workers: 1,
         exports: Default::default(),
         agentless: Default::default(),
+        capacity: Default::default(),
     });
     let Err(e) = r else {
         panic!("started on a port in use");
@@ -466,6 +467,7 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         workers: 1,
         exports: Default::default(),
         agentless: Default::default(),
+        capacity: Default::default(),
     })
     .expect("starts");
     assert!(s.admin_password.is_some() && s.admin_token.is_some());

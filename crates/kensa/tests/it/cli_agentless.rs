@@ -119,6 +119,7 @@ fn inventory_push_sends_a_saved_inventory_to_the_server() {
         workers: 1,
         exports: Default::default(),
         agentless: Default::default(),
+        capacity: Default::default(),
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

@@ -23,30 +23,62 @@ type Numbers = (kensa_store::OpenCounts, Vec<u64>, Timestamp);
 
 /// The counts and the trend, from this process's cache while fresh (one
 /// per database, so that several servers in one process keep theirs).
+/// They read the whole findings table, and a crowd of dashboards computing
+/// them at once (each on a connection of its own) made the dashboard's
+/// tail 30 s: one request computes them while the others for the same
+/// database are served the previous numbers, or, when there are none yet,
+/// wait for that one's result.
 pub(super) fn dashboard_numbers(db: &kensa_store::Db, ends: &[i64]) -> ApiResult<Numbers> {
     use std::collections::HashMap;
-    use std::sync::{Mutex, PoisonError};
+    use std::sync::{Arc, Mutex, PoisonError};
     use std::time::Instant;
-    type Cache = HashMap<String, (Instant, i64, Numbers)>;
-    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+    #[derive(Default)]
+    struct Slot {
+        numbers: Mutex<Option<(Instant, i64, Numbers)>>,
+        /// Held by the one request computing them.
+        computing: Mutex<()>,
+    }
+    static CACHE: Mutex<Option<HashMap<String, Arc<Slot>>>> = Mutex::new(None);
     let key = db.backend().to_string();
     let today = ends.last().copied().unwrap_or_default();
-    {
-        let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((at, day, n)) = cache.as_ref().and_then(|c| c.get(&key))
-            && at.elapsed() < DASHBOARD_TTL
-            && *day == today
-        {
-            return Ok(n.clone());
-        }
+    let slot = Arc::clone(
+        CACHE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(HashMap::new)
+            .entry(key)
+            .or_default(),
+    );
+    let cached = |fresh_only: bool| {
+        slot.numbers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|(at, day, _)| *day == today && (!fresh_only || at.elapsed() < DASHBOARD_TTL))
+            .map(|(_, _, n)| n.clone())
+    };
+    if let Some(n) = cached(true) {
+        return Ok(n);
     }
-    // Computed without the lock: two pages at once may both compute.
+    let _computing = match slot.computing.try_lock() {
+        Ok(g) => g,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => {
+            if let Some(n) = cached(false) {
+                return Ok(n);
+            }
+            slot.computing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        }
+    };
+    // Whoever held the lock before may have just computed them.
+    if let Some(n) = cached(true) {
+        return Ok(n);
+    }
     let n = (db.open_counts()?, db.open_trend(ends)?, Timestamp::now());
-    CACHE
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get_or_insert_with(HashMap::new)
-        .insert(key, (Instant::now(), today, n.clone()));
+    *slot.numbers.lock().unwrap_or_else(PoisonError::into_inner) =
+        Some((Instant::now(), today, n.clone()));
     Ok(n)
 }
 
