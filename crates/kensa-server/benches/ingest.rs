@@ -61,6 +61,7 @@ fn main() {
         tls_names: vec!["127.0.0.1".into()],
         workers: 2,
         exports: Default::default(),
+        agent_dist: None,
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

@@ -232,6 +232,7 @@ fn main() {
         tls_names: vec!["127.0.0.1".into()],
         workers,
         exports: Default::default(),
+        agent_dist: None,
     })
     .expect("server");
     let t = Instant::now();

@@ -30,6 +30,8 @@ pub struct AppState {
     /// The server's CA certificate (PEM), which the console hands to agents.
     pub ca_cert: std::path::PathBuf,
     pub exports: Arc<crate::export::Exports>,
+    /// Where the agent artefacts served at `/agent/…` are.
+    pub agent_dist: std::path::PathBuf,
 }
 
 /// Request size limits.

@@ -26,6 +26,7 @@
 //! [`api::router`] merges them. What a valid new user or token is lives in
 //! one place (`rules`), for the API and the console alike.
 
+pub mod agent_dist;
 mod agents;
 pub mod api;
 mod assets;
@@ -74,6 +75,10 @@ pub struct Config {
     pub workers: usize,
     /// Export destinations and keys.
     pub exports: export::ExportConfig,
+    /// The agent artefacts the server hands to hosts (`scripts/release`
+    /// output: portable binary, .deb, .rpm, SHA256SUMS); `<data>/agent-dist`
+    /// when `None`.
+    pub agent_dist: Option<PathBuf>,
 }
 
 /// A running server.
@@ -264,6 +269,10 @@ pub fn start(cfg: Config) -> Result<Running> {
         login_throttle: Arc::default(),
         ca_cert: tls_files.ca_cert.clone(),
         exports: Arc::clone(&exports),
+        agent_dist: cfg
+            .agent_dist
+            .clone()
+            .unwrap_or_else(|| cfg.data_dir.join("agent-dist")),
     });
     // Kept outside the runtime: pooled PostgreSQL clients run their own
     // runtime when closed, which must not happen on an async thread, so

@@ -68,6 +68,7 @@ pub struct Builder {
     exports: kensa_server::export::ExportConfig,
     timeout: Duration,
     redirects: u32,
+    agent_dist: Option<PathBuf>,
 }
 
 impl Builder {
@@ -113,6 +114,13 @@ impl Builder {
         self
     }
 
+    /// The agent artefacts directory (`--agent-dist`; default
+    /// `<server dir>/agent-dist`).
+    pub fn agent_dist(mut self, dir: &Path) -> Builder {
+        self.agent_dist = Some(dir.to_owned());
+        self
+    }
+
     /// Redirects the client follows (default 5; 0 to see them).
     pub fn redirects(mut self, n: u32) -> Builder {
         self.redirects = n;
@@ -129,6 +137,7 @@ impl Builder {
             tls_names: vec!["localhost".into(), "127.0.0.1".into()],
             workers: self.workers,
             exports: self.exports,
+            agent_dist: self.agent_dist,
         })
         .expect("server starts");
         let ca = kensa_agent::CaSource::Pinned(running.ca_cert.clone());
@@ -192,6 +201,7 @@ impl TestServer {
             exports: Default::default(),
             timeout: Duration::from_secs(30),
             redirects: 5,
+            agent_dist: None,
         }
     }
 

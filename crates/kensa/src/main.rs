@@ -145,6 +145,11 @@ enum Command {
         /// raw bytes or 64 hex digits.
         #[arg(long, env = "KENSA_EXPORT_KEK_FILE")]
         export_kek_file: Option<PathBuf>,
+        /// The agent artefacts served to hosts at /agent/… and used by
+        /// /install.sh: the output directory of scripts/release (default:
+        /// <data>/agent-dist).
+        #[arg(long, env = "KENSA_AGENT_DIST")]
+        agent_dist: Option<PathBuf>,
     },
     /// Findings on a Kensa server: export them; decrypt an export.
     #[command(subcommand)]
@@ -457,6 +462,7 @@ fn main() -> ExitCode {
             workers,
             export_dir,
             export_kek_file,
+            agent_dist,
         } => server::run(server::Args {
             data,
             listen,
@@ -469,6 +475,7 @@ fn main() -> ExitCode {
                 kek_file: export_kek_file,
                 s3: kensa_server::export::S3Config::from_env(),
             },
+            agent_dist,
         }),
         Command::Findings(c) => findings::run(c),
         Command::Agent(AgentCommand::Enroll {

@@ -15,6 +15,7 @@ pub struct Args {
     pub names: Vec<String>,
     pub workers: usize,
     pub exports: kensa_server::export::ExportConfig,
+    pub agent_dist: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -40,6 +41,7 @@ pub fn run(args: Args) -> ExitCode {
         tls_names: names,
         workers: args.workers,
         exports: args.exports,
+        agent_dist: args.agent_dist,
     }) {
         Ok(r) => r,
         Err(e) => {

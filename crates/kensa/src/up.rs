@@ -87,6 +87,7 @@ pub fn run(args: Args) -> ExitCode {
         tls_names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
         workers: 2,
         exports: Default::default(),
+        agent_dist: None,
     }) {
         Ok(r) => r,
         Err(e) => return fail(e),

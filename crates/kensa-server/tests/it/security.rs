@@ -448,6 +448,7 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         tls_names: vec!["localhost".into()],
         workers: 1,
         exports: Default::default(),
+        agent_dist: None,
     });
     let Err(e) = r else {
         panic!("started on a port in use");
@@ -464,6 +465,7 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         tls_names: vec!["localhost".into()],
         workers: 1,
         exports: Default::default(),
+        agent_dist: None,
     })
     .expect("starts");
     assert!(s.admin_password.is_some() && s.admin_token.is_some());

@@ -118,6 +118,7 @@ fn inventory_push_sends_a_saved_inventory_to_the_server() {
         tls_names: vec!["127.0.0.1".into()],
         workers: 1,
         exports: Default::default(),
+        agent_dist: None,
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

@@ -22,6 +22,12 @@ impl Server {
     /// Start a server with its data directory in `dir`, on SQLite unless
     /// `database` is a PostgreSQL URL, and wait until it is healthy.
     pub fn start(dir: &Path, database: Option<&str>) -> Server {
+        Server::start_with(dir, database, &[])
+    }
+
+    /// [`Server::start`] with more `kensa server` arguments
+    /// (`--agent-dist DIR`).
+    pub fn start_with(dir: &Path, database: Option<&str>, extra: &[&std::ffi::OsStr]) -> Server {
         let data = dir.join("server");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -44,6 +50,7 @@ impl Server {
         if let Some(url) = database {
             cmd.arg("--database").arg(url);
         }
+        cmd.args(extra);
         let child = cmd.spawn().expect("kensa server starts");
         let mut s = Server { data, port, child };
         let deadline = Instant::now() + Duration::from_secs(90);
