@@ -200,7 +200,7 @@ KENSA=/usr/bin/kensa
 
 # The CA where the unit's comment and the docs put it.
 mkdir -p "${CA_DEST%/*}" || die 1 "cannot create ${CA_DEST%/*}"
-if [ "$CA" != "$CA_DEST" ] && ! cmp -s "$CA" "$CA_DEST"; then
+if [ "$CA" != "$CA_DEST" ] && [ "$(sha256_of "$CA")" != "$(sha256_of "$CA_DEST" 2>/dev/null)" ]; then
   install -m 0644 "$CA" "$CA_DEST" || die 1 "cannot write $CA_DEST"
 fi
 

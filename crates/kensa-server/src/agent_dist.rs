@@ -128,7 +128,7 @@ async fn artefact(State(state): State<Arc<AppState>>, UrlPath(file): UrlPath<Str
     };
     let path = if file == SUMS {
         dir.join(SUMS)
-    } else if names.iter().any(|n| *n == file) {
+    } else if names.contains(&file) {
         dir.join(&file)
     } else {
         return not_found(format!("no agent artefact {file:?} (see /agent/{SUMS})"));

@@ -33,6 +33,10 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    let agent_dist = args
+        .agent_dist
+        .clone()
+        .unwrap_or_else(|| args.data.join("agent-dist"));
     let running = match kensa_server::start(kensa_server::Config {
         data_dir: args.data,
         listen: args.listen,
@@ -54,6 +58,19 @@ pub fn run(args: Args) -> ExitCode {
         running.addr, running.backend
     );
     println!("  agents pin the CA in {}", running.ca_cert.display());
+    let sums = agent_dist.join(kensa_server::agent_dist::SUMS);
+    if sums.exists() {
+        println!(
+            "  hosts install the agent with /install.sh (artefacts from {})",
+            agent_dist.display()
+        );
+    } else {
+        println!(
+            "  no agent artefacts in {} (no {}): /install.sh cannot install until scripts/release output is there",
+            agent_dist.display(),
+            kensa_server::agent_dist::SUMS
+        );
+    }
     if let Some(t) = &running.admin_token {
         println!("  admin token (shown once; also in the data directory's admin-token): {t}");
     }

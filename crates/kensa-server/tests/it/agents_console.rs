@@ -79,7 +79,7 @@ fn coverage_of(s: &TestServer, asset: &str) -> Value {
         .as_array()
         .expect("assets")
         .iter()
-        .find(|a| a["asset_id"].to_string() == asset)
+        .find(|a| a["asset_id"].as_i64().map(|i| i.to_string()).as_deref() == Some(asset))
         .cloned()
         .unwrap_or_else(|| panic!("asset {asset} in coverage: {v}"))
 }

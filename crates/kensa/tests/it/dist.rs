@@ -15,7 +15,14 @@
 //!   and restarts the agent, removal stops it and keeps the state, purge
 //!   deletes it; a system reporting glibc 2.12 is refused with the reason;
 //! - the `.rpm` installs into an rpm root (`rpm --root`) with its files,
-//!   unit, init script and scriptlets, and erasing keeps the state.
+//!   unit, init script and scriptlets, and erasing keeps the state; an
+//!   upgrade (`rpm -U` to a v2 packaged by the same script) keeps the
+//!   enrolment and the service files;
+//! - `install.sh`, served by `kensa server --agent-dist`, run with dash as
+//!   the console's one-liners say: installs, enrols and starts once, a
+//!   second run changes nothing, a wrong CA fingerprint stops everything
+//!   before anything else is sent, unsupported systems are refused with
+//!   the reason, and the plain binary goes where no package fits.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -930,4 +937,162 @@ fn install_sh_refuses_unsupported_systems() {
         );
     }
     assert!(!server.log().contains("agent artefact"), "{}", server.log());
+}
+
+/// The `.rpm` upgraded in an rpm root (`rpm --root -U`) on an enrolled
+/// host: v1 from `scripts/release`, enrolled with its own binary against a
+/// live server, then a v2 packaged by the same script from the same
+/// portable binary (`--binary … --version 99.0.0`). The enrolment stays
+/// byte for byte, the binary, unit and init script are in place and the
+/// new version is what rpm knows.
+#[test]
+#[ignore = "needs the release artefacts (scripts/release) and debootstrapped roots (scripts/setup); scripts/test runs it"]
+fn rpm_upgrade_keeps_the_enrolment_and_the_service_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rpm = artefact("kensa-agent-", ".x86_64.rpm");
+    let chroot = Chroot::copy_of("bookworm", "rpm-upgrade");
+    let root = chroot.root.clone();
+    let rpm_root = |args: &[&str]| -> Output {
+        Command::new("rpm")
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .output()
+            .expect("rpm runs")
+    };
+    let o = rpm_root(&["--initdb"]);
+    assert!(o.status.success(), "rpm --initdb: {}", text(&o));
+    // --nodeps: the root's packages are dpkg's (see the install test).
+    let o = rpm_root(&["-i", "--nodeps", rpm.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "rpm -i: {}", text(&o));
+
+    let server = Server::start(dir.path(), None);
+    std::fs::create_dir_all(chroot.path("etc/kensa")).expect("mkdir");
+    std::fs::copy(server.ca(), chroot.path("etc/kensa/ca.pem")).expect("CA");
+    std::fs::write(
+        chroot.path("etc/machine-id"),
+        "59a059a059a059a059a059a059a059a0\n",
+    )
+    .expect("machine-id");
+    let token = server.enrollment_token(&json!({}));
+    let base = server.base();
+    let o = chroot.run(&[
+        "/usr/bin/kensa",
+        "agent",
+        "enroll",
+        "--server",
+        &base,
+        "--ca",
+        "/etc/kensa/ca.pem",
+        "--token",
+        &token,
+    ]);
+    assert!(o.status.success(), "enroll: {}", text(&o));
+    let creds = std::fs::read(chroot.path("var/lib/kensa-agent/agent.json")).expect("agent.json");
+    let ca_copy = std::fs::read(chroot.path("var/lib/kensa-agent/ca.pem")).expect("CA copy");
+
+    let v2 = dir.path().join("v2");
+    let o = Command::new(kensa_testkit::repo_root().join("scripts/release"))
+        .args(["--arch", "x86_64", "--binary"])
+        .arg(portable_binary())
+        .args(["--version", "99.0.0"])
+        .arg(&v2)
+        .output()
+        .expect("scripts/release runs");
+    assert!(o.status.success(), "package v2: {}", text(&o));
+    let newer = v2.join("kensa-agent-99.0.0-1.x86_64.rpm");
+    assert!(newer.exists(), "{}", text(&o));
+    let o = rpm_root(&["-U", "--nodeps", newer.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "rpm -U: {}", text(&o));
+    let o = rpm_root(&["-q", "--qf", "%{VERSION}", "kensa-agent"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "99.0.0", "{}", text(&o));
+
+    assert_eq!(
+        std::fs::read(chroot.path("var/lib/kensa-agent/agent.json")).expect("agent.json"),
+        creds,
+        "the upgrade keeps the enrolment"
+    );
+    assert_eq!(
+        std::fs::read(chroot.path("var/lib/kensa-agent/ca.pem")).expect("CA copy"),
+        ca_copy
+    );
+    let unit = std::fs::read_to_string(chroot.path("usr/lib/systemd/system/kensa-agent.service"))
+        .expect("unit");
+    assert!(
+        unit.contains("\nExecStart=/usr/bin/kensa agent run\n"),
+        "{unit}"
+    );
+    let init = chroot.path("etc/rc.d/init.d/kensa-agent");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&init).expect("init").permissions(),
+    );
+    assert_eq!(mode & 0o111, 0o111, "the init script stays executable");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(chroot.path("var/lib/kensa-agent"))
+            .expect("state dir")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700);
+    let o = chroot.run(&["/usr/bin/kensa", "--version"]);
+    assert!(o.status.success(), "the upgraded binary runs: {}", text(&o));
+    // The upgraded agent reports with the kept enrolment.
+    let o = chroot.run(&["/usr/bin/kensa", "agent", "run", "--once"]);
+    assert!(o.status.success(), "run after the upgrade: {}", text(&o));
+    let asset_id = serde_json::from_slice::<serde_json::Value>(&creds).expect("JSON")["asset_id"]
+        .as_str()
+        .expect("asset_id")
+        .to_owned();
+    let asset = server.evaluated(&asset_id, Duration::from_secs(120));
+    assert_eq!(asset["os_release"], "12", "{asset}");
+}
+
+/// Where neither package fits (`--method binary`, what a host without
+/// dpkg and rpm gets): the portable binary in `/usr/local/bin`, the init
+/// script from the server (no systemd here), enrolled and started; a
+/// second run downloads nothing.
+#[test]
+#[ignore = "needs the release artefacts (scripts/release) and debootstrapped roots (scripts/setup); scripts/test runs it"]
+fn install_sh_installs_the_plain_binary_where_no_package_fits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = hosting_server(dir.path());
+    let chroot = bookworm_with_curl("plain-host", "3f2e3d4c5b6a79881f2e3d4c5b6a7988");
+    let token = server.enrollment_token(&json!({}));
+    std::fs::copy(server.ca(), chroot.path("ca.pem")).expect("ca.pem");
+    let line = format!(
+        "curl -fsS --cacert ca.pem {}/install.sh | sh -s -- --ca ca.pem --method binary --token {token}",
+        server.base()
+    );
+    let o = chroot.run(&["sh", "-c", &line]);
+    assert!(o.status.success(), "{}\nserver: {}", text(&o), server.log());
+    assert_eq!(
+        std::fs::read(chroot.path("usr/local/bin/kensa")).expect("/usr/local/bin/kensa"),
+        std::fs::read(portable_binary()).expect("portable binary"),
+        "the portable binary, as served"
+    );
+    assert!(
+        !chroot.path("usr/bin/kensa").exists(),
+        "no package installed"
+    );
+    assert!(chroot.path("etc/init.d/kensa-agent").exists());
+    let creds = std::fs::read(chroot.path("var/lib/kensa-agent/agent.json")).expect("agent.json");
+    let pid = chroot.init_script_agent().expect("the agent runs");
+    let asset_id = serde_json::from_slice::<serde_json::Value>(&creds).expect("JSON")["asset_id"]
+        .as_str()
+        .expect("asset_id")
+        .to_owned();
+    let asset = server.evaluated(&asset_id, Duration::from_secs(120));
+    assert_eq!(asset["hostname"], "plain-host", "{asset}");
+
+    let o = chroot.run(&["sh", "-c", &line]);
+    assert!(o.status.success(), "{}", text(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("installed already") && !said.contains("downloading"),
+        "{said}"
+    );
+    assert_eq!(chroot.init_script_agent(), Some(pid));
+    assert_eq!(
+        std::fs::read(chroot.path("var/lib/kensa-agent/agent.json")).expect("agent.json"),
+        creds
+    );
 }

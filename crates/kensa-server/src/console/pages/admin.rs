@@ -201,14 +201,18 @@ pub(crate) async fn enroll_create(
             Role::Admin,
             "creating enrollment tokens needs the admin role",
         )?;
-        let number = |key: &str| -> ApiResult<Option<String>> { Ok(form.get(key).map(str::to_owned)) };
-        let ttl_hours = number("ttl_hours")?
+        // Empty fields take the API's defaults; anything else must be a
+        // number, said plainly when it is not.
+        let ttl_hours = form
+            .get("ttl_hours")
             .map(|v| {
-                v.parse::<u32>()
-                    .map_err(|_| ApiError::bad(format!("ttl_hours: {v:?} is not a number of hours")))
+                v.parse::<u32>().map_err(|_| {
+                    ApiError::bad(format!("ttl_hours: {v:?} is not a number of hours"))
+                })
             })
             .transpose()?;
-        let max_uses = number("max_uses")?
+        let max_uses = form
+            .get("max_uses")
             .map(|v| {
                 v.parse::<i64>()
                     .map_err(|_| ApiError::bad(format!("max_uses: {v:?} is not a number")))
