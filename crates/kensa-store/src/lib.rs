@@ -48,7 +48,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 pub use crate::asset::{
-    Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, Management,
+    Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, InventoryFailure,
+    Management,
 };
 pub use crate::auth::{
     AgentInfo, EnrollmentDefaults, EnrollmentTokenInfo, NewEnrollmentToken, TOKEN_ID_LEN,

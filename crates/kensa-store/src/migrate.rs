@@ -71,6 +71,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_security.sql"),
         postgres: include_str!("../migrations/postgres/0008_security.sql"),
     },
+    Migration {
+        version: 9,
+        name: "inventory failure",
+        sqlite: include_str!("../migrations/sqlite/0009_inventory_failure.sql"),
+        postgres: include_str!("../migrations/postgres/0009_inventory_failure.sql"),
+    },
 ];
 
 /// The newest schema this build knows.
