@@ -63,6 +63,7 @@ fn main() {
         exports: Default::default(),
         agentless: Default::default(),
         capacity: Default::default(),
+        agent_dist: None,
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

@@ -234,6 +234,7 @@ fn main() {
         exports: Default::default(),
         agentless: Default::default(),
         capacity: Default::default(),
+        agent_dist: None,
     })
     .expect("server");
     let t = Instant::now();

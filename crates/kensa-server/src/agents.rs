@@ -16,7 +16,7 @@ use kensa_store::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{self, Principal, Role};
+use crate::auth::{self, Role};
 use crate::kit::{
     ApiError, ApiResult, AppState, agent_asset, parse_json, principal, require, with_db,
 };
@@ -248,17 +248,12 @@ async fn revoke_agent(
     with_db(&state, move |db| {
         let p = principal(db, &headers)?;
         require(&p, Role::Admin, "revoking agents needs the admin role")?;
-        if !db.revoke_agent(id, Timestamp::now())? {
+        if !revoke(db, &crate::tokens::actor(&p), id)? {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("agent {id}: no such live agent"),
             ));
         }
-        let who = match &p {
-            Principal::User { name, .. } => name.clone(),
-            Principal::Agent { .. } => String::new(),
-        };
-        tracing::info!(target: "audit", "agent {id} revoked by {who}");
         Ok(StatusCode::NO_CONTENT)
     })
     .await
@@ -284,6 +279,17 @@ pub(crate) fn check_bounds(json: &[u8], limits: &crate::kit::Limits) -> ApiResul
             e.column()
         ))),
     }
+}
+
+/// Revokes agent `id` for an admin already authorised by the caller (API
+/// or console) and records it; `false` when it is unknown or revoked
+/// already.
+pub(crate) fn revoke(db: &kensa_store::Db, actor: &str, id: i64) -> ApiResult<bool> {
+    let done = db.revoke_agent(id, Timestamp::now())?;
+    if done {
+        crate::audit::record(db, actor, "agent.revoked", &format!("agent {id}"), "");
+    }
+    Ok(done)
 }
 
 async fn inventory_known(

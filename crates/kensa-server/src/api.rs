@@ -22,6 +22,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .merge(crate::tokens::routes())
         .merge(crate::agents::routes())
+        .merge(crate::agent_dist::routes())
         .merge(crate::assets::routes())
         .merge(crate::findings::routes())
         .merge(crate::export::routes())

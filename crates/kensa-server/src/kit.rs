@@ -35,6 +35,8 @@ pub struct AppState {
     /// Inventory uploads decoded at once: each holds its body inflated
     /// (up to [`Limits::inventory`]) while it is checked and stored.
     pub ingests: Arc<tokio::sync::Semaphore>,
+    /// Where the agent artefacts served at `/agent/…` are.
+    pub agent_dist: std::path::PathBuf,
 }
 
 /// Request size limits.

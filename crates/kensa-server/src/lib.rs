@@ -27,6 +27,7 @@
 //! one place (`rules`), for the API and the console alike.
 
 pub mod agentless;
+pub mod agent_dist;
 mod agents;
 pub mod api;
 mod assets;
@@ -80,6 +81,10 @@ pub struct Config {
     pub agentless: agentless::AgentlessConfig,
     /// How much load the server takes on at once.
     pub capacity: Capacity,
+    /// The agent artefacts the server hands to hosts (`scripts/release`
+    /// output: portable binary, .deb, .rpm, SHA256SUMS); `<data>/agent-dist`
+    /// when `None`.
+    pub agent_dist: Option<PathBuf>,
 }
 
 /// How much the server takes on at once; past it, requests wait, then are
@@ -351,6 +356,10 @@ pub fn start(cfg: Config) -> Result<Running> {
         ca_cert: tls_files.ca_cert.clone(),
         exports: Arc::clone(&exports),
         agentless: Arc::clone(&agentless),
+        agent_dist: cfg
+            .agent_dist
+            .clone()
+            .unwrap_or_else(|| cfg.data_dir.join("agent-dist")),
     });
     // Kept outside the runtime: pooled PostgreSQL clients run their own
     // runtime when closed, which must not happen on an async thread, so

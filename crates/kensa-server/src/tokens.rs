@@ -53,54 +53,14 @@ struct EnrollmentTokenRequest {
     defaults: Option<kensa_store::EnrollmentDefaults>,
 }
 
-/// The most uses one enrolment token may allow.
-const MAX_TOKEN_USES: i64 = 1_000_000;
-
 async fn create_enrollment_token(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let req: EnrollmentTokenRequest = parse_json(&body, "enrollment token request")?;
-    let ttl = u64::from(req.ttl_hours.unwrap_or(24).clamp(1, 8760));
-    let max_uses = req.max_uses.unwrap_or(1);
-    if !(1..=MAX_TOKEN_USES).contains(&max_uses) {
-        return Err(ApiError::bad(format!(
-            "max_uses: {max_uses}: expected 1 to {MAX_TOKEN_USES}"
-        )));
-    }
-    let name = req
-        .name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(ApiError::bad("name: at most 200 characters"));
-    }
-    let mut defaults = req.defaults.unwrap_or_default();
-    for (key, v) in [
-        ("defaults.owner", &mut defaults.owner),
-        ("defaults.team", &mut defaults.team),
-        ("defaults.environment", &mut defaults.environment),
-    ] {
-        *v = v
-            .take()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty());
-        if v.as_ref().is_some_and(|s| s.chars().count() > 200) {
-            return Err(ApiError::bad(format!("{key}: at most 200 characters")));
-        }
-    }
-    defaults.tags = defaults
-        .tags
-        .iter()
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect();
-    if defaults.tags.len() > 50 || defaults.tags.iter().any(|t| t.chars().count() > 100) {
-        return Err(ApiError::bad(
-            "defaults.tags: at most 50 tags of at most 100 characters",
-        ));
-    }
+    let spec =
+        crate::rules::enrollment_token_spec(req.name, req.ttl_hours, req.max_uses, req.defaults)?;
     with_db(&state, move |db| {
         let p = principal(db, &headers)?;
         require(
@@ -108,31 +68,83 @@ async fn create_enrollment_token(
             Role::Admin,
             "creating enrollment tokens needs the admin role",
         )?;
-        let token = auth::new_token("ket_")?;
-        let digest = auth::digest(&token);
-        let now = Timestamp::now();
-        let expires = Timestamp::from_unix_ms(now.unix_ms() + (ttl * 3_600_000) as i64);
-        db.create_enrollment_token_with(&kensa_store::NewEnrollmentToken {
-            digest: &digest,
-            name: name.as_deref(),
-            max_uses,
-            defaults: &defaults,
-            created_at: now,
-            expires_at: expires,
-        })?;
+        let made = create_enrollment(db, &actor(&p), &spec)?;
         Ok((
             StatusCode::CREATED,
             Json(json!({
-                "token": token,
-                "id": &digest[..kensa_store::TOKEN_ID_LEN],
-                "name": name,
-                "max_uses": max_uses,
-                "defaults": defaults,
-                "expires_at": expires.unix_ms(),
+                "token": made.token,
+                "id": made.id,
+                "name": spec.name,
+                "max_uses": spec.max_uses,
+                "defaults": spec.defaults,
+                "expires_at": made.expires_at.unix_ms(),
             })),
         ))
     })
     .await
+}
+
+/// An enrolment token just made: the secret (shown once), its public id
+/// and its expiry.
+pub(crate) struct NewEnrollment {
+    pub token: String,
+    pub id: String,
+    pub expires_at: Timestamp,
+}
+
+/// Makes and records an enrolment token for an admin already authorised
+/// by the caller (API or console), and audits it.
+pub(crate) fn create_enrollment(
+    db: &Db,
+    actor: &str,
+    spec: &crate::rules::EnrollmentTokenSpec,
+) -> ApiResult<NewEnrollment> {
+    let token = auth::new_token("ket_")?;
+    let digest = auth::digest(&token);
+    let now = Timestamp::now();
+    let expires_at = Timestamp::from_unix_ms(now.unix_ms() + spec.ttl_ms);
+    db.create_enrollment_token_with(&kensa_store::NewEnrollmentToken {
+        digest: &digest,
+        name: spec.name.as_deref(),
+        max_uses: spec.max_uses,
+        defaults: &spec.defaults,
+        created_at: now,
+        expires_at,
+    })?;
+    let id = digest[..kensa_store::TOKEN_ID_LEN].to_owned();
+    crate::audit::record(
+        db,
+        actor,
+        "enrollment-token.created",
+        &format!("enrollment-token {id}"),
+        &format!(
+            "name {:?}, max uses {}, expires {}",
+            spec.name.as_deref().unwrap_or(""),
+            spec.max_uses,
+            expires_at.to_rfc3339()
+        ),
+    );
+    Ok(NewEnrollment {
+        token,
+        id,
+        expires_at,
+    })
+}
+
+/// Revokes the enrolment token of public id `id` and records it; `false`
+/// when there is no such unrevoked token.
+pub(crate) fn revoke_enrollment(db: &Db, actor: &str, id: &str) -> ApiResult<bool> {
+    let done = db.revoke_enrollment_token(id, Timestamp::now())?;
+    if done {
+        crate::audit::record(
+            db,
+            actor,
+            "enrollment-token.revoked",
+            &format!("enrollment-token {id}"),
+            "",
+        );
+    }
+    Ok(done)
 }
 
 /// `GET /api/v1/enrollment-tokens` (admin): every enrolment token (never
@@ -169,14 +181,11 @@ async fn revoke_enrollment_token(
             Role::Admin,
             "revoking enrollment tokens needs the admin role",
         )?;
-        if !db.revoke_enrollment_token(&id, Timestamp::now())? {
+        if !revoke_enrollment(db, &actor(&p), &id)? {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("enrollment token {id:?}: no such unrevoked token"),
             ));
-        }
-        if let Principal::User { name, .. } = &p {
-            tracing::info!(target: "audit", "enrollment token {id} revoked by {name}");
         }
         Ok(StatusCode::NO_CONTENT)
     })

@@ -137,3 +137,42 @@ pub fn add_apk_package(root: &Path, name: &str, version: &str, origin: &str) {
     );
     std::fs::write(&path, db).expect("write the apk database");
 }
+
+/// Copies the host's program `bin` (an absolute path) into `root` at the
+/// same path, with each shared library `ldd` names that the root lacks:
+/// for a debootstrapped root of the host's own Debian release, which lacks
+/// a tool every real server has (`curl` is not in `minbase`). The
+/// libraries are the host's real ones, and the root's own are never
+/// replaced, so the root's glibc is what runs.
+pub fn host_tool(root: &Path, bin: &str) {
+    let o = std::process::Command::new("ldd")
+        .arg(bin)
+        .output()
+        .expect("ldd runs");
+    assert!(
+        o.status.success(),
+        "ldd {bin}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let libs: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            // `libx.so.1 => /lib/x86_64-linux-gnu/libx.so.1 (0x…)`, or
+            // `/lib64/ld-linux-x86-64.so.2 (0x…)`.
+            let path = l.split("=>").last()?.split_whitespace().next()?;
+            path.starts_with('/').then(|| path.to_owned())
+        })
+        .collect();
+    for file in std::iter::once(bin.to_owned()).chain(libs) {
+        let rel = file.trim_start_matches('/');
+        let dest = root.join(rel);
+        // The root's own copy wins; `/lib` is a symlink to `usr/lib` in
+        // current Debian, so look at the resolved target too.
+        if dest.exists() || root.join("usr").join(rel).exists() {
+            continue;
+        }
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir in root");
+        std::fs::copy(&file, &dest)
+            .unwrap_or_else(|e| panic!("copy {file} into {}: {e}", root.display()));
+    }
+}

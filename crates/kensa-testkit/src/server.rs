@@ -70,6 +70,7 @@ pub struct Builder {
     capacity: kensa_server::Capacity,
     timeout: Duration,
     redirects: u32,
+    agent_dist: Option<PathBuf>,
 }
 
 impl Builder {
@@ -135,6 +136,13 @@ impl Builder {
         self
     }
 
+    /// The agent artefacts directory (`--agent-dist`; default
+    /// `<server dir>/agent-dist`).
+    pub fn agent_dist(mut self, dir: &Path) -> Builder {
+        self.agent_dist = Some(dir.to_owned());
+        self
+    }
+
     /// Redirects the client follows (default 5; 0 to see them).
     pub fn redirects(mut self, n: u32) -> Builder {
         self.redirects = n;
@@ -153,6 +161,7 @@ impl Builder {
             exports: self.exports,
             agentless: self.agentless,
             capacity: self.capacity,
+            agent_dist: self.agent_dist,
         })
         .expect("server starts");
         let ca = kensa_agent::CaSource::Pinned(running.ca_cert.clone());
@@ -218,6 +227,7 @@ impl TestServer {
             capacity: Default::default(),
             timeout: Duration::from_secs(30),
             redirects: 5,
+            agent_dist: None,
         }
     }
 

@@ -174,6 +174,11 @@ enum Command {
         /// Inventory uploads decoded at once (each holds up to 64 MiB).
         #[arg(long, env = "KENSA_MAX_INGESTS", default_value_t = 2)]
         max_ingests: usize,
+        /// The agent artefacts served to hosts at /agent/… and used by
+        /// /install.sh: the output directory of scripts/release (default:
+        /// <data>/agent-dist).
+        #[arg(long, env = "KENSA_AGENT_DIST")]
+        agent_dist: Option<PathBuf>,
     },
     /// Findings on a Kensa server: export them; decrypt an export.
     #[command(subcommand)]
@@ -573,6 +578,7 @@ fn main() -> ExitCode {
             db_max_connections,
             db_wait_ms,
             max_ingests,
+            agent_dist,
         } => server::run(server::Args {
             data,
             listen,
@@ -595,6 +601,7 @@ fn main() -> ExitCode {
                 db_wait: std::time::Duration::from_millis(db_wait_ms),
                 max_ingests,
             },
+            agent_dist,
         }),
         Command::Findings(c) => findings::run(c),
         Command::Bench(BenchCommand::Populate {

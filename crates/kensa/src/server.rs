@@ -17,6 +17,7 @@ pub struct Args {
     pub exports: kensa_server::export::ExportConfig,
     pub agentless: kensa_server::agentless::AgentlessConfig,
     pub capacity: kensa_server::Capacity,
+    pub agent_dist: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -34,6 +35,10 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    let agent_dist = args
+        .agent_dist
+        .clone()
+        .unwrap_or_else(|| args.data.join("agent-dist"));
     let running = match kensa_server::start(kensa_server::Config {
         data_dir: args.data,
         listen: args.listen,
@@ -44,6 +49,7 @@ pub fn run(args: Args) -> ExitCode {
         exports: args.exports,
         agentless: args.agentless,
         capacity: args.capacity,
+        agent_dist: args.agent_dist,
     }) {
         Ok(r) => r,
         Err(e) => {
@@ -56,6 +62,19 @@ pub fn run(args: Args) -> ExitCode {
         running.addr, running.backend
     );
     println!("  agents pin the CA in {}", running.ca_cert.display());
+    let sums = agent_dist.join(kensa_server::agent_dist::SUMS);
+    if sums.exists() {
+        println!(
+            "  hosts install the agent with /install.sh (artefacts from {})",
+            agent_dist.display()
+        );
+    } else {
+        println!(
+            "  no agent artefacts in {} (no {}): /install.sh cannot install until scripts/release output is there",
+            agent_dist.display(),
+            kensa_server::agent_dist::SUMS
+        );
+    }
     if let Some(t) = &running.admin_token {
         println!("  admin token (shown once; also in the data directory's admin-token): {t}");
     }

@@ -100,6 +100,7 @@ pub fn run(args: Args) -> ExitCode {
         exports: Default::default(),
         agentless: Default::default(),
         capacity: Default::default(),
+        agent_dist: None,
     }) {
         Ok(r) => r,
         Err(e) => return fail(e),

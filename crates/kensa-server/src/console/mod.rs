@@ -72,6 +72,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/admin/tokens", post(pages::token_create))
         .route("/admin/tokens/revoke", post(pages::token_revoke))
         .route("/admin/enroll", post(pages::enroll_create))
+        .route("/admin/enroll/revoke", post(pages::enroll_revoke))
+        .route("/admin/agents/revoke", post(pages::agent_revoke))
 }
 
 /// The caller of a console page.

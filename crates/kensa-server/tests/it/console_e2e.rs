@@ -737,11 +737,21 @@ fn the_console_in_a_real_browser() {
         b.shot("asset-managed");
         b.go(&format!("{base}/admin"));
         b.submit("#enroll-submit");
-        let cmd = b.text("#enroll-command pre");
+        let cmd = b.text("#enroll-manual");
         assert!(
             cmd.starts_with("kensa agent enroll --server https://127.0.0.1:")
                 && cmd.contains("--ca ca.pem --token ket_"),
             "{cmd}"
+        );
+        let line = b.text("#enroll-oneliner");
+        assert!(
+            line.starts_with("curl -fsS --cacert ca.pem https://127.0.0.1:")
+                && line.contains("/install.sh | sh -s -- --ca ca.pem --token ket_"),
+            "{line}"
+        );
+        assert!(
+            b.text("#enroll-pinned").contains("--ca-sha256 "),
+            "the pinned one-liner"
         );
         b.shot("admin-enroll");
 

@@ -2,6 +2,7 @@
 //! instead of one per file is most of what a clean test build costs.
 
 mod agentless;
+mod agents_console;
 mod console_e2e;
 mod detection;
 mod export;

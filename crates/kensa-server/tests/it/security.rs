@@ -450,6 +450,7 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         exports: Default::default(),
         agentless: Default::default(),
         capacity: Default::default(),
+        agent_dist: None,
     });
     let Err(e) = r else {
         panic!("started on a port in use");
@@ -468,6 +469,7 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         exports: Default::default(),
         agentless: Default::default(),
         capacity: Default::default(),
+        agent_dist: None,
     })
     .expect("starts");
     assert!(s.admin_password.is_some() && s.admin_token.is_some());

@@ -7,7 +7,10 @@
 //!   the file given at enrolment may even be gone;
 //! - `enroll --root DIR` enrols that root under its own identity (its
 //!   hostname and machine id), and `run` then reports that root;
-//! - `run --once` prints a sentence, not a Rust debug value.
+//! - `run --once` prints a sentence, not a Rust debug value;
+//! - one reusable enrolment token enrols three roots (`--root`) as three
+//!   assets carrying the token's defaults, and once revoked enrols no
+//!   fourth.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -150,4 +153,101 @@ fn run_before_enrolment_says_what_to_do() {
         err.contains("not enrolled") && err.contains("kensa agent enroll"),
         "{err}"
     );
+}
+
+/// Issue 14's "prove it", as docs/agent-install.md tells it: one
+/// reusable token (created through the API with defaults) enrols three
+/// mounted roots with `kensa agent enroll --root`, each under its own
+/// identity and carrying the defaults; after `DELETE
+/// /api/v1/enrollment-tokens/{id}` a fourth enrolment is refused with the
+/// reason, and the three agents keep reporting.
+#[test]
+fn one_reusable_token_enrols_three_roots_until_revoked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), None);
+    let (code, created) = server.api(
+        "POST",
+        "/api/v1/enrollment-tokens",
+        Some(&json!({
+            "name": "web ASG", "ttl_hours": 8760, "max_uses": 5000,
+            "defaults": {"team": "web", "environment": "prod", "owner": "ops@example.com", "tags": ["asg"]}
+        })),
+    );
+    assert_eq!(code, 201, "{created}");
+    let token = created["token"].as_str().expect("token").to_owned();
+    let id = created["id"].as_str().expect("id").to_owned();
+    let enroll = |host: &str, machine_id: &str| -> (Output, std::path::PathBuf) {
+        let root = dir.path().join(host);
+        alpine_root(&root, host, machine_id);
+        let state = dir.path().join(format!("state-{host}"));
+        let o = Command::new(KENSA)
+            .args(["agent", "enroll", "--server", &server.base(), "--ca"])
+            .arg(server.ca())
+            .arg("--state")
+            .arg(&state)
+            .arg("--root")
+            .arg(&root)
+            .args(["--token", &token])
+            .output()
+            .expect("kensa agent enroll runs");
+        (o, state)
+    };
+    let mut assets = Vec::new();
+    let mut states = Vec::new();
+    for i in 0..3 {
+        let host = format!("asg-{i}");
+        let (o, state) = enroll(&host, &format!("a5a{i:029x}"));
+        assert!(o.status.success(), "enroll {host}: {}", text(&o));
+        let creds: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(state.join("agent.json")).expect("agent.json"))
+                .expect("JSON");
+        let asset_id = creds["asset_id"].as_str().expect("asset_id").to_owned();
+        let a = server.asset(&asset_id);
+        assert_eq!(a["hostname"], host.as_str(), "{a}");
+        assert_eq!(a["machine_id"], format!("a5a{i:029x}"), "{a}");
+        let m = &a["management"];
+        assert_eq!(
+            (&m["team"], &m["environment"], &m["owner"], &m["tags"]),
+            (
+                &json!("web"),
+                &json!("prod"),
+                &json!("ops@example.com"),
+                &json!(["asg"])
+            ),
+            "{a}"
+        );
+        assets.push(asset_id);
+        states.push(state);
+    }
+    let mut distinct = assets.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        3,
+        "three identities, three assets: {assets:?}"
+    );
+
+    let (code, b) = server.api("DELETE", &format!("/api/v1/enrollment-tokens/{id}"), None);
+    assert_eq!(code, 204, "{b}");
+    let (o, state) = enroll("asg-3", &format!("a5a{:029x}", 3));
+    assert_eq!(o.status.code(), Some(2), "refused: {}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("401") && err.contains("revoked"), "{err}");
+    assert!(
+        !state.join("agent.json").exists(),
+        "no credentials after a refusal"
+    );
+    let (_, list) = server.api("GET", "/api/v1/assets", None);
+    assert_eq!(list["assets"].as_array().map(Vec::len), Some(3), "{list}");
+
+    // The agents it enrolled keep reporting.
+    for state in &states {
+        let o = Command::new(KENSA)
+            .args(["agent", "run", "--once", "--state"])
+            .arg(state)
+            .output()
+            .expect("kensa agent run runs");
+        assert!(o.status.success(), "run after revocation: {}", text(&o));
+    }
 }

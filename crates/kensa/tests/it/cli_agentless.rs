@@ -120,6 +120,7 @@ fn inventory_push_sends_a_saved_inventory_to_the_server() {
         exports: Default::default(),
         agentless: Default::default(),
         capacity: Default::default(),
+        agent_dist: None,
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

@@ -15,7 +15,14 @@
 //!   and restarts the agent, removal stops it and keeps the state, purge
 //!   deletes it; a system reporting glibc 2.12 is refused with the reason;
 //! - the `.rpm` installs into an rpm root (`rpm --root`) with its files,
-//!   unit, init script and scriptlets, and erasing keeps the state.
+//!   unit, init script and scriptlets, and erasing keeps the state; an
+//!   upgrade (`rpm -U` to a v2 packaged by the same script) keeps the
+//!   enrolment and the service files;
+//! - `install.sh`, served by `kensa server --agent-dist`, run with dash as
+//!   the console's one-liners say: installs, enrols and starts once, a
+//!   second run changes nothing, a wrong CA fingerprint stops everything
+//!   before anything else is sent, unsupported systems are refused with
+//!   the reason, and the plain binary goes where no package fits.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -658,4 +665,434 @@ fn deb_has_no_lintian_errors() {
     eprintln!("lintian {}:\n{out}", deb.display());
     let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("E:")).collect();
     assert!(errors.is_empty(), "lintian errors:\n{}", errors.join("\n"));
+}
+
+/// A `kensa server` serving the release artefacts (`--agent-dist
+/// $KENSA_DIST`), as an admin starts it after `scripts/release`.
+fn hosting_server(dir: &Path) -> Server {
+    let dist = dist();
+    Server::start_with(dir, None, &["--agent-dist".as_ref(), dist.as_os_str()])
+}
+
+/// A copy of the Debian 12 root (its `/bin/sh` is dash, Debian's POSIX
+/// shell) with the host's `curl` in it: `debootstrap --variant=minbase`
+/// leaves curl out, every real server and cloud image has it, and the host
+/// runs the same Debian release, so its curl and libraries fit.
+fn bookworm_with_curl(hostname: &str, machine_id: &str) -> Chroot {
+    let chroot = Chroot::copy_of("bookworm", hostname);
+    kensa_testkit::roots::host_tool(&chroot.root, "/usr/bin/curl");
+    std::fs::write(chroot.path("etc/machine-id"), format!("{machine_id}\n")).expect("machine-id");
+    let sh = std::fs::read_link(chroot.path("bin/sh")).expect("/bin/sh is a link");
+    assert_eq!(sh, Path::new("dash"), "Debian's /bin/sh is dash");
+    chroot
+}
+
+fn token_uses(server: &Server, token_id: &str) -> serde_json::Value {
+    let (code, list) = server.api("GET", "/api/v1/enrollment-tokens", None);
+    assert_eq!(code, 200, "{list}");
+    list["enrollment_tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .find(|t| t["id"] == token_id)
+        .map(|t| t["uses"].clone())
+        .expect("the token is listed")
+}
+
+/// The console's two one-liners, run with dash inside Debian 12 against a
+/// live server: the first installs the `.deb` from the server, enrols and
+/// starts the agent (SysV: no systemd in a chroot), which reports an
+/// inventory the server evaluates; the second (pinning the CA by its
+/// fingerprint) changes nothing: same agent, same asset, the token not
+/// used again, the agent left running.
+#[test]
+#[ignore = "needs the release artefacts (scripts/release) and debootstrapped roots (scripts/setup); scripts/test runs it"]
+fn install_sh_installs_enrols_and_starts_once_then_changes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = hosting_server(dir.path());
+    let chroot = bookworm_with_curl("fresh-vm", "1f2e3d4c5b6a79881f2e3d4c5b6a7988");
+    let (code, created) = server.api(
+        "POST",
+        "/api/v1/enrollment-tokens",
+        Some(&json!({"name": "install.sh test", "max_uses": 5, "defaults": {"team": "web"}})),
+    );
+    assert_eq!(code, 201, "{created}");
+    let token = created["token"].as_str().expect("token");
+    let token_id = created["id"].as_str().expect("id");
+    let host = server.base().trim_start_matches("https://").to_owned();
+    let fingerprint =
+        kensa_server::agent_dist::ca_sha256(&server.ca()).expect("the CA's fingerprint");
+    let (with_ca, pinned) = kensa_server::agent_dist::one_liners(&host, &fingerprint, token);
+    // "A host that has this server's ca.pem": in the directory the
+    // one-liner runs in (the chroot's `/`).
+    std::fs::copy(server.ca(), chroot.path("ca.pem")).expect("ca.pem");
+
+    let first = chroot.run(&["sh", "-c", &with_ca]);
+    assert!(
+        first.status.success(),
+        "first run: {}\nserver: {}",
+        text(&first),
+        server.log()
+    );
+    let said = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        said.contains("installed kensa-agent") && said.contains("done"),
+        "{said}"
+    );
+    let o = chroot.run(&["dpkg-query", "-W", "-f", "${Status}", "kensa-agent"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "install ok installed",
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read(chroot.path("etc/kensa/ca.pem")).expect("/etc/kensa/ca.pem"),
+        std::fs::read(server.ca()).expect("CA")
+    );
+    let creds = std::fs::read(chroot.path("var/lib/kensa-agent/agent.json")).expect("agent.json");
+    let creds_json: serde_json::Value = serde_json::from_slice(&creds).expect("JSON");
+    let asset_id = creds_json["asset_id"]
+        .as_str()
+        .expect("asset_id")
+        .to_owned();
+    let pid = chroot
+        .init_script_agent()
+        .expect("the agent runs after install.sh");
+    let asset = server.evaluated(&asset_id, Duration::from_secs(120));
+    assert_eq!(asset["os_release"], "12", "{asset}");
+    assert_eq!(asset["hostname"], "fresh-vm", "{asset}");
+    assert_eq!(
+        asset["management"]["team"], "web",
+        "the token's defaults: {asset}"
+    );
+    assert_eq!(asset["coverage"]["status"], "ACTIVE", "{asset}");
+    assert_eq!(token_uses(&server, token_id), 1);
+
+    // Again, the pinned way: nothing changes.
+    let second = chroot.run(&["sh", "-c", &pinned]);
+    assert!(second.status.success(), "second run: {}", text(&second));
+    let said = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        said.contains("matches the SHA-256 fingerprint")
+            && said.contains("is installed already")
+            && said.contains("enrolled already")
+            && !said.contains("downloading"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read(chroot.path("var/lib/kensa-agent/agent.json")).expect("agent.json"),
+        creds,
+        "same agent"
+    );
+    assert_eq!(
+        chroot.init_script_agent(),
+        Some(pid),
+        "the same agent process runs on"
+    );
+    assert_eq!(token_uses(&server, token_id), 1, "not enrolled twice");
+    let (_, assets) = server.api("GET", "/api/v1/assets", None);
+    assert_eq!(
+        assets["assets"].as_array().map(Vec::len),
+        Some(1),
+        "{assets}"
+    );
+    let (_, agents) = server.api("GET", "/api/v1/agents", None);
+    assert_eq!(
+        agents["agents"].as_array().map(Vec::len),
+        Some(1),
+        "{agents}"
+    );
+}
+
+/// A CA whose fingerprint is not the one given stops everything before a
+/// single other request: the console's one-liner stops at `sha256sum -c`,
+/// and the script itself (`--ca-sha256`, as an image or config management
+/// runs it) exits 4 having downloaded, installed and sent nothing; the
+/// token stays unused.
+#[test]
+#[ignore = "needs the release artefacts (scripts/release) and debootstrapped roots (scripts/setup); scripts/test runs it"]
+fn install_sh_with_a_wrong_ca_fingerprint_aborts_before_sending_anything() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = hosting_server(dir.path());
+    let chroot = bookworm_with_curl("mitm-victim", "2f2e3d4c5b6a79881f2e3d4c5b6a7988");
+    let (code, created) = server.api("POST", "/api/v1/enrollment-tokens", Some(&json!({})));
+    assert_eq!(code, 201, "{created}");
+    let token = created["token"].as_str().expect("token");
+    let token_id = created["id"].as_str().expect("id");
+    let host = server.base().trim_start_matches("https://").to_owned();
+    let wrong = "0".repeat(64);
+    let (_, pinned) = kensa_server::agent_dist::one_liners(&host, &wrong, token);
+    let o = chroot.run(&["sh", "-c", &pinned]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("FAILED"),
+        "{}",
+        text(&o)
+    );
+
+    // The script on its own, fetched over the pinned CA.
+    let o = Command::new("curl")
+        .args(["-fsS", "--cacert"])
+        .arg(server.ca())
+        .arg("-o")
+        .arg(chroot.path("tmp/install.sh"))
+        .arg(format!("{}/install.sh", server.base()))
+        .output()
+        .expect("curl");
+    assert!(o.status.success(), "{}", text(&o));
+    let o = chroot.run(&[
+        "sh",
+        "/tmp/install.sh",
+        "--ca-sha256",
+        &wrong,
+        "--token",
+        token,
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("ABORTED") && err.contains(&wrong) && err.contains("Nothing was downloaded"),
+        "{err}"
+    );
+    for f in [
+        "usr/bin/kensa",
+        "usr/local/bin/kensa",
+        "etc/kensa/ca.pem",
+        "var/lib/kensa-agent",
+    ] {
+        assert!(!chroot.path(f).exists(), "{f} exists after an abort");
+    }
+    assert_eq!(token_uses(&server, token_id), 0, "the token was not sent");
+    assert!(
+        !server.log().contains("agent artefact"),
+        "nothing was requested after the CA: {}",
+        server.log()
+    );
+}
+
+/// Below the floor or on an architecture without a build, the script says
+/// why and exits 3 before it downloads anything.
+#[test]
+#[ignore = "needs the release artefacts (scripts/release) and debootstrapped roots (scripts/setup); scripts/test runs it"]
+fn install_sh_refuses_unsupported_systems() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = hosting_server(dir.path());
+    let o = Command::new("curl")
+        .args(["-fsS", "--cacert"])
+        .arg(server.ca())
+        .arg(format!("{}/install.sh", server.base()))
+        .output()
+        .expect("curl");
+    assert!(o.status.success(), "{}", text(&o));
+    let script = o.stdout;
+    for (what, tool, wrapper, expect) in [
+        (
+            "riscv64",
+            "uname",
+            "#!/bin/sh\n[ \"$1\" = -m ] && { echo riscv64; exit 0; }\nexec /usr/bin/uname \"$@\"\n",
+            "no agent build for the architecture riscv64",
+        ),
+        (
+            "glibc 2.12",
+            "getconf",
+            "#!/bin/sh\n[ \"$1\" = GNU_LIBC_VERSION ] && { echo 'glibc 2.12'; exit 0; }\nexec /usr/bin/getconf \"$@\"\n",
+            "this system has glibc 2.12; the agent needs glibc 2.17 or newer",
+        ),
+        (
+            "musl",
+            "getconf",
+            "#!/bin/sh\n[ \"$1\" = GNU_LIBC_VERSION ] && exit 1\nexec /usr/bin/getconf \"$@\"\n",
+            "no glibc found",
+        ),
+    ] {
+        let chroot = Chroot::copy_of("bookworm", "old-host");
+        std::fs::write(chroot.path("tmp/install.sh"), &script).expect("script");
+        std::fs::copy(server.ca(), chroot.path("tmp/ca.pem")).expect("CA");
+        let w = chroot.path(&format!("usr/local/bin/{tool}"));
+        std::fs::write(&w, wrapper).expect("wrapper");
+        let o = Command::new("chmod")
+            .arg("755")
+            .arg(&w)
+            .output()
+            .expect("chmod");
+        assert!(o.status.success());
+        let o = chroot.run(&[
+            "sh",
+            "/tmp/install.sh",
+            "--ca",
+            "/tmp/ca.pem",
+            "--token",
+            "ket_x",
+        ]);
+        assert_eq!(o.status.code(), Some(3), "{what}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(expect) && err.contains("docs/agentless.md"),
+            "{what}: {err}"
+        );
+        assert!(
+            !chroot.path("usr/bin/kensa").exists(),
+            "{what}: nothing installed"
+        );
+    }
+    assert!(!server.log().contains("agent artefact"), "{}", server.log());
+}
+
+/// The `.rpm` upgraded in an rpm root (`rpm --root -U`) on an enrolled
+/// host: v1 from `scripts/release`, enrolled with its own binary against a
+/// live server, then a v2 packaged by the same script from the same
+/// portable binary (`--binary … --version 99.0.0`). The enrolment stays
+/// byte for byte, the binary, unit and init script are in place and the
+/// new version is what rpm knows.
+#[test]
+#[ignore = "needs the release artefacts (scripts/release) and debootstrapped roots (scripts/setup); scripts/test runs it"]
+fn rpm_upgrade_keeps_the_enrolment_and_the_service_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rpm = artefact("kensa-agent-", ".x86_64.rpm");
+    let chroot = Chroot::copy_of("bookworm", "rpm-upgrade");
+    let root = chroot.root.clone();
+    let rpm_root = |args: &[&str]| -> Output {
+        Command::new("rpm")
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .output()
+            .expect("rpm runs")
+    };
+    let o = rpm_root(&["--initdb"]);
+    assert!(o.status.success(), "rpm --initdb: {}", text(&o));
+    // --nodeps: the root's packages are dpkg's (see the install test).
+    let o = rpm_root(&["-i", "--nodeps", rpm.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "rpm -i: {}", text(&o));
+
+    let server = Server::start(dir.path(), None);
+    std::fs::create_dir_all(chroot.path("etc/kensa")).expect("mkdir");
+    std::fs::copy(server.ca(), chroot.path("etc/kensa/ca.pem")).expect("CA");
+    std::fs::write(
+        chroot.path("etc/machine-id"),
+        "59a059a059a059a059a059a059a059a0\n",
+    )
+    .expect("machine-id");
+    let token = server.enrollment_token(&json!({}));
+    let base = server.base();
+    let o = chroot.run(&[
+        "/usr/bin/kensa",
+        "agent",
+        "enroll",
+        "--server",
+        &base,
+        "--ca",
+        "/etc/kensa/ca.pem",
+        "--token",
+        &token,
+    ]);
+    assert!(o.status.success(), "enroll: {}", text(&o));
+    let creds = std::fs::read(chroot.path("var/lib/kensa-agent/agent.json")).expect("agent.json");
+    let ca_copy = std::fs::read(chroot.path("var/lib/kensa-agent/ca.pem")).expect("CA copy");
+
+    let v2 = dir.path().join("v2");
+    let o = Command::new(kensa_testkit::repo_root().join("scripts/release"))
+        .args(["--arch", "x86_64", "--binary"])
+        .arg(portable_binary())
+        .args(["--version", "99.0.0"])
+        .arg(&v2)
+        .output()
+        .expect("scripts/release runs");
+    assert!(o.status.success(), "package v2: {}", text(&o));
+    let newer = v2.join("kensa-agent-99.0.0-1.x86_64.rpm");
+    assert!(newer.exists(), "{}", text(&o));
+    let o = rpm_root(&["-U", "--nodeps", newer.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "rpm -U: {}", text(&o));
+    let o = rpm_root(&["-q", "--qf", "%{VERSION}", "kensa-agent"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "99.0.0", "{}", text(&o));
+
+    assert_eq!(
+        std::fs::read(chroot.path("var/lib/kensa-agent/agent.json")).expect("agent.json"),
+        creds,
+        "the upgrade keeps the enrolment"
+    );
+    assert_eq!(
+        std::fs::read(chroot.path("var/lib/kensa-agent/ca.pem")).expect("CA copy"),
+        ca_copy
+    );
+    let unit = std::fs::read_to_string(chroot.path("usr/lib/systemd/system/kensa-agent.service"))
+        .expect("unit");
+    assert!(
+        unit.contains("\nExecStart=/usr/bin/kensa agent run\n"),
+        "{unit}"
+    );
+    let init = chroot.path("etc/rc.d/init.d/kensa-agent");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&init).expect("init").permissions(),
+    );
+    assert_eq!(mode & 0o111, 0o111, "the init script stays executable");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(chroot.path("var/lib/kensa-agent"))
+            .expect("state dir")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700);
+    let o = chroot.run(&["/usr/bin/kensa", "--version"]);
+    assert!(o.status.success(), "the upgraded binary runs: {}", text(&o));
+    // The upgraded agent reports with the kept enrolment.
+    let o = chroot.run(&["/usr/bin/kensa", "agent", "run", "--once"]);
+    assert!(o.status.success(), "run after the upgrade: {}", text(&o));
+    let asset_id = serde_json::from_slice::<serde_json::Value>(&creds).expect("JSON")["asset_id"]
+        .as_str()
+        .expect("asset_id")
+        .to_owned();
+    let asset = server.evaluated(&asset_id, Duration::from_secs(120));
+    assert_eq!(asset["os_release"], "12", "{asset}");
+}
+
+/// Where neither package fits (`--method binary`, what a host without
+/// dpkg and rpm gets): the portable binary in `/usr/local/bin`, the init
+/// script from the server (no systemd here), enrolled and started; a
+/// second run downloads nothing.
+#[test]
+#[ignore = "needs the release artefacts (scripts/release) and debootstrapped roots (scripts/setup); scripts/test runs it"]
+fn install_sh_installs_the_plain_binary_where_no_package_fits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = hosting_server(dir.path());
+    let chroot = bookworm_with_curl("plain-host", "3f2e3d4c5b6a79881f2e3d4c5b6a7988");
+    let token = server.enrollment_token(&json!({}));
+    std::fs::copy(server.ca(), chroot.path("ca.pem")).expect("ca.pem");
+    let line = format!(
+        "curl -fsS --cacert ca.pem {}/install.sh | sh -s -- --ca ca.pem --method binary --token {token}",
+        server.base()
+    );
+    let o = chroot.run(&["sh", "-c", &line]);
+    assert!(o.status.success(), "{}\nserver: {}", text(&o), server.log());
+    assert_eq!(
+        std::fs::read(chroot.path("usr/local/bin/kensa")).expect("/usr/local/bin/kensa"),
+        std::fs::read(portable_binary()).expect("portable binary"),
+        "the portable binary, as served"
+    );
+    assert!(
+        !chroot.path("usr/bin/kensa").exists(),
+        "no package installed"
+    );
+    assert!(chroot.path("etc/init.d/kensa-agent").exists());
+    let creds = std::fs::read(chroot.path("var/lib/kensa-agent/agent.json")).expect("agent.json");
+    let pid = chroot.init_script_agent().expect("the agent runs");
+    let asset_id = serde_json::from_slice::<serde_json::Value>(&creds).expect("JSON")["asset_id"]
+        .as_str()
+        .expect("asset_id")
+        .to_owned();
+    let asset = server.evaluated(&asset_id, Duration::from_secs(120));
+    assert_eq!(asset["hostname"], "plain-host", "{asset}");
+
+    let o = chroot.run(&["sh", "-c", &line]);
+    assert!(o.status.success(), "{}", text(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("installed already") && !said.contains("downloading"),
+        "{said}"
+    );
+    assert_eq!(chroot.init_script_agent(), Some(pid));
+    assert_eq!(
+        std::fs::read(chroot.path("var/lib/kensa-agent/agent.json")).expect("agent.json"),
+        creds
+    );
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use kensa_store::{
     AssetId, BANDS, Filter, FindingId, FindingQuery, FindingSummary, GroupBy, InternetExposure,
@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::{Ctx, Form, Lang, Out, answer, csrf_field, ctx, day, layout, post_ctx, svg, when};
 use crate::assets::{CoverageContext, coverage_of};
-use crate::auth::{self, Role};
+use crate::auth::Role;
 use crate::kit::{ApiError, ApiResult, AppState, with_db};
 
 mod admin;

@@ -28,6 +28,21 @@ impl Server {
     /// [`Server::start`] with the knowledge base in `kb_dir` (an empty
     /// directory for a test that evaluates nothing).
     pub fn start_with_kb(dir: &Path, database: Option<&str>, kb_dir: &Path) -> Server {
+        Server::launch(dir, database, kb_dir, &[])
+    }
+
+    /// [`Server::start`] with more `kensa server` arguments
+    /// (`--agent-dist DIR`).
+    pub fn start_with(dir: &Path, database: Option<&str>, extra: &[&std::ffi::OsStr]) -> Server {
+        Server::launch(dir, database, kb(), extra)
+    }
+
+    fn launch(
+        dir: &Path,
+        database: Option<&str>,
+        kb_dir: &Path,
+        extra: &[&std::ffi::OsStr],
+    ) -> Server {
         let data = dir.join("server");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -40,7 +55,7 @@ impl Server {
             .arg(&data)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
-            .arg("--store")
+            .arg("--kb")
             .arg(kb_dir)
             .args(["--tls-name", "127.0.0.1"])
             .env_remove("KENSA_DATABASE_URL")
@@ -50,6 +65,7 @@ impl Server {
         if let Some(url) = database {
             cmd.arg("--database").arg(url);
         }
+        cmd.args(extra);
         let child = cmd.spawn().expect("kensa server starts");
         let mut s = Server { data, port, child };
         let deadline = Instant::now() + Duration::from_secs(90);
