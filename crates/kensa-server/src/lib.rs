@@ -28,6 +28,7 @@
 
 mod agents;
 pub mod api;
+pub mod asset_list;
 mod assets;
 mod audit;
 pub mod auth;

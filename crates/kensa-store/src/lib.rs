@@ -25,6 +25,7 @@
 //! runs it on worker threads, one [`Db`] (one connection) per thread.
 
 mod asset;
+mod asset_list;
 mod auth;
 mod dashboard;
 pub mod error;
@@ -49,6 +50,10 @@ use std::time::Duration;
 
 pub use crate::asset::{
     Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, Management,
+};
+pub use crate::asset_list::{
+    AssetPage, AssetQuery, AssetRow, AssetSort, AssetSortKey, MAX_ASSET_PAGE, OpenFindings,
+    OverdueFinding,
 };
 pub use crate::auth::{
     AgentInfo, EnrollmentDefaults, EnrollmentTokenInfo, NewEnrollmentToken, TOKEN_ID_LEN,

@@ -2,6 +2,7 @@
 //! instead of one per file is most of what a clean test build costs.
 
 mod agentless;
+mod assets;
 mod console_e2e;
 mod export;
 mod fleet;

@@ -22,6 +22,7 @@ use crate::kit::{ApiError, ApiResult, AppState, with_db};
 
 mod admin;
 mod asset;
+mod assets;
 mod coverage;
 mod dashboard;
 mod finding;
@@ -31,6 +32,8 @@ mod rules;
 // Each page's handlers and helpers, for the router and for each other.
 pub(crate) use admin::*;
 pub(crate) use asset::*;
+pub use assets::render_assets;
+pub(crate) use assets::*;
 pub(crate) use coverage::*;
 pub(crate) use dashboard::*;
 pub(crate) use finding::*;
