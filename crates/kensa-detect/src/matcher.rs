@@ -1,7 +1,7 @@
 //! Matching: which advisory rows apply to which installed package, at
 //! which fixed version.
 //!
-//! Rules (the README's "Detection" section says why):
+//! Rules (docs/detection.md says why):
 //! - OS packages are matched only with their distribution release's own
 //!   data (namespace `debian:12`, `almalinux:9`, ...), never with NVD or an
 //!   ecosystem's data: vendors backport fixes, so only their own version

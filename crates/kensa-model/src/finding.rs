@@ -194,7 +194,7 @@ pub struct Adjustment {
     pub reason: String,
 }
 
-/// The exposure-adjusted score (see the README's scoring rules).
+/// The exposure-adjusted score (docs/detection.md, "Scoring").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     /// The CVSS v3 vector the score starts from, and who published it.

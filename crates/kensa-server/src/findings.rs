@@ -57,7 +57,7 @@ fn filter_of(text: Option<&str>) -> ApiResult<Filter> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    /// The filter language (see the README).
+    /// The filter language (docs/findings.md).
     filter: Option<String>,
     /// `key:asc|desc`; default `severity:desc`.
     sort: Option<String>,

@@ -81,7 +81,7 @@ enum Command {
         #[arg(long)]
         kev: bool,
         /// Whether the host is reachable from the internet: internet,
-        /// internal or unknown. Adjusts the score (see the README).
+        /// internal or unknown. Adjusts the score (docs/detection.md).
         #[arg(long, default_value = "unknown")]
         exposure: kensa_detect::Exposure,
         /// Exit with this status when findings remain after the filters.
@@ -114,6 +114,13 @@ enum Command {
         /// Print the summary and stop instead of running on.
         #[arg(long)]
         once: bool,
+        /// Another name (DNS name or IP address) for the server's
+        /// certificate, besides localhost, 127.0.0.1 and ::1, so that agents
+        /// on other machines can reach it (with --listen 0.0.0.0:8443). Used
+        /// when the CA and certificate are made, at the first start of a
+        /// data directory.
+        #[arg(long = "tls-name")]
+        tls_names: Vec<String>,
     },
     /// The server: the fleet API over TLS and the evaluation workers.
     Server {
@@ -281,7 +288,7 @@ enum DbCommand {
     /// The mirror layout: osv/<Ecosystem>/all.zip, rustsec/, debian/,
     /// alpine-secdb/, amazon/*.xml.gz, oval/*.xml, nvd/*.json, cve5/,
     /// kev/known_exploited_vulnerabilities.json, epss/*.csv.gz,
-    /// eol/products/ (see the README).
+    /// eol/products/ (docs/knowledge-base.md).
     Import {
         /// The mirror directory.
         #[arg(long)]
@@ -441,12 +448,14 @@ fn main() -> ExitCode {
             mirror,
             root,
             once,
+            tls_names,
         } => up::run(up::Args {
             data,
             listen,
             mirror,
             root,
             once,
+            tls_names,
         }),
         Command::Server {
             data,

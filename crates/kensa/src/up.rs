@@ -20,6 +20,8 @@ pub struct Args {
     pub root: Option<PathBuf>,
     /// Print the summary and stop (scripts and tests).
     pub once: bool,
+    /// Names for the server certificate besides the loopback ones.
+    pub tls_names: Vec<String>,
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
@@ -84,7 +86,11 @@ pub fn run(args: Args) -> ExitCode {
         listen: args.listen,
         database: None,
         kb_dir: kb.clone(),
-        tls_names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+        tls_names: ["localhost", "127.0.0.1", "::1"]
+            .into_iter()
+            .map(String::from)
+            .chain(args.tls_names.iter().cloned())
+            .collect(),
         workers: 2,
         exports: Default::default(),
     }) {

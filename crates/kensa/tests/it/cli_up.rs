@@ -50,6 +50,8 @@ fn up_from_nothing_then_again_with_the_same_data() {
         &listen,
         "--root",
         utf8(&root),
+        "--tls-name",
+        "kensa.example.com",
         "--once",
     ];
 
@@ -80,6 +82,18 @@ fn up_from_nothing_then_again_with_the_same_data() {
     assert!(
         out.contains("admin API token: kst_") && out.contains("(new;"),
         "{out}"
+    );
+    // The certificate covers the extra name beside loopback, so that agents
+    // on other machines can enrol (openssl, an independent X.509 reader).
+    let san = Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+        .arg(data.join("server/server.pem"))
+        .output()
+        .expect("openssl");
+    let san = String::from_utf8_lossy(&san.stdout);
+    assert!(
+        san.contains("DNS:kensa.example.com") && san.contains("DNS:localhost"),
+        "{san}"
     );
     let token = std::fs::read_to_string(data.join("server/admin-token")).expect("admin token file");
     assert!(out.contains(token.trim()));
