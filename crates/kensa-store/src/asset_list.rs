@@ -212,8 +212,7 @@ pub struct AssetPage {
     pub total: u64,
 }
 
-/// The statement of one page: `limit` assets from `offset`, `a.*` in
-/// [`ASSET_COLUMNS`] order.
+/// The statement of one page: the ids of `limit` assets from `offset`.
 fn page_sql(
     db: &Db,
     filter: &Filter,
@@ -237,25 +236,50 @@ fn page_sql(
     };
     params.extend(cond_params);
     let dir = if sort.descending { "DESC" } else { "ASC" };
-    // Assets without the value last, whichever the direction.
+    // Assets without the value last, whichever the direction (the name is
+    // never NULL: sorted plainly, the planner walks its index).
     let mut order: Vec<String> = Vec::new();
     for e in sort.key.exprs() {
-        order.push(format!("({e} IS NULL)"));
+        if sort.key != AssetSortKey::Name {
+            order.push(format!("({e} IS NULL)"));
+        }
         order.push(format!("{e} {dir}"));
     }
     order.push(format!("a.id {dir}"));
-    let columns = ASSET_COLUMNS
-        .split(", ")
-        .map(|c| format!("a.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // Only the ids are sorted (narrow rows); the page's assets are read
+    // by id afterwards.
     Ok((
         format!(
-            "SELECT {columns} FROM assets a {join}WHERE {cond} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+            "SELECT a.id FROM assets a {join}WHERE {cond} ORDER BY {} LIMIT {limit} OFFSET {offset}",
             order.join(", ")
         ),
         params,
     ))
+}
+
+/// The assets of `ids`, in that order.
+fn assets_by_id(tx: &mut dyn Sql, ids: &[i64]) -> Result<Vec<Asset>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params: Vec<Val> = ids.iter().map(|i| Val::I64(*i)).collect();
+    let mut by_id: HashMap<i64, Asset> = tx
+        .query(
+            &format!(
+                "SELECT {ASSET_COLUMNS} FROM assets WHERE id IN ({})",
+                placeholders(ids.len())
+            ),
+            &params,
+        )?
+        .iter()
+        .map(|r| asset_of(r).map(|a| (a.id.0, a)))
+        .collect::<Result<_>>()?;
+    Ok(ids.iter().filter_map(|i| by_id.remove(i)).collect())
+}
+
+/// The ids a page statement selected.
+fn ids_of(tx: &mut dyn Sql, sql: &str, params: &[Val]) -> Result<Vec<i64>> {
+    tx.query(sql, params)?.iter().map(|r| r.i64(0)).collect()
 }
 
 fn placeholders(n: usize) -> String {
@@ -281,18 +305,23 @@ fn rows_of(tx: &mut dyn Sql, assets: Vec<Asset>, now: Timestamp) -> Result<Vec<A
         .map(|r| r.i64(0))
         .collect::<Result<_>>()?;
     let mut open: HashMap<i64, OpenFindings> = HashMap::new();
-    let mut params = vec![Val::I64(now.unix_ms())];
+    // The oldest due date per asset comes with the counts, from the
+    // covering index; only the findings due then are read.
+    let mut oldest: HashMap<i64, i64> = HashMap::new();
+    let mut params = vec![Val::I64(now.unix_ms()), Val::I64(now.unix_ms())];
     params.extend(ids.iter().cloned());
     for r in tx.query(
         &format!(
             "SELECT f.asset_id, f.severity_rank, COUNT(*), \
-             SUM(CASE WHEN f.due_sort < ? THEN 1 ELSE 0 END) \
+             SUM(CASE WHEN f.due_sort < ? THEN 1 ELSE 0 END), \
+             MIN(CASE WHEN f.due_sort < ? THEN f.due_sort END) \
              FROM findings f WHERE f.status = 'ACTIVE' AND f.asset_id IN ({list}) \
              GROUP BY f.asset_id, f.severity_rank"
         ),
         &params,
     )? {
-        let o = open.entry(r.i64(0)?).or_default();
+        let asset = r.i64(0)?;
+        let o = open.entry(asset).or_default();
         let n = u64::try_from(r.i64(2)?).unwrap_or(0);
         match r.i64(1)? {
             5 => o.critical += n,
@@ -304,22 +333,32 @@ fn rows_of(tx: &mut dyn Sql, assets: Vec<Asset>, now: Timestamp) -> Result<Vec<A
         }
         o.total += n;
         o.overdue += u64::try_from(r.i64(3)?).unwrap_or(0);
+        if let Some(due) = r.opt_i64(4)? {
+            let e = oldest.entry(asset).or_insert(due);
+            *e = (*e).min(due);
+        }
     }
-    // Only the assets with something overdue have rows here; the first
-    // row of each asset is its oldest.
-    let mut params = ids.clone();
-    params.push(Val::I64(now.unix_ms()));
-    for r in tx.query(
-        &format!(
-            "SELECT f.asset_id, f.id, f.vulnerability_id, f.package_name, f.due_at \
-             FROM findings f WHERE f.asset_id IN ({list}) AND f.status = 'ACTIVE' \
-             AND f.due_sort < ? ORDER BY f.asset_id, f.due_sort, f.id"
-        ),
-        &params,
-    )? {
-        let o = open.entry(r.i64(0)?).or_default();
-        if o.oldest_overdue.is_none() {
-            o.oldest_overdue = Some(overdue_of(&r)?);
+    if !oldest.is_empty() {
+        let mut conds = Vec::new();
+        let mut params = Vec::new();
+        for (asset, due) in &oldest {
+            conds.push("(f.asset_id = ? AND f.due_sort = ?)");
+            params.push(Val::I64(*asset));
+            params.push(Val::I64(*due));
+        }
+        // Several findings due at the same instant: the lowest id.
+        for r in tx.query(
+            &format!(
+                "SELECT f.asset_id, f.id, f.vulnerability_id, f.package_name, f.due_at \
+                 FROM findings f WHERE f.status = 'ACTIVE' AND ({}) ORDER BY f.asset_id, f.id",
+                conds.join(" OR ")
+            ),
+            &params,
+        )? {
+            let o = open.entry(r.i64(0)?).or_default();
+            if o.oldest_overdue.is_none() {
+                o.oldest_overdue = Some(overdue_of(&r)?);
+            }
         }
     }
     Ok(assets
@@ -367,11 +406,8 @@ impl Db {
                     &cond_params,
                 )?
                 .i64(0)?;
-            let assets = tx
-                .query(&sql, &params)?
-                .iter()
-                .map(asset_of)
-                .collect::<Result<Vec<_>>>()?;
+            let ids = ids_of(tx, &sql, &params)?;
+            let assets = assets_by_id(tx, &ids)?;
             Ok(AssetPage {
                 rows: rows_of(tx, assets, now)?,
                 total: u64::try_from(total).unwrap_or(0),
@@ -400,11 +436,8 @@ impl Db {
         loop {
             let (sql, params) = page_sql(self, filter, sort, now, EXPORT_PAGE, offset)?;
             let rows = self.tx("export assets", Mode::Read, |tx| {
-                let assets = tx
-                    .query(&sql, &params)?
-                    .iter()
-                    .map(asset_of)
-                    .collect::<Result<Vec<_>>>()?;
+                let ids = ids_of(tx, &sql, &params)?;
+                let assets = assets_by_id(tx, &ids)?;
                 rows_of(tx, assets, now)
             })?;
             let len = rows.len() as u64;

@@ -364,6 +364,12 @@ static CATALOG: &[(&str, &str, &str)] = &[
     ("sev.HIGH", "High", "高"),
     ("sev.MEDIUM", "Medium", "中"),
     ("sev.LOW", "Low", "低"),
+    ("sev.UNTRIAGED", "No severity", "重大度なし"),
+    (
+        "sev.untriaged_note",
+        "UNTRIAGED: no CVSS score or vendor severity yet. A severity, not a triage state.",
+        "UNTRIAGED: CVSS スコアもベンダーの重大度もまだありません。重大度であり、トリアージの状態ではありません。",
+    ),
     ("cov.title", "Coverage", "カバレッジ"),
     ("cov.status", "Status", "状態"),
     ("cov.reason", "Reason", "理由"),

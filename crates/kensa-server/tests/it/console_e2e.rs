@@ -997,9 +997,16 @@ fn the_assets_page_in_a_real_browser() {
             .iter()
             .map(|t| t.parse().expect("a count"))
             .collect();
-        let band = counts[..4].iter().position(|n| *n > 0).expect("app-03 has open findings");
+        let band = counts[..4]
+            .iter()
+            .position(|n| *n > 0)
+            .expect("app-03 has open findings");
         let sev = ["CRITICAL", "HIGH", "MEDIUM", "LOW"][band];
-        b.submit(&format!("{} td:nth-of-type({}) a", row("app-03"), 14 + band));
+        b.submit(&format!(
+            "{} td:nth-of-type({}) a",
+            row("app-03"),
+            14 + band
+        ));
         assert!(b.url().contains("/findings?q=asset_id"), "{}", b.url());
         let sevs = b.texts("#findings tbody .sev");
         assert_eq!(sevs.len() as u64, counts[band].min(50));

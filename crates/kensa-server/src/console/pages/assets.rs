@@ -184,6 +184,7 @@ const HEADS: &[(Option<AssetSortKey>, &str)] = &[
     (None, "sev.HIGH"),
     (None, "sev.MEDIUM"),
     (None, "sev.LOW"),
+    (None, "sev.UNTRIAGED"),
     (Some(AssetSortKey::Open), "as.open"),
     (Some(AssetSortKey::Overdue), "as.oldest_overdue"),
 ];
@@ -395,6 +396,7 @@ fn asset_row(cx: &Ctx, rc: &RowContext, r: &AssetRow) -> Markup {
             td class="num" { (count(o.high, "HIGH")) }
             td class="num" { (count(o.medium, "MEDIUM")) }
             td class="num" { (count(o.low, "LOW")) }
+            td class="num" title=(cx.t("sev.untriaged_note")) { (count(o.untriaged, "UNTRIAGED")) }
             td class="num" { a href=(of_asset("")) { (o.total) } }
             td class="overdue-cell" {
                 @if let Some(f) = &o.oldest_overdue {

@@ -119,7 +119,12 @@ fn quote(v: &str) -> String {
 }
 
 fn sev_badge(s: &str) -> Markup {
-    html! { span class={ "sev sev-" (s) } { (s) } }
+    // UNTRIAGED is a severity (no score yet), not a triage state: the
+    // badge says so on hover, in English (the badge's word is English too).
+    let title = (s == "UNTRIAGED").then_some(
+        "UNTRIAGED: no CVSS score or vendor severity yet. A severity, not a triage state.",
+    );
+    html! { span class={ "sev sev-" (s) } title=[title] { (s) } }
 }
 
 fn score(v: Option<f64>) -> String {
