@@ -39,9 +39,7 @@ pub(crate) fn register_csv() -> String {
         "name,hostname,ip_addresses,os,os_release,operation_start,support_end,owner,team,environment,tags,internet_exposure,exposed_ports\n",
     );
     let rows = [
-        format!(
-            "web-01,web-01.corp.example,10.1.0.1;203.0.113.1,debian,12,2023-06-01,2028-03-31,alice@example.com,web,production,pci;frontend,yes,443/tcp;80/tcp"
-        ),
+        "web-01,web-01.corp.example,10.1.0.1;203.0.113.1,debian,12,2023-06-01,2028-03-31,alice@example.com,web,production,pci;frontend,yes,443/tcp;80/tcp".to_owned(),
         format!(
             "web-02,web-02.corp.example,10.1.0.2,debian,12,2023-06-01,{soon},alice@example.com,web,production,pci;frontend,yes,443/tcp"
         ),
@@ -178,9 +176,12 @@ fn enc(s: &str) -> String {
     serde_urlencoded::to_string([("filter", s)]).expect("encode")
 }
 
-/// Every open finding's (asset, severity, due) from the findings list, page
-/// by page: the counts the register must agree with, made another way.
-fn open_findings(db: &Db) -> BTreeMap<i64, Vec<(String, Option<i64>, i64, String)>> {
+/// An open finding: severity, due (ms), id, vulnerability.
+type Open = (String, Option<i64>, i64, String);
+
+/// Every open finding of each asset, from the findings list, page by
+/// page: the counts the register must agree with, made another way.
+fn open_findings(db: &Db) -> BTreeMap<i64, Vec<Open>> {
     let mut out: BTreeMap<i64, Vec<_>> = BTreeMap::new();
     let mut cursor = None;
     loop {
