@@ -338,10 +338,13 @@ fn rows_of(tx: &mut dyn Sql, assets: Vec<Asset>, now: Timestamp) -> Result<Vec<A
             *e = (*e).min(due);
         }
     }
-    if !oldest.is_empty() {
+    // In batches: each pair is two terms of one OR, and SQLite refuses an
+    // expression deeper than 1,000 (an export reads 1,000 assets a page).
+    let pairs: Vec<(i64, i64)> = oldest.into_iter().collect();
+    for batch in pairs.chunks(OVERDUE_BATCH) {
         let mut conds = Vec::new();
         let mut params = Vec::new();
-        for (asset, due) in &oldest {
+        for (asset, due) in batch {
             conds.push("(f.asset_id = ? AND f.due_sort = ?)");
             params.push(Val::I64(*asset));
             params.push(Val::I64(*due));
@@ -379,6 +382,10 @@ fn overdue_of(r: &Row) -> Result<OverdueFinding> {
         due_at: Timestamp::from_unix_ms(r.i64(4)?),
     })
 }
+
+/// (asset, due) pairs per statement that reads the oldest overdue
+/// findings.
+const OVERDUE_BATCH: usize = 100;
 
 /// Rows per statement of [`Db::export_assets`].
 const EXPORT_PAGE: u64 = 1000;
