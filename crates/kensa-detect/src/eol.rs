@@ -92,12 +92,18 @@ pub fn os_eol(
     } else {
         "ended"
     };
+    let extended = r
+        .extended_support
+        .clone()
+        .filter(|e| r.lts.as_ref() != Some(e));
     Ok(Some(OsEol {
         product: product.to_owned(),
         cycle,
+        eol_reached: ended(&r, today),
         eol: r.eol,
-        eol_reached: r.eol_reached,
         extended_support: r.extended_support,
+        lts: r.lts,
+        extended,
         status: status.to_owned(),
     }))
 }

@@ -188,7 +188,43 @@ fn match_packages(
         warnings,
     );
     let matches = matcher::run(store, &queries, &inventory.packages, warnings)?;
+    dropped_warnings(store, &queries, &inventory.packages, warnings);
     Ok((queries, matches))
+}
+
+/// A record the import dropped about a package this host has (an invalid
+/// fixed version, a malformed id) might have been a finding: the scan
+/// says so, naming the record and why it was dropped, instead of leaving
+/// it to the import log.
+fn dropped_warnings(
+    store: &Store,
+    queries: &[Query],
+    packages: &[Package],
+    warnings: &mut Vec<Warning>,
+) {
+    for q in queries {
+        for d in store.dropped(&q.namespace, &q.key) {
+            let p = &packages[q.pkg];
+            warnings.push(Warning {
+                kind: DROPPED_RECORD.into(),
+                package: Some(p.name.clone()),
+                message: format!(
+                    "{} {}: the knowledge base could not import a {} record about {} in {} ({}{}: {}), so it is not checked: look it up by hand",
+                    p.name,
+                    p.version,
+                    d.feed,
+                    q.key,
+                    q.namespace,
+                    d.file,
+                    d.record
+                        .as_deref()
+                        .map(|r| format!(", {r}"))
+                        .unwrap_or_default(),
+                    d.message
+                ),
+            });
+        }
+    }
 }
 
 /// The name a feed is written with in reports (`debian-tracker`).

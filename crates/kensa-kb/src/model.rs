@@ -193,6 +193,12 @@ pub struct EolRelease {
     pub eol_reached: bool,
     /// End of extended support where the page has one (`eoes`, LTS).
     pub extended_support: Option<String>,
+    /// End of the vendor's own long-term support (Debian LTS, Ubuntu
+    /// ESM): `extended_support` when the page names its `eoes` column so,
+    /// as opposed to paid extended support (RHEL's Extended Life Cycle
+    /// Support). `None` in stores built before it was read.
+    #[serde(default)]
+    pub lts: Option<String>,
     pub latest: Option<String>,
 }
 
@@ -215,6 +221,14 @@ pub struct RecordError {
     /// The record's id, or its line, when known.
     pub record: Option<String>,
     pub message: String,
+    /// The namespace and package the dropped record was about, when the
+    /// importer could tell: a scan of a host with that package says the
+    /// knowledge base is missing something about it (see
+    /// [`crate::store::Store::dropped`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
 }
 
 /// What one import of one feed did.
@@ -257,6 +271,27 @@ impl FeedReport {
             file: file.into(),
             record,
             message: message.into(),
+            namespace: None,
+            package: None,
+        });
+    }
+
+    /// An error of a record about `package` in `namespace`: the record is
+    /// not imported, and the store remembers which package lost it.
+    pub fn dropped(
+        &mut self,
+        file: impl Into<String>,
+        record: Option<String>,
+        namespace: &str,
+        package: &str,
+        message: impl Into<String>,
+    ) {
+        self.errors.push(RecordError {
+            file: file.into(),
+            record,
+            message: message.into(),
+            namespace: Some(namespace.to_owned()),
+            package: Some(package.to_owned()),
         });
     }
 }

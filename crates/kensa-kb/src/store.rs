@@ -572,6 +572,43 @@ pub struct Store {
     id_ranges: Vec<u8>,
     postings: Vec<u8>,
     records: File,
+    /// `namespace \0 package` → the records of it dropped at import.
+    dropped: std::collections::HashMap<Vec<u8>, Vec<DroppedRecord>>,
+}
+
+/// A record about a package that an import could not read (an invalid
+/// fixed version, a malformed id): the import log says so once; a scan of
+/// a host with the package must say so too, or a dropped advisory reads
+/// as "not affected".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DroppedRecord {
+    /// The feed's name in the store's metadata (`alpine`, `osv:PyPI`).
+    pub feed: String,
+    pub file: String,
+    /// The record's id or place (`xen 4.10-1-r1 line 1998`).
+    pub record: Option<String>,
+    pub message: String,
+}
+
+/// The records dropped at import, by the (namespace, package) they were
+/// about, from the feed reports kept in the metadata.
+fn dropped_index(meta: &Meta) -> std::collections::HashMap<Vec<u8>, Vec<DroppedRecord>> {
+    let mut out: std::collections::HashMap<Vec<u8>, Vec<DroppedRecord>> =
+        std::collections::HashMap::new();
+    for (feed, report) in &meta.feeds {
+        for e in &report.errors {
+            let (Some(ns), Some(pkg)) = (&e.namespace, &e.package) else {
+                continue;
+            };
+            out.entry(key(ns, pkg)).or_default().push(DroppedRecord {
+                feed: feed.clone(),
+                file: e.file.clone(),
+                record: e.record.clone(),
+                message: e.message.clone(),
+            });
+        }
+    }
+    out
 }
 
 impl Store {
@@ -635,6 +672,7 @@ impl Store {
             id_ranges: read("ids.idx")?,
             postings: read("postings.bin")?,
             records: File::open(&records_path).map_err(io(&records_path))?,
+            dropped: dropped_index(&meta),
             meta,
             generation,
         })
@@ -642,6 +680,17 @@ impl Store {
 
     pub fn meta(&self) -> &Meta {
         &self.meta
+    }
+
+    /// The records about (namespace, package) that the import dropped
+    /// (see [`DroppedRecord`]); empty for nearly every package.
+    pub fn dropped(&self, namespace: &str, package: &str) -> &[DroppedRecord] {
+        if self.dropped.is_empty() {
+            return &[];
+        }
+        self.dropped
+            .get(&key(namespace, package))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The generation directory this store reads.

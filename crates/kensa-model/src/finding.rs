@@ -297,7 +297,8 @@ impl Finding {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Warning {
     /// `third-party-package`, `no-vendor-data`, `unsupported-os`,
-    /// `informational-advisory`, `unparsable-version`, `inventory-problem`.
+    /// `informational-advisory`, `unparsable-version`, `inventory-problem`,
+    /// `os-packages-unread`, `dropped-record`.
     pub kind: String,
     pub package: Option<String>,
     pub message: String,
@@ -383,6 +384,10 @@ pub const OS_PACKAGES_UNREAD: &str = "os-packages-unread";
 /// The warning kind of something the inventory skipped (a damaged record,
 /// an unreadable file) while reading the rest.
 pub const INVENTORY_PROBLEM: &str = "inventory-problem";
+/// The warning kind of a knowledge base record about an installed package
+/// that the import dropped (an invalid fixed version, a malformed id): the
+/// package may be affected by it, and the scan cannot tell.
+pub const DROPPED_RECORD: &str = "dropped-record";
 
 impl Report {
     /// Whether the OS packages could not be read at all: the findings say

@@ -165,6 +165,8 @@ fn populate(db: &Db) {
             eol: Some(format!("{}-06-30", 2025 + i % 5)),
             eol_reached: false,
             extended_support: None,
+            lts: None,
+            extended: None,
             status: "supported".into(),
         };
         db.set_asset_eol(id, Some(&eol)).expect("eol");

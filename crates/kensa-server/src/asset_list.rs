@@ -141,7 +141,7 @@ pub(crate) fn row_json(r: &AssetRow, cx: &RowContext) -> Value {
     let a = &r.asset;
     let (status, reason) = coverage_of(a, &cx.coverage);
     let os = os_support(a, &cx.today);
-    let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+    let mut v = crate::assets::asset_json(a, &cx.today);
     if let Value::Object(o) = &mut v {
         o.insert("agent".into(), json!(r.agent));
         o.insert(
@@ -663,6 +663,7 @@ mod tests {
             os_pretty: None,
             middleware: Vec::new(),
             eol: None,
+            inventory_failure: None,
         };
         let row = AssetRow {
             asset: a,

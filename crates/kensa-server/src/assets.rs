@@ -65,6 +65,10 @@ impl CoverageContext {
 ///   The asset is still scanned (its packages are checked, and the end of
 ///   life is a finding of its own), so it stays ACTIVE; the reason is
 ///   reported and counted so that such hosts are not mistaken for healthy.
+/// - `INVENTORY_FAILED`: the latest report could not read the OS package
+///   database (missing, unreadable): the asset's findings are those of its
+///   previous inventory, kept, not closed. Until a readable report comes,
+///   or the failure itself is older than the stale threshold.
 /// - `SUCCESSFUL`: covered.
 pub(crate) fn coverage_of(a: &Asset, cx: &CoverageContext) -> (&'static str, &'static str) {
     let supported = match (&a.os_id, &a.os_release) {
@@ -78,7 +82,13 @@ pub(crate) fn coverage_of(a: &Asset, cx: &CoverageContext) -> (&'static str, &'s
         }
         _ => false,
     };
-    let reason = if a.inventory_hash.is_none() && !cx.agents.contains(&a.id) {
+    let failed = a
+        .inventory_failure
+        .as_ref()
+        .is_some_and(|f| cx.now_ms - f.at.unix_ms() <= cx.stale_ms);
+    let reason = if failed {
+        "INVENTORY_FAILED"
+    } else if a.inventory_hash.is_none() && !cx.agents.contains(&a.id) {
         "UNMANAGED"
     } else if a.inventory_hash.is_none() || a.evaluated_at.is_none() {
         "PENDING_INITIAL_SCAN"
@@ -101,9 +111,20 @@ pub(crate) fn coverage_of(a: &Asset, cx: &CoverageContext) -> (&'static str, &'s
     (status, reason)
 }
 
+/// An asset as the API shows it: its support dates as of today (the
+/// record is computed at evaluation time, and a release's end can pass
+/// between two evaluations).
+pub(crate) fn asset_json(a: &Asset, today: &str) -> Value {
+    let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+    if let (Value::Object(o), Some(e)) = (&mut v, &a.eol) {
+        o.insert("eol".into(), json!(e.as_of(today)));
+    }
+    v
+}
+
 fn detail_of(a: &Asset, cx: &CoverageContext) -> Value {
     let (status, reason) = coverage_of(a, cx);
-    let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+    let mut v = asset_json(a, &cx.today);
     if let Value::Object(o) = &mut v {
         o.insert("agent".into(), json!(cx.agents.contains(&a.id)));
         o.insert(
@@ -479,8 +500,9 @@ async fn coverage(
                 "reason": reason,
                 "source": a.source,
                 "agent": cx.agents.contains(&a.id),
-                "eol": a.eol,
+                "eol": a.eol.as_ref().map(|e| e.as_of(&cx.today)),
                 "inventory_at": a.inventory_at,
+                "inventory_failure": a.inventory_failure,
                 "evaluated_at": a.evaluated_at,
             }));
         }

@@ -23,7 +23,11 @@ pub struct Head {
     pub packages: Count,
     pub kernels: IgnoredAny,
     pub listeners: IgnoredAny,
-    pub problems: IgnoredAny,
+    /// Read, not skipped: a report whose OS packages could not be read
+    /// is not stored as the asset's inventory (see
+    /// `kensa_store::Db::record_inventory_failure`). Short: one entry per
+    /// thing the collector skipped.
+    pub problems: Vec<kensa_inventory::model::Problem>,
 }
 
 impl Head {
@@ -35,6 +39,7 @@ impl Head {
             source: self.source.clone(),
             host: self.host.clone(),
             os: self.os.clone(),
+            problems: self.problems.clone(),
             ..Default::default()
         }
     }

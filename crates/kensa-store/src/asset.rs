@@ -187,6 +187,19 @@ pub struct Asset {
     pub middleware: Vec<Middleware>,
     /// The OS's support dates, as of the latest evaluation.
     pub eol: Option<kensa_model::OsEol>,
+    /// The latest report whose OS packages could not be read, when no
+    /// readable one came after it: the asset's inventory and findings are
+    /// the previous ones.
+    pub inventory_failure: Option<InventoryFailure>,
+}
+
+/// An inventory report that could not be used: its OS package database
+/// was missing or unreadable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InventoryFailure {
+    /// The inventory's own words (the database's path and the error).
+    pub reason: String,
+    pub at: Timestamp,
 }
 
 /// What [`Db::put_inventory`] found.
@@ -197,12 +210,16 @@ pub enum InventoryChange {
     /// New content for this asset (stored, unless another asset had sent
     /// the same content before): it needs an evaluation.
     Changed { hash: String },
+    /// The report's OS packages could not be read: recorded as the asset's
+    /// inventory failure, the previous inventory kept.
+    Failed,
 }
 
 pub(crate) const ASSET_COLUMNS: &str = "id, kind, name, hostname, machine_id, image_id, os_id, os_release, \
      inventory_hash, inventory_at, evaluated_at, created_at, updated_at, operation_start, \
      support_end, owner, team, environment, tags, internet_exposure, source, instance_id, \
-     ip_addresses, exposed_ports, os_pretty, middleware, eol";
+     ip_addresses, exposed_ports, os_pretty, middleware, eol, inventory_failure, \
+     inventory_failed_at";
 
 pub(crate) fn asset_of(r: &Row) -> Result<Asset> {
     let tags: Option<Vec<String>> = match r.opt_json(18)? {
@@ -250,6 +267,13 @@ pub(crate) fn asset_of(r: &Row) -> Result<Asset> {
                 serde_json::from_value(v)
                     .map_err(|e| StoreError::Corrupt(format!("asset end of life: {e}")))?,
             ),
+        },
+        inventory_failure: match (r.opt_text(27)?, r.opt_i64(28)?) {
+            (Some(reason), Some(at)) => Some(InventoryFailure {
+                reason,
+                at: Timestamp::from_unix_ms(at),
+            }),
+            _ => None,
         },
     })
 }
@@ -442,7 +466,8 @@ impl Db {
             )?;
             let unchanged = row.opt_text(0)?.as_deref() == Some(hash.as_str());
             tx.exec(
-                "UPDATE assets SET inventory_hash = ?, inventory_at = ? WHERE id = ?",
+                "UPDATE assets SET inventory_hash = ?, inventory_at = ?, inventory_failure = NULL, \
+                 inventory_failed_at = NULL WHERE id = ?",
                 p![&hash, at.unix_ms(), asset.0],
             )?;
             if unchanged {

@@ -349,7 +349,9 @@ impl Db {
     pub fn touch_inventory(&self, asset: AssetId, at: Timestamp) -> Result<()> {
         self.tx("touch inventory", Mode::Write, |tx| {
             let n = tx.exec(
-                "UPDATE assets SET inventory_at = ? WHERE id = ?",
+                // The host's inventory is the known one again: read.
+                "UPDATE assets SET inventory_at = ?, inventory_failure = NULL, \
+                 inventory_failed_at = NULL WHERE id = ?",
                 p![at.unix_ms(), asset.0],
             )?;
             if n == 0 {

@@ -11,6 +11,7 @@ use kensa_inventory::model::content_hash_of;
 use crate::asset::{AssetId, AssetUpsert, InventoryChange, lock_asset};
 use crate::error::{Result, StoreError};
 use crate::sql::p;
+use crate::time::Timestamp;
 use crate::{Db, Mode};
 
 /// An inventory as its canonical bytes, with what the store records about
@@ -47,6 +48,23 @@ impl Db {
         inv: CanonicalInventory<'_>,
         job_kind: Option<&str>,
     ) -> Result<InventoryChange> {
+        // A report whose OS packages could not be read says nothing about
+        // them: as the asset's inventory, its empty package list would
+        // close every open finding. The previous inventory and findings
+        // stay; the failure is recorded for the asset's coverage.
+        let unread: Vec<String> = head
+            .os_packages_unread()
+            .map(|p| {
+                if p.path.is_empty() {
+                    p.message.clone()
+                } else {
+                    format!("{}: {}", p.path, p.message)
+                }
+            })
+            .collect();
+        if !unread.is_empty() {
+            return self.record_inventory_failure(asset, &unread.join("; "), facts.seen_at);
+        }
         // What `head` (the document's host and OS fields; its packages may
         // be absent) says beyond `facts`. The server software needs the
         // packages: the evaluation records it.
@@ -87,7 +105,8 @@ impl Db {
                  hostname = ?, os_id = ?, os_release = ?, os_pretty = ?, \
                  ip_addresses = COALESCE(?, ip_addresses), \
                  instance_id = COALESCE(instance_id, ?), \
-                 updated_at = ?, inventory_hash = ?, inventory_at = ? WHERE id = ?",
+                 updated_at = ?, inventory_hash = ?, inventory_at = ?, inventory_failure = NULL, \
+                 inventory_failed_at = NULL WHERE id = ?",
                 p![
                     &facts.name,
                     facts.hostname.clone(),
@@ -123,6 +142,26 @@ impl Db {
             Ok(InventoryChange::Changed {
                 hash: hash.to_owned(),
             })
+        })
+    }
+
+    /// Records that `asset`'s latest report could not read its OS
+    /// packages (`reason`, the inventory's own words), keeping its
+    /// inventory and findings as they were.
+    pub fn record_inventory_failure(
+        &self,
+        asset: AssetId,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<InventoryChange> {
+        self.tx("record inventory failure", Mode::Write, |tx| {
+            lock_asset(tx, asset, "id")?;
+            tx.exec(
+                "UPDATE assets SET inventory_failure = ?, inventory_failed_at = ?, updated_at = ? \
+                 WHERE id = ?",
+                p![reason, at.unix_ms(), at.unix_ms(), asset.0],
+            )?;
+            Ok(InventoryChange::Failed)
         })
     }
 

@@ -49,7 +49,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 pub use crate::asset::{
-    Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, Management,
+    Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, InventoryFailure,
+    Management,
 };
 pub use crate::asset_list::{
     AssetPage, AssetQuery, AssetRow, AssetSort, AssetSortKey, MAX_ASSET_PAGE, OpenFindings,

@@ -71,8 +71,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_security.sql"),
         postgres: include_str!("../migrations/postgres/0008_security.sql"),
     },
-    // 10, not 9: the number the lead reserved for issue 17 (renumbered at
-    // merge to follow whatever landed before it).
+    Migration {
+        version: 9,
+        name: "inventory failure",
+        sqlite: include_str!("../migrations/sqlite/0009_inventory_failure.sql"),
+        postgres: include_str!("../migrations/postgres/0009_inventory_failure.sql"),
+    },
     Migration {
         version: 10,
         name: "asset list",

@@ -22,8 +22,13 @@ pub fn build(dir: &Path, extra: Vec<kensa_kb::model::Record>) {
     use kensa_kb::model::Sink;
     let mut b = kensa_kb::store::StoreBuilder::create(dir)
         .unwrap_or_else(|e| panic!("knowledge base in {}: {e}", dir.display()));
-    kensa_kb::mirror::import(&crate::data_dir(), &mut b)
+    let imported = kensa_kb::mirror::import(&crate::data_dir(), &mut b)
         .unwrap_or_else(|e| panic!("importing {}: {e}", crate::data_dir().display()));
+    // The import reports go into the store's metadata as `kensa db import`
+    // puts them: a scan reads the records they say were dropped.
+    for i in imported {
+        b.report(&i.feed, i.report);
+    }
     for r in extra {
         b.record(r);
     }

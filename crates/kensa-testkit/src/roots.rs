@@ -125,7 +125,10 @@ pub fn set_apk_version(root: &Path, package: &str, version: &str) {
 pub fn add_apk_package(root: &Path, name: &str, version: &str, origin: &str) {
     let path = root.join("lib/apk/db/installed");
     let mut db = std::fs::read_to_string(&path).expect("read the apk database");
-    if !db.ends_with("\n\n") {
+    // A stanza ends with a blank line; the data folder's database ends
+    // without even a newline after its last line, and one newline only
+    // would glue the new stanza onto the last package.
+    while !db.is_empty() && !db.ends_with("\n\n") {
         db.push('\n');
     }
     let _ = write!(

@@ -69,8 +69,15 @@ pub fn enroll(c: &Common, root: Option<PathBuf>, token: &str) -> ExitCode {
     });
     match result {
         Ok((cr, cfg)) => {
+            // The state directory is the one thing `run` cannot find by
+            // itself: name it in the command when it is not the default.
+            let run = if cfg.state_dir == std::path::Path::new(kensa_agent::DEFAULT_STATE_DIR) {
+                "kensa agent run".to_string()
+            } else {
+                format!("kensa agent run --state {}", cfg.state_dir.display())
+            };
             println!(
-                "enrolled: agent {} for asset {}; credentials in {} (`kensa agent run` needs no flags now)",
+                "enrolled: agent {} for asset {}; credentials in {} (`{run}` needs no other flag now)",
                 cr.agent_id,
                 cr.asset_id,
                 cfg.state_dir.display()

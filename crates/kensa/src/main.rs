@@ -226,7 +226,7 @@ enum FindingsCommand {
         /// csv or json.
         #[arg(long, default_value = "csv")]
         format: String,
-        /// The filter language, as in the API (severity=CRITICAL kev=yes).
+        /// The filter language, as in the API (severity=CRITICAL kev=true).
         #[arg(long, default_value = "")]
         filter: String,
         /// key:asc|desc (default severity:desc).

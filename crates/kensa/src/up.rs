@@ -43,7 +43,12 @@ fn knowledge_base(kb: &Path, mirror: Option<&Path>) -> Result<(), String> {
         Some(m) => {
             println!("knowledge base: importing the mirror {} …", m.display());
             let mut b = kensa_kb::store::StoreBuilder::create(kb).map_err(|e| e.to_string())?;
-            kensa_kb::mirror::import(m, &mut b).map_err(|e| e.to_string())?;
+            let imported = kensa_kb::mirror::import(m, &mut b).map_err(|e| e.to_string())?;
+            // Kept as `kensa db import` keeps them: `kensa db status` lists
+            // them, and scans warn about dropped records they name.
+            for i in imported {
+                b.report(&i.feed, i.report);
+            }
             let meta = b.finish().map_err(|e| e.to_string())?;
             println!(
                 "knowledge base: {} advisory rows for {} namespaces",

@@ -1,5 +1,6 @@
 //! The crate's integration tests, one binary: linking one test executable
 //! instead of one per file is most of what a clean test build costs.
 
+mod eol_dates;
 mod errata;
 mod traps;

@@ -294,6 +294,7 @@ fn debian_statuses_and_end_of_life() {
             vec![affected(ns, "fine", FixStatus::NotAffected, None)],
         )),
         Record::Eol(EolRelease {
+            lts: None,
             product: "debian".into(),
             cycle: "12".into(),
             codename: Some("Bookworm".into()),
@@ -304,6 +305,7 @@ fn debian_statuses_and_end_of_life() {
             latest: Some("12.15".into()),
         }),
         Record::Eol(EolRelease {
+            lts: None,
             product: "debian".into(),
             cycle: "13".into(),
             codename: Some("Trixie".into()),

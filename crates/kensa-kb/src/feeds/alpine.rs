@@ -38,6 +38,10 @@
 //!   an error names its line and a bad entry never loses the file. JSON is
 //!   read with serde_json; `"packages": {}` and an empty `{}` in place of a
 //!   list, both seen in the served files, are read as empty.
+//! - Wolfi's and Chainguard's secdb files are the same format without a
+//!   `distroversion` (rolling distributions): namespace `wolfi:rolling` or
+//!   `chainguard:rolling` (as their OSV records), told by the `urlprefix`
+//!   (`https://packages.wolfi.dev`, `https://libraries.cgr.dev`).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -55,6 +59,7 @@ use crate::{KbError, Result};
 struct SecDb {
     distroversion: Option<String>,
     reponame: Option<String>,
+    urlprefix: Option<String>,
     packages: Vec<Package>,
 }
 
@@ -133,11 +138,28 @@ fn import_file(path: &Path, sink: &mut dyn Sink, report: &mut FeedReport) -> Res
         path: file_name.clone(),
         message,
     };
-    let release = db
-        .distroversion
-        .as_deref()
-        .ok_or_else(|| format_err("no distroversion".to_owned()))?;
+    // Wolfi's and Chainguard's secdb (`packages.wolfi.dev/os/security.json`,
+    // `libraries.cgr.dev/chainguard/security.json`) are the same format
+    // for a rolling distribution: no `distroversion`; the repository's
+    // address says whose it is.
+    let rolling = match db.urlprefix.as_deref() {
+        _ if db.distroversion.is_some() => None,
+        Some(u) if u.contains("wolfi.dev") => Some("wolfi:rolling"),
+        Some(u) if u.contains("cgr.dev") || u.contains("chainguard") => Some("chainguard:rolling"),
+        _ => None,
+    };
+    let release = match (db.distroversion.as_deref(), rolling) {
+        (Some(r), _) => r,
+        (None, Some(ns)) => ns,
+        (None, None) => {
+            return Err(format_err(
+                "no distroversion, and the urlprefix is neither Wolfi's nor Chainguard's"
+                    .to_owned(),
+            ));
+        }
+    };
     let namespace = match release.strip_prefix('v').unwrap_or(release) {
+        ns if rolling == Some(ns) => ns.to_owned(),
         "edge" => "alpine:edge".to_owned(),
         r if r.split('.').count() == 2
             && r.split('.')
@@ -166,10 +188,16 @@ fn import_file(path: &Path, sink: &mut dyn Sink, report: &mut FeedReport) -> Res
             let status = if fix.key == "0" {
                 FixStatus::NotAffected
             } else if let Err(e) = apk::validate(&fix.key) {
-                report.error(
+                let ids: Vec<&str> = fix.ids.iter().map(|(id, _)| id.as_str()).collect();
+                report.dropped(
                     file_name.clone(),
                     Some(at(fix.line)),
-                    format!("invalid fixed version: {e}"),
+                    &namespace,
+                    name,
+                    format!(
+                        "invalid fixed version: {e}; not imported: {}",
+                        ids.join(", ")
+                    ),
                 );
                 continue;
             } else {
@@ -179,7 +207,13 @@ fn import_file(path: &Path, sink: &mut dyn Sink, report: &mut FeedReport) -> Res
                 let (ids, aliases) = match parse_ids(entry) {
                     Ok(parsed) => parsed,
                     Err(message) => {
-                        report.error(file_name.clone(), Some(at(line.or(fix.line))), message);
+                        report.dropped(
+                            file_name.clone(),
+                            Some(at(line.or(fix.line))),
+                            &namespace,
+                            name,
+                            message,
+                        );
                         continue;
                     }
                 };
@@ -364,6 +398,7 @@ fn read_yaml(path: &Path, report: &mut FeedReport) -> Result<SecDb> {
             match key {
                 "distroversion" => db.distroversion = Some(unquote(value)),
                 "reponame" => db.reponame = Some(unquote(value)),
+                "urlprefix" => db.urlprefix = Some(unquote(value)),
                 _ => {}
             }
             continue;
@@ -472,6 +507,7 @@ fn read_json(path: &Path, report: &mut FeedReport) -> Result<SecDb> {
     let mut db = SecDb {
         distroversion: text("distroversion"),
         reponame: text("reponame"),
+        urlprefix: text("urlprefix"),
         packages: Vec::new(),
     };
     let packages = match value.get("packages") {

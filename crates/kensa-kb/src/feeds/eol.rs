@@ -11,6 +11,10 @@
 //! - `extended_support` is `eoes` when it is a date, else `extendedSupport`
 //!   when it is a date. `lts` says whether (or since when) a cycle is LTS,
 //!   not when its support ends, so it is not used.
+//! - [`EolRelease::lts`] is `eoes` too when the page's `eoesColumn` names
+//!   the vendor's long-term support (`Debian LTS`, Ubuntu's `Expanded
+//!   Security Maintenance`), so that a console can tell LTS/ESM from paid
+//!   extended support (RHEL's `Extended Life Cycle Support`).
 //! - Numbers the YAML left unquoted (`latest: 1.2`) keep their written form.
 //!
 //! A page whose front matter is not valid YAML is an error of that file; a
@@ -181,6 +185,13 @@ fn import_page(
             return;
         }
     };
+    // The `eoes` column's heading says what kind of support it is: the
+    // vendor's long-term support (Debian "LTS", Ubuntu "Expanded Security
+    // Maintenance") or paid extended support (RHEL "Extended Life Cycle
+    // Support").
+    let eoes_is_lts = doc["eoesColumn"]
+        .as_str()
+        .is_some_and(|c| c.contains("LTS") || c.contains("Security Maintenance"));
     for (i, r) in releases.iter().enumerate() {
         let Some(cycle) = scalar(&r["releaseCycle"]).filter(|c| !c.is_empty()) else {
             report.error(
@@ -214,6 +225,7 @@ fn import_page(
             release_date: scalar(&r["releaseDate"]),
             eol,
             eol_reached,
+            lts: date_field(&r["eoes"]).filter(|_| eoes_is_lts),
             extended_support,
             latest: scalar(&r["latest"]),
         }));

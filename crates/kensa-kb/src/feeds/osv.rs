@@ -359,9 +359,15 @@ fn convert(file: &str, rec: OsvRecord, report: &mut FeedReport) -> Option<Adviso
             match range_events(&r.events, eco, &norm) {
                 Ok(events) if events.is_empty() => {}
                 Ok(events) => ranges.push(events),
-                Err(msg) => report.error(
+                Err(msg) => report.dropped(
                     file,
                     Some(id.clone()),
+                    &ns,
+                    &if ns == "PyPI" {
+                        pep503(&pkg.name)
+                    } else {
+                        pkg.name.clone()
+                    },
                     format!("{} {}: range dropped: {msg}", pkg.ecosystem, pkg.name),
                 ),
             }

@@ -3,20 +3,24 @@
 //! format Kensa reads imports with zero errors, and the records imported
 //! are counted independently from the raw files with `serde_json` alone.
 //!
+//! The secdb files (Alpine's YAML, Wolfi's and Chainguard's JSON, which
+//! have no `distroversion`) are read by the secdb importer.
+//!
 //! Not covered here, because Kensa does not claim those formats: Red Hat
 //! CSAF *advisories* and OVAL (Kensa reads Red Hat's CSAF VEX), Ubuntu's
 //! VEX and CVE tracker files, Oracle and SUSE OVAL, Photon's JSON, and the
 //! endoflife.date API responses (Kensa reads the site's sources), a lone
 //! KEV entry (`kev/single-entry`, a fragment of the catalog), Debian's
-//! tracker excerpt and the secdb files (read by their own importers' tests
-//! from the mirror), EPSS (the extract's files are vunnel's error cases).
+//! tracker excerpt (read by its importer's tests from the mirror), EPSS
+//! (the extract's files are vunnel's error cases).
 //!
-//! Known gap, not fixed yet: SUSE OVAL (`sles/`) is not read at all (the
-//! OVAL importer knows Mariner/Azure Linux only).
+//! Known gap, not fixed: SUSE OVAL (`sles/`) and Oracle's ELSA OVAL
+//! (`oracle/`) are not read at all: the OVAL importer knows Mariner/Azure
+//! Linux only, and Kensa has no SLES namespace to match them against.
 
 use std::path::{Path, PathBuf};
 
-use kensa_kb::feeds::{kev, nvd, osv, oval};
+use kensa_kb::feeds::{alpine, kev, nvd, osv, oval};
 use kensa_kb::model::{FeedReport, Record};
 use serde_json::Value;
 
@@ -190,5 +194,116 @@ fn kev_and_nvd_extracts_import_whole() {
         no_errors(rel, &report);
         let skipped: usize = report.skipped.iter().map(|(_, c)| c).sum();
         assert_eq!(report.records + skipped, n, "{rel}: {report:?}");
+    }
+}
+
+/// A secdb document's packages, read raw: (name, [(fixed version, ids)]).
+type RawSecdb = Vec<(String, Vec<(String, Vec<String>)>)>;
+
+/// The distinct ids of a secdb document's secfixes (every entry of these
+/// extracts is one id), read raw.
+fn raw_secdb_ids(packages: &RawSecdb) -> usize {
+    let mut ids = std::collections::BTreeSet::new();
+    for (_, fixes) in packages {
+        for (_, entries) in fixes {
+            for e in entries {
+                assert!(!e.trim().contains(' '), "one id per entry: {e:?}");
+                ids.insert(e.trim().to_owned());
+            }
+        }
+    }
+    ids.len()
+}
+
+#[test]
+fn secdb_extracts_import_whole() {
+    // Wolfi and Chainguard: JSON without `distroversion`.
+    for (rel, ns) in [
+        ("wolfi/input/secdb/security.json", "wolfi:rolling"),
+        ("chainguard/input/secdb/security.json", "chainguard:rolling"),
+    ] {
+        let path = extracts(rel);
+        let raw: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        assert!(raw.get("distroversion").is_none(), "{rel}");
+        let packages: RawSecdb = raw["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .map(|p| {
+                let fixes = p["pkg"]["secfixes"]
+                    .as_object()
+                    .expect("secfixes")
+                    .iter()
+                    .map(|(k, v)| {
+                        let ids = v
+                            .as_array()
+                            .expect("ids")
+                            .iter()
+                            .map(|i| i.as_str().expect("id").to_owned())
+                            .collect();
+                        (k.clone(), ids)
+                    })
+                    .collect();
+                (p["pkg"]["name"].as_str().expect("name").to_owned(), fixes)
+            })
+            .collect();
+        let n = raw_secdb_ids(&packages);
+        let mut records: Vec<Record> = Vec::new();
+        let report = alpine::import(&path, &mut records).expect(rel);
+        no_errors(rel, &report);
+        assert_eq!(report.records, n, "{rel}: {report:?}");
+        let names: std::collections::BTreeSet<&str> =
+            packages.iter().map(|(n, _)| n.as_str()).collect();
+        for r in &records {
+            let Record::Advisory(a) = r else {
+                panic!("{rel}: not an advisory")
+            };
+            for x in &a.affected {
+                assert_eq!(x.namespace, ns, "{rel}: {}", a.id);
+                assert!(names.contains(x.package.as_str()), "{rel}: {}", x.package);
+            }
+        }
+    }
+    // Alpine 3.15's YAML, counted with a YAML parser of its own.
+    for rel in [
+        "alpine/input/secdb/v3.15/main.yaml",
+        "alpine/input/secdb/v3.15/community.yaml",
+    ] {
+        let path = extracts(rel);
+        let text = std::fs::read_to_string(&path).expect("read");
+        let docs = yaml_rust2::YamlLoader::load_from_str(&text).expect("yaml");
+        let packages: RawSecdb = docs[0]["packages"]
+            .as_vec()
+            .expect("packages")
+            .iter()
+            .map(|p| {
+                let fixes = p["pkg"]["secfixes"]
+                    .as_hash()
+                    .expect("secfixes")
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = match k {
+                            yaml_rust2::Yaml::String(s) | yaml_rust2::Yaml::Real(s) => s.clone(),
+                            other => format!("{other:?}"),
+                        };
+                        let ids = v
+                            .as_vec()
+                            .expect("ids")
+                            .iter()
+                            .map(|i| i.as_str().expect("id").to_owned())
+                            .collect();
+                        (key, ids)
+                    })
+                    .collect();
+                (p["pkg"]["name"].as_str().expect("name").to_owned(), fixes)
+            })
+            .collect();
+        let n = raw_secdb_ids(&packages);
+        assert!(n > 0, "{rel}");
+        let mut records: Vec<Record> = Vec::new();
+        let report = alpine::import(&path, &mut records).expect(rel);
+        no_errors(rel, &report);
+        assert_eq!(report.records, n, "{rel}: {report:?}");
     }
 }

@@ -4,6 +4,7 @@
 mod agentless;
 mod assets;
 mod console_e2e;
+mod detection;
 mod export;
 mod fleet;
 mod register;

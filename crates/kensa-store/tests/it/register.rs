@@ -346,6 +346,8 @@ fn inventories_give_pretty_name_and_middleware(t: &TestDb) {
         eol: Some("2027-04-01".into()),
         eol_reached: false,
         extended_support: Some("2032-04-09".into()),
+        lts: Some("2032-04-09".into()),
+        extended: None,
         status: "supported".into(),
     };
     db.set_asset_eol(id, Some(&eol)).expect("eol");

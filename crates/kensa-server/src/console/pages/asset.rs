@@ -50,18 +50,18 @@ pub(super) fn asset_page(
     let exposure = m.internet_exposure.unwrap_or_default();
     let ports: Vec<String> = m.exposed_ports.iter().map(ToString::to_string).collect();
     let eol_text = match &a.eol {
-        Some(e) if e.ended_by(&cov.today) => format!(
-            "{} ({} {})",
-            cx.t("a.ended"),
-            e.product,
-            e.eol.as_deref().unwrap_or("")
-        ),
         Some(e) => format!(
-            "{} ({} {}, {})",
-            cx.t("a.supported"),
+            "{} ({} {}: {})",
+            if !e.ended_by(&cov.today) {
+                cx.t("a.supported")
+            } else if e.lts.as_deref().is_some_and(|d| d >= cov.today.as_str()) {
+                cx.t("eol.in_lts")
+            } else {
+                cx.t("a.ended")
+            },
             e.product,
             e.cycle,
-            e.eol.as_deref().unwrap_or("")
+            eol_dates(cx, e)
         ),
         None => cx.t("a.unknown").to_owned(),
     };

@@ -127,6 +127,7 @@ pub(crate) fn reason_key(reason: &str) -> &'static str {
         "PENDING_INITIAL_SCAN" => "cov.r.pending",
         "STALE_INVENTORY" => "cov.r.stale",
         "UNSUPPORTED_OS" => "cov.r.unsupported_os",
+        "INVENTORY_FAILED" => "cov.r.inventory_failed",
         _ => "a.unknown",
     }
 }

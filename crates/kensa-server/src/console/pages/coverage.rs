@@ -6,6 +6,7 @@ use super::*;
 /// Silent and unmanaged first, covered last.
 pub(super) fn reason_rank(reason: &str) -> u8 {
     match reason {
+        "INVENTORY_FAILED" => 0,
         "STALE_INVENTORY" => 0,
         "UNMANAGED" => 1,
         "PENDING_INITIAL_SCAN" => 2,

@@ -172,7 +172,11 @@ pub(super) fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup
                     @if eol.is_empty() { p { (cx.t("dash.none")) } }
                     ul { @for a in eol.iter().take(20) {
                         li { a href={ "/assets/" (a.id.0) } { (a.name) } " " span class="muted" {
-                            (a.os_pretty.as_deref().unwrap_or("")) " · " (a.eol.as_ref().and_then(|e| e.eol.as_deref()).unwrap_or(""))
+                            (a.os_pretty.as_deref().unwrap_or("")) " · "
+                            @if let Some(e) = &a.eol {
+                                @if e.lts.as_deref().is_some_and(|d| d >= cov.today.as_str()) { (cx.t("eol.in_lts")) " · " }
+                                (eol_dates(cx, e))
+                            }
                         } }
                     } }
                 }

@@ -89,6 +89,22 @@ async fn post(
     answer(lang, "/", r)
 }
 
+/// An OS's support ends, each named: regular support, the vendor's
+/// LTS/ESM and paid extended support are different promises (Debian 12's
+/// regular support ends in 2026, its LTS runs to 2028).
+pub(super) fn eol_dates(cx: &Ctx, e: &kensa_detect::OsEol) -> String {
+    let date = |d: &Option<String>| d.clone().unwrap_or_else(|| cx.t("eol.none").to_owned());
+    format!(
+        "{} {} · {} {} · {} {}",
+        cx.t("eol.regular"),
+        date(&e.eol),
+        cx.t("eol.lts"),
+        date(&e.lts),
+        cx.t("eol.extended"),
+        date(&e.extended)
+    )
+}
+
 fn bad(e: kensa_store::StoreError) -> ApiError {
     ApiError::bad(e.to_string())
 }
