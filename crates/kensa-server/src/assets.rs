@@ -19,7 +19,8 @@ use crate::kit::{ApiError, ApiResult, AppState, authorize, parse_json, with_db};
 pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
     use axum::routing::{get, post};
     axum::Router::new()
-        .route("/api/v1/assets", get(list_assets))
+        .route("/api/v1/assets", get(crate::asset_list::list))
+        .route("/api/v1/assets/export", get(crate::asset_list::export))
         .route("/api/v1/assets/import", post(import))
         .route("/api/v1/assets/{id}", get(detail).patch(patch))
         .route("/api/v1/coverage", get(coverage))
@@ -160,7 +161,7 @@ pub(crate) fn coverage_of(a: &Asset, cx: &CoverageContext) -> (&'static str, &'s
 /// An asset as the API shows it: its support dates as of today (the
 /// record is computed at evaluation time, and a release's end can pass
 /// between two evaluations).
-fn asset_json(a: &Asset, today: &str) -> Value {
+pub(crate) fn asset_json(a: &Asset, today: &str) -> Value {
     let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
     if let (Value::Object(o), Some(e)) = (&mut v, &a.eol) {
         o.insert("eol".into(), json!(e.as_of(today)));
@@ -220,9 +221,9 @@ pub(crate) async fn detail(
             Role::Viewer,
             "reading assets needs a user token",
         )?;
-        let a = db.asset(id)?.ok_or_else(|| not_found(id))?;
-        let cx = CoverageContext::new(db, 24 * 3_600_000)?;
-        Ok(Json(detail_of(&a, &cx)))
+        let r = db.asset_row(id)?.ok_or_else(|| not_found(id))?;
+        let cx = crate::asset_list::RowContext::new(db, std::slice::from_ref(&r))?;
+        Ok(Json(crate::asset_list::row_json(&r, &cx)))
     })
     .await
 }
@@ -523,24 +524,6 @@ fn rejected(format: &str, errors: &[crate::register::InputError]) -> Response {
         })),
     )
         .into_response()
-}
-
-async fn list_assets(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
-    with_db(&state, move |db| {
-        authorize(
-            db,
-            &headers,
-            Role::Viewer,
-            "listing assets needs a user token",
-        )?;
-        let today = today();
-        let assets: Vec<Value> = db.assets()?.iter().map(|a| asset_json(a, &today)).collect();
-        Ok(Json(json!({ "assets": assets })))
-    })
-    .await
 }
 
 /// Internet-reachable first, then unknown, then internal.

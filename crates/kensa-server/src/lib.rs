@@ -30,6 +30,7 @@ pub mod agentless;
 pub mod agent_dist;
 mod agents;
 pub mod api;
+pub mod asset_list;
 mod assets;
 mod audit;
 pub mod auth;

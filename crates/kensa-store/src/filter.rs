@@ -42,6 +42,13 @@ enum Kind {
     /// an asset register or a firewall description): `port=22`,
     /// `port=1..1024`, `port>=8000`.
     Port,
+    /// A calendar day stored as `YYYY-MM-DD` text (support end, operation
+    /// start, OS end of life): compared as text, which orders such days;
+    /// `today`, `-30d` and `+90d` count from the query's day.
+    Date,
+    /// Server software on the asset: its JSON array holds an object of
+    /// that `name` (`middleware=nginx,postgresql`).
+    Middleware,
 }
 
 /// A band's rank, as migration 3 stores it in `severity_rank`.
@@ -70,8 +77,12 @@ struct KeyDef {
     aliases: &'static [&'static str],
     kind: Kind,
     case: Case,
-    /// The column, `f.` a finding's, `a.` its asset's.
+    /// The column, `f.` a finding's, `a.` its asset's (or an expression
+    /// over the asset, for keys made with [`akey`]).
     column: &'static str,
+    /// Whether the column is the asset's: the findings query joins the
+    /// asset for it, the assets query reads it directly.
+    asset: bool,
 }
 
 const fn key(
@@ -87,8 +98,30 @@ const fn key(
         kind,
         case,
         column,
+        asset: column.as_bytes()[0] == b'a',
     }
 }
+
+/// A key on the asset whose column is an expression over `a`.
+const fn akey(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    kind: Kind,
+    case: Case,
+    column: &'static str,
+) -> KeyDef {
+    KeyDef {
+        name,
+        aliases,
+        kind,
+        case,
+        column,
+        asset: true,
+    }
+}
+
+/// `asset_id` as the assets query reads it: the asset's own id.
+static ASSET_ID_ON_ASSETS: KeyDef = key("asset_id", &[], Kind::Integer, Case::AsIs, "a.id");
 
 /// Every key a filter may use.
 static KEYS: &[KeyDef] = &[
@@ -184,6 +217,46 @@ static KEYS: &[KeyDef] = &[
         Kind::Port,
         Case::AsIs,
         "a.exposed_ports",
+    ),
+    key("hostname", &[], Kind::Text, Case::AsIs, "a.hostname"),
+    key("instance_id", &[], Kind::Text, Case::AsIs, "a.instance_id"),
+    key("source", &[], Kind::Text, Case::Lower, "a.source"),
+    key("support_end", &[], Kind::Date, Case::Lower, "a.support_end"),
+    key(
+        "operation_start",
+        &[],
+        Kind::Date,
+        Case::Lower,
+        "a.operation_start",
+    ),
+    key("os_eol", &["eol"], Kind::Date, Case::Lower, "a.os_eol"),
+    key(
+        "last_report",
+        &["inventory_at"],
+        Kind::Time,
+        Case::AsIs,
+        "a.inventory_at",
+    ),
+    akey(
+        "internet_exposure",
+        &["exposure", "internet"],
+        Kind::Text,
+        Case::Lower,
+        "COALESCE(a.internet_exposure, 'unknown')",
+    ),
+    akey(
+        "agent",
+        &[],
+        Kind::Flag,
+        Case::AsIs,
+        "EXISTS (SELECT 1 FROM agents g WHERE g.asset_id = a.id AND g.revoked_at IS NULL)",
+    ),
+    key(
+        "middleware",
+        &[],
+        Kind::Middleware,
+        Case::AsIs,
+        "a.middleware",
     ),
     key("asset_id", &[], Kind::Integer, Case::AsIs, "f.asset_id"),
     key("id", &["finding_id"], Kind::Integer, Case::AsIs, "f.id"),
@@ -378,7 +451,41 @@ impl Filter {
 
     /// Whether the SQL needs the asset joined as `a`.
     pub(crate) fn needs_asset(&self) -> bool {
-        self.terms.iter().any(|t| t.key.column.starts_with("a."))
+        self.terms.iter().any(|t| t.key.asset)
+    }
+
+    /// The condition as SQL on `assets a`, for the assets list: the terms
+    /// on the asset apply to it, and those on findings select the assets
+    /// that have such a finding (`severity=CRITICAL status=ACTIVE`: the
+    /// assets with an open critical finding), all of them on one finding.
+    pub(crate) fn to_asset_sql(
+        &self,
+        dialect: Dialect,
+        now: Timestamp,
+    ) -> Result<(String, Vec<Val>)> {
+        let mut on_asset = Filter::default();
+        let mut on_findings = Filter::default();
+        for t in &self.terms {
+            if t.key.name == "asset_id" {
+                on_asset.terms.push(Term {
+                    key: &ASSET_ID_ON_ASSETS,
+                    ..t.clone()
+                });
+            } else if t.key.asset {
+                on_asset.terms.push(t.clone());
+            } else {
+                on_findings.terms.push(t.clone());
+            }
+        }
+        let (mut sql, mut params) = on_asset.to_sql(dialect, now)?;
+        if !on_findings.is_empty() {
+            let (f, mut fp) = on_findings.to_sql(dialect, now)?;
+            sql = format!(
+                "{sql} AND EXISTS (SELECT 1 FROM findings f WHERE f.asset_id = a.id AND {f})"
+            );
+            params.append(&mut fp);
+        }
+        Ok((sql, params))
     }
 
     /// The condition as SQL on `findings f` (and `assets a` when
@@ -544,7 +651,7 @@ fn parse_term(raw: &str) -> Result<Term> {
     let values = split_values(raw, value)?;
     let ordered = matches!(
         key.kind,
-        Kind::Integer | Kind::Number | Kind::Time | Kind::Severity | Kind::Port
+        Kind::Integer | Kind::Number | Kind::Time | Kind::Severity | Kind::Port | Kind::Date
     );
     let operand = match (op, values.as_slice()) {
         (_, []) => return Err(bad(raw, "no value")),
@@ -562,11 +669,11 @@ fn parse_term(raw: &str) -> Result<Term> {
     match (key.kind, op) {
         (Kind::Flag, Op::Eq) => {}
         (Kind::Flag, _) => return Err(bad(raw, "a yes/no key takes = only")),
-        (Kind::Text | Kind::Tag, Op::Eq | Op::Ne | Op::Prefix) => {}
-        (Kind::Text | Kind::Tag, _) => {
+        (Kind::Text | Kind::Tag | Kind::Middleware, Op::Eq | Op::Ne | Op::Prefix) => {}
+        (Kind::Text | Kind::Tag | Kind::Middleware, _) => {
             return Err(bad(raw, "a text key takes =, != or ^="));
         }
-        (Kind::Integer | Kind::Number | Kind::Time | Kind::Severity, Op::Prefix) => {
+        (Kind::Integer | Kind::Number | Kind::Time | Kind::Severity | Kind::Date, Op::Prefix) => {
             return Err(bad(raw, "^= is for text keys"));
         }
         (Kind::Port, Op::Prefix | Op::Ne) => {
@@ -674,6 +781,30 @@ fn time(raw: &str, v: &str, upper: bool, now: Timestamp) -> Result<i64> {
         })
 }
 
+/// A day as `YYYY-MM-DD`: written so, `today`, or `-30d` / `+90d` from
+/// the query's day (UTC).
+fn date(raw: &str, v: &str, now: Timestamp) -> Result<String> {
+    let days = match v {
+        "today" => Some(0),
+        _ => v
+            .strip_suffix('d')
+            .filter(|n| n.starts_with(['-', '+']))
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| n.abs() <= 365_000),
+    };
+    if let Some(days) = days {
+        let t = Timestamp::from_unix_ms(now.unix_ms().saturating_add(days * 86_400_000));
+        return Ok(t.to_rfc3339().get(..10).unwrap_or_default().to_owned());
+    }
+    if crate::register::valid_date(v) {
+        return Ok(v.to_owned());
+    }
+    Err(bad(
+        raw,
+        format!("{v:?} is not a date (YYYY-MM-DD, today, -30d or +90d)"),
+    ))
+}
+
 /// A typed bound for an ordered key.
 fn bound(t: &Term, v: &str, upper: bool, now: Timestamp) -> Result<Val> {
     let raw = format!("{}{}", t.key.name, t.op.as_str());
@@ -689,6 +820,7 @@ fn bound(t: &Term, v: &str, upper: bool, now: Timestamp) -> Result<Val> {
             .map(Val::F64)
             .ok_or_else(|| bad(&raw, format!("{v:?} is not a number"))),
         Kind::Time => time(&raw, v, upper, now).map(Val::I64),
+        Kind::Date => date(&raw, v, now).map(Val::Text),
         Kind::Severity => severity_rank(v).map(Val::I64).ok_or_else(|| {
             bad(
                 &raw,
@@ -728,7 +860,7 @@ fn term_sql(t: &Term, dialect: Dialect, now: Timestamp) -> Result<(String, Vec<V
     let raw = || format!("{}{}", t.key.name, t.op.as_str());
     let ordered = matches!(
         t.key.kind,
-        Kind::Integer | Kind::Number | Kind::Time | Kind::Severity
+        Kind::Integer | Kind::Number | Kind::Time | Kind::Severity | Kind::Date
     );
     let values: Vec<Val> = match &t.operand {
         Operand::Range(lo, hi) if t.key.kind == Kind::Port => {
@@ -753,10 +885,10 @@ fn term_sql(t: &Term, dialect: Dialect, now: Timestamp) -> Result<(String, Vec<V
                     Kind::Time if t.op == Op::Eq => {
                         return day_terms(t, vs, now);
                     }
-                    Kind::Integer | Kind::Number | Kind::Time | Kind::Severity => {
+                    Kind::Integer | Kind::Number | Kind::Time | Kind::Severity | Kind::Date => {
                         bound(t, v, matches!(t.op, Op::Le | Op::Gt), now)?
                     }
-                    Kind::Text | Kind::Tag => Val::Text(v.clone()),
+                    Kind::Text | Kind::Tag | Kind::Middleware => Val::Text(v.clone()),
                 });
             }
             out
@@ -766,10 +898,15 @@ fn term_sql(t: &Term, dialect: Dialect, now: Timestamp) -> Result<(String, Vec<V
         let cmp = t.op.as_str();
         return Ok((format!("{col} {cmp} ?"), values));
     }
-    if t.key.kind == Kind::Tag {
-        let (each, elem) = match dialect {
-            Dialect::Sqlite => ("json_each(a.tags) t", "t.value"),
-            Dialect::Postgres => ("jsonb_array_elements_text(a.tags) t(v)", "t.v"),
+    if matches!(t.key.kind, Kind::Tag | Kind::Middleware) {
+        let (each, elem) = match (dialect, t.key.kind) {
+            (Dialect::Sqlite, Kind::Tag) => ("json_each(a.tags) t", "t.value"),
+            (Dialect::Postgres, Kind::Tag) => ("jsonb_array_elements_text(a.tags) t(v)", "t.v"),
+            (Dialect::Sqlite, _) => (
+                "json_each(a.middleware) t",
+                "json_extract(t.value, '$.name')",
+            ),
+            (Dialect::Postgres, _) => ("jsonb_array_elements(a.middleware) t(v)", "t.v->>'name'"),
         };
         return Ok(match t.op {
             Op::Eq => (
@@ -1063,6 +1200,75 @@ mod tests {
             assert!(e.contains(want), "{f}: {e}");
             assert!(e.contains("filter term"), "{f}: {e}");
         }
+    }
+
+    #[test]
+    fn asset_dates_compare_as_days_and_count_from_today() {
+        // 2001-09-09T01:46:40Z
+        let now = Timestamp::from_unix_ms(1_000_000_000_000);
+        let f =
+            Filter::parse("support_end<=+90d os_eol<today operation_start=2020-01-01..2020-12-31")
+                .expect("parses");
+        let (s, p) = f.to_sql(Dialect::Sqlite, now).expect("sql");
+        assert_eq!(
+            s,
+            "a.support_end <= ? AND a.os_eol < ? AND a.operation_start BETWEEN ? AND ?"
+        );
+        assert_eq!(
+            p,
+            vec![
+                Val::from("2001-12-08"),
+                Val::from("2001-09-09"),
+                Val::from("2020-01-01"),
+                Val::from("2020-12-31"),
+            ]
+        );
+        assert!(f.needs_asset());
+        for (bad, want) in [
+            ("support_end<=soon", "is not a date"),
+            ("support_end=2026-02-30", "is not a date"),
+            ("os_eol^=2026", "^= is for text keys"),
+            ("support_end>=+9999999d", "is not a date"),
+        ] {
+            let e = Filter::parse(bad).expect_err(bad).to_string();
+            assert!(e.contains(want), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn asset_lists_take_asset_keys_directly_and_finding_keys_through_a_finding() {
+        let now = Timestamp::from_unix_ms(0);
+        let f = Filter::parse("severity=CRITICAL team=web status=ACTIVE asset_id=3 agent=false")
+            .expect("parses");
+        let (s, p) = f.to_asset_sql(Dialect::Sqlite, now).expect("sql");
+        assert_eq!(
+            s,
+            "(a.team IN (?)) AND (a.id IN (?)) AND (EXISTS (SELECT 1 FROM agents g WHERE \
+             g.asset_id = a.id AND g.revoked_at IS NULL) = 0) AND EXISTS (SELECT 1 FROM findings f \
+             WHERE f.asset_id = a.id AND (f.severity_rank IN (?)) AND (f.status IN (?)))"
+        );
+        assert_eq!(
+            p,
+            vec![
+                Val::from("web"),
+                Val::I64(3),
+                Val::I64(5),
+                Val::from("ACTIVE")
+            ]
+        );
+        let (s, _) = Filter::parse("exposure=UNKNOWN middleware=nginx")
+            .expect("parses")
+            .to_asset_sql(Dialect::Postgres, now)
+            .expect("sql");
+        assert_eq!(
+            s,
+            "(COALESCE(a.internet_exposure, 'unknown') IN (?)) AND (EXISTS (SELECT 1 FROM \
+             jsonb_array_elements(a.middleware) t(v) WHERE t.v->>'name' IN (?)))"
+        );
+        let (s, p) = Filter::default()
+            .to_asset_sql(Dialect::Sqlite, now)
+            .expect("sql");
+        assert_eq!((s.as_str(), p.len()), ("1 = 1", 0));
     }
 
     #[test]

@@ -26,6 +26,7 @@
 
 pub mod agentless;
 mod asset;
+mod asset_list;
 mod auth;
 mod dashboard;
 pub mod error;
@@ -55,6 +56,10 @@ pub use crate::agentless::{
 pub use crate::asset::{
     Asset, AssetId, AssetKind, AssetUpsert, InternetExposure, InventoryChange, InventoryFailure,
     Management,
+};
+pub use crate::asset_list::{
+    AssetPage, AssetQuery, AssetRow, AssetSort, AssetSortKey, MAX_ASSET_PAGE, OpenFindings,
+    OverdueFinding,
 };
 pub use crate::auth::{
     AgentInfo, EnrollmentDefaults, EnrollmentTokenInfo, NewEnrollmentToken, TOKEN_ID_LEN,

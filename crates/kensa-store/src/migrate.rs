@@ -95,6 +95,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_exports.sql"),
         postgres: include_str!("../migrations/postgres/0012_exports.sql"),
     },
+    Migration {
+        version: 13,
+        name: "asset list",
+        sqlite: include_str!("../migrations/sqlite/0013_asset_list.sql"),
+        postgres: include_str!("../migrations/postgres/0013_asset_list.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

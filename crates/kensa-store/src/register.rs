@@ -717,8 +717,8 @@ impl Db {
         let v = eol.map(|e| json(e, "asset end of life")).transpose()?;
         self.tx("set asset end of life", Mode::Write, |tx| {
             tx.exec(
-                "UPDATE assets SET eol = ? WHERE id = ?",
-                p![v.clone(), asset.0],
+                "UPDATE assets SET eol = ?, os_eol = ? WHERE id = ?",
+                p![v.clone(), eol.and_then(|e| e.eol.clone()), asset.0],
             )?;
             Ok(())
         })

@@ -1,5 +1,6 @@
 //! The console's saved views: per user, a name and the address of a
-//! findings view (which holds the whole view: filter, sort, grouping).
+//! findings or assets view (which holds the whole view: filter, sort,
+//! grouping).
 //! Kept in the `settings` table under `saved_views:<user>`, as one JSON
 //! list per user, so that they need no table of their own.
 
@@ -70,9 +71,15 @@ impl Db {
                 "view name: 1 to 100 characters, no control characters".into(),
             ));
         }
-        if !view.url.starts_with("/findings") || view.url.len() > 4000 {
+        let page = ["/findings", "/assets"].iter().any(|p| {
+            view.url
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
+        });
+        if !page || view.url.len() > 4000 {
             return Err(StoreError::InvalidArgument(
-                "view address: a findings view of this server (/findings?…)".into(),
+                "view address: a findings or assets view of this server (/findings?…, /assets?…)"
+                    .into(),
             ));
         }
         self.tx("save a view", Mode::Write, |tx| {

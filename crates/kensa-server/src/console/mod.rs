@@ -39,7 +39,7 @@ use serde::Deserialize;
 use crate::auth::Role;
 use crate::kit::{ApiError, ApiResult, AppState, with_db};
 pub use i18n::Lang;
-pub use pages::render_findings;
+pub use pages::{render_assets, render_findings};
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -56,6 +56,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/views/delete", post(pages::view_delete))
         .route("/findings/{id}", get(pages::finding))
         .route("/findings/{id}/triage", post(pages::triage))
+        .route("/assets", get(pages::assets))
         .route("/assets/{id}", get(pages::asset).post(pages::asset_update))
         .route("/assets/{id}/scan", post(pages::scan_now))
         .route("/assets/{id}/ssh-target", post(pages::ssh_target))
@@ -274,6 +275,7 @@ pub(crate) fn layout(cx: &Ctx, title: &str, body: Markup) -> Markup {
     let nav: &[(&str, &'static str, Role)] = &[
         ("/", "nav.dashboard", Role::Viewer),
         ("/findings", "nav.findings", Role::Viewer),
+        ("/assets", "nav.assets", Role::Viewer),
         ("/coverage", "nav.coverage", Role::Viewer),
         ("/rules", "nav.rules", Role::Viewer),
         ("/admin", "nav.admin", Role::Admin),

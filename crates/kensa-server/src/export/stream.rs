@@ -6,7 +6,7 @@
 use super::*;
 
 /// A `Write` that hands 64 KiB chunks to the response body.
-pub(super) struct ChannelWriter {
+pub(crate) struct ChannelWriter {
     tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
     buf: Vec<u8>,
 }
@@ -14,6 +14,13 @@ pub(super) struct ChannelWriter {
 pub(super) const CHUNK: usize = 64 << 10;
 
 impl ChannelWriter {
+    pub(crate) fn new(tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>) -> ChannelWriter {
+        ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
     fn send(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
@@ -38,7 +45,7 @@ impl Write for ChannelWriter {
     }
 }
 
-pub(super) struct Chunks(pub(super) tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>);
+pub(crate) struct Chunks(pub(crate) tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>);
 
 impl futures_core::Stream for Chunks {
     type Item = std::io::Result<Bytes>;

@@ -941,3 +941,181 @@ fn the_browser_stays_on_this_site_after_lang_and_login() {
     }
     b.shot("after-login");
 }
+
+/// The register page (`/assets`) in the browser: the 20 servers of
+/// `assets::register_csv`, two of them reporting through real agents,
+/// with the dates that need attention highlighted, sorted, filtered,
+/// saved as a view, a count followed to its findings, and the page in
+/// Japanese. Screenshots in `target/e2e-screenshots/assets-<backend>/`.
+#[test]
+fn the_assets_page_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let driver = Driver::start();
+    for backend in backends() {
+        let srv = TestServer::builder(&backend).redirects(0).start();
+        let password = srv.admin_password.clone();
+        let reg = crate::assets::Register::with(srv, &backend);
+        let base = reg.srv.base.clone();
+        let mut b = driver.browser(screenshots(&format!("assets-{}", backend.label())));
+        // Wide enough for the whole register in the screenshots.
+        b.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": 2200, "height": 1300})),
+        );
+        login(&mut b, &base, "admin", &password);
+        b.go(&format!("{base}/assets"));
+        let row = |name: &str| format!("#assets tr[data-id=\"{}\"]", reg.id_of(name));
+        assert_eq!(
+            b.find_all("#assets tbody tr").len(),
+            20,
+            "every server once"
+        );
+        assert!(
+            b.text("#asset-count").contains("20"),
+            "{}",
+            b.text("#asset-count")
+        );
+        // Past and near dates stand out; the rest do not.
+        assert_eq!(
+            b.find_all(&format!("{} td.support-end .date-past", row("db-01")))
+                .len(),
+            1
+        );
+        assert_eq!(
+            b.find_all(&format!("{} td.support-end .date-soon", row("web-02")))
+                .len(),
+            1
+        );
+        assert_eq!(
+            b.find_all(&format!("{} td.support-end .date-ok", row("web-01")))
+                .len(),
+            1
+        );
+        assert_eq!(
+            b.find_all(&format!("{} td.os-eol .date-past", row("legacy-01")))
+                .len(),
+            1
+        );
+        assert_eq!(
+            b.text(&format!("{} td.os-eol .os-state", row("legacy-01"))),
+            "ended"
+        );
+        assert_eq!(
+            b.text(&format!("{} td.os-eol .os-state", row("app-03"))),
+            "ended"
+        );
+        // Register-only machines are there, with nothing to count.
+        assert!(
+            b.text(&format!("{} td.coverage", row("lab-16")))
+                .contains("unmanaged")
+        );
+        assert!(
+            b.text(&format!("{} td.coverage", row("app-04")))
+                .contains("agent")
+        );
+        // The oldest overdue finding, a link to it.
+        let overdue = reg
+            .srv
+            .get(&format!("/api/v1/assets/{}", reg.id_of("app-03")))["findings"]["oldest_overdue"]
+            .clone();
+        assert_eq!(
+            b.text(&format!("{} a.overdue", row("app-03"))),
+            overdue["vulnerability_id"]
+                .as_str()
+                .expect("an overdue finding")
+        );
+        b.shot("assets-en");
+
+        // Sorted by hardware/contract support end: the earliest first.
+        b.submit("a.sort[data-key=support_end]");
+        assert!(b.url().contains("sort=support_end%3Aasc"), "{}", b.url());
+        let first = b.attrs("#assets tbody tr", "data-id")[0].clone();
+        assert_eq!(
+            first,
+            reg.id_of("ci-13").to_string(),
+            "2024-02-29 is the earliest"
+        );
+
+        // The quick filter for support ending soon or past, then the
+        // filter language.
+        b.go(&format!("{base}/assets"));
+        b.click("#quick-ending option[value=support]");
+        b.submit("#apply-asset-filters");
+        let ends: Vec<String> = b.texts("#assets td.support-end .date");
+        assert!(
+            ends.len() >= 2,
+            "db-01 (past) and web-02 (soon) at least: {ends:?}"
+        );
+        assert_eq!(
+            b.find_all("#assets td.support-end .date-ok").len(),
+            0,
+            "only past or near support ends"
+        );
+        b.go(&format!("{base}/assets"));
+        b.type_in("#asset-q", "team=payments");
+        b.submit("#apply-asset-filters");
+        assert_eq!(b.find_all("#assets tbody tr").len(), 1);
+        assert_eq!(b.text("#assets a.asset-link"), "db-01");
+        // Saved as a view, which comes back from the list of views.
+        b.type_in("#view-name", "payments servers");
+        b.submit("#view-save");
+        b.go(&format!("{base}/findings"));
+        let views = b.attrs("a.saved-view", "href");
+        assert!(
+            views.iter().any(|v| v.starts_with("/assets?q=team")),
+            "{views:?}"
+        );
+        b.submit("a.saved-view");
+        assert_eq!(b.find_all("#assets tbody tr").len(), 1);
+
+        // A count is a link to the findings it counts: the first band
+        // app-03 has findings of (critical, high, medium, low are the
+        // 14th to 17th cells).
+        b.go(&format!("{base}/assets"));
+        let counts: Vec<u64> = b
+            .texts(&format!("{} td.num a", row("app-03")))
+            .iter()
+            .map(|t| t.parse().expect("a count"))
+            .collect();
+        let band = counts[..4]
+            .iter()
+            .position(|n| *n > 0)
+            .expect("app-03 has open findings");
+        let sev = ["CRITICAL", "HIGH", "MEDIUM", "LOW"][band];
+        b.submit(&format!(
+            "{} td:nth-of-type({}) a",
+            row("app-03"),
+            14 + band
+        ));
+        assert!(b.url().contains("/findings?q=asset_id"), "{}", b.url());
+        let sevs = b.texts("#findings tbody .sev");
+        assert_eq!(sevs.len() as u64, counts[band].min(50));
+        assert!(sevs.iter().all(|s| s == sev), "{sevs:?}");
+
+        // In Japanese: hardware/contract support and OS support are told
+        // apart there too.
+        b.go(&format!("{base}/assets"));
+        b.submit("#lang-switch");
+        assert!(b.text("h1").contains("資産台帳"));
+        let heads = b.texts("#assets thead th");
+        assert!(
+            heads
+                .iter()
+                .any(|h| h.contains("ハードウェア・保守契約の終了日")),
+            "{heads:?}"
+        );
+        assert!(
+            heads.iter().any(|h| h.contains("OS サポート終了")),
+            "{heads:?}"
+        );
+        assert_eq!(
+            b.text(&format!("{} td.os-eol .os-state", row("legacy-01"))),
+            "サポート終了"
+        );
+        b.shot("assets-ja");
+        b.submit("#lang-switch");
+    }
+}

@@ -3,6 +3,7 @@
 
 mod agentless;
 mod agents_console;
+mod assets;
 mod console_e2e;
 mod detection;
 mod export;

@@ -187,26 +187,7 @@ pub(super) fn findings_page(
                 " · " a id="export-json" href={ "/api/v1/findings/export?" (export_json) } { (cx.t("f.export_json")) }
                 " · " span class="muted" { (cx.t("f.saved_view")) }
             }
-            div class="panel row" id="saved-views" {
-                strong { (cx.t("v.saved")) ": " }
-                @for v in &saved {
-                    span class="saved" {
-                        a class="saved-view" href=(v.url) { (v.name) }
-                        form method="post" action="/views/delete" class="inline" {
-                            (csrf_field(cx))
-                            input type="hidden" name="name" value=(v.name);
-                            input type="hidden" name="back" value=(this_view);
-                            button type="submit" class="danger small" title=(cx.t("v.delete")) { "×" }
-                        }
-                    }
-                }
-                form method="post" action="/views" class="inline" id="save-view" {
-                    (csrf_field(cx))
-                    input type="hidden" name="url" value=(this_view);
-                    label { (cx.t("v.save_as")) " " input type="text" name="name" id="view-name" required; }
-                    " " button type="submit" id="view-save" { (cx.t("v.save")) }
-                }
-            }
+            (saved_views_panel(cx, &saved, &this_view))
             nav class="tabs" {
                 @for (v, key) in tabs {
                     a class=[(v == view).then_some("on")] id={ "view-" (v) }
@@ -216,6 +197,37 @@ pub(super) fn findings_page(
             (body)
         },
     ))
+}
+
+/// The caller's saved views (findings and assets views alike), each with
+/// a delete button, and the form that saves this view under a name.
+pub(super) fn saved_views_panel(
+    cx: &Ctx,
+    saved: &[kensa_store::SavedView],
+    this_view: &str,
+) -> Markup {
+    html! {
+    div class="panel row" id="saved-views" {
+        strong { (cx.t("v.saved")) ": " }
+        @for v in saved {
+            span class="saved" {
+                a class="saved-view" href=(v.url) { (v.name) }
+                form method="post" action="/views/delete" class="inline" {
+                    (csrf_field(cx))
+                    input type="hidden" name="name" value=(v.name);
+                    input type="hidden" name="back" value=(this_view);
+                    button type="submit" class="danger small" title=(cx.t("v.delete")) { "×" }
+                }
+            }
+        }
+        form method="post" action="/views" class="inline" id="save-view" {
+            (csrf_field(cx))
+            input type="hidden" name="url" value=(this_view);
+            label { (cx.t("v.save_as")) " " input type="text" name="name" id="view-name" required; }
+            " " button type="submit" id="view-save" { (cx.t("v.save")) }
+        }
+    }
+    }
 }
 
 /// Columns of the list: (sort key, message).

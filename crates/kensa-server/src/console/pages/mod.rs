@@ -23,6 +23,7 @@ use crate::kit::{ApiError, ApiResult, AppState, with_db};
 mod admin;
 mod agentless;
 mod asset;
+mod assets;
 mod coverage;
 mod dashboard;
 mod finding;
@@ -33,6 +34,8 @@ mod rules;
 pub(crate) use admin::*;
 pub(crate) use agentless::*;
 pub(crate) use asset::*;
+pub use assets::render_assets;
+pub(crate) use assets::*;
 pub(crate) use coverage::*;
 pub(crate) use dashboard::*;
 pub(crate) use finding::*;
@@ -134,7 +137,12 @@ fn quote(v: &str) -> String {
 }
 
 fn sev_badge(s: &str) -> Markup {
-    html! { span class={ "sev sev-" (s) } { (s) } }
+    // UNTRIAGED is a severity (no score yet), not a triage state: the
+    // badge says so on hover, in English (the badge's word is English too).
+    let title = (s == "UNTRIAGED").then_some(
+        "UNTRIAGED: no CVSS score or vendor severity yet. A severity, not a triage state.",
+    );
+    html! { span class={ "sev sev-" (s) } title=[title] { (s) } }
 }
 
 fn score(v: Option<f64>) -> String {
