@@ -26,8 +26,8 @@
 //! [`api::router`] merges them. What a valid new user or token is lives in
 //! one place (`rules`), for the API and the console alike.
 
-pub mod agentless;
 pub mod agent_dist;
+pub mod agentless;
 mod agents;
 pub mod api;
 pub mod asset_list;

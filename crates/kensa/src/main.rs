@@ -685,8 +685,8 @@ fn main() -> ExitCode {
 }
 
 mod agent;
-mod cli_doc;
 mod bench;
+mod cli_doc;
 mod db;
 mod findings;
 mod inventory;
