@@ -266,34 +266,67 @@ fn schedule_once(db: &Db, ag: &Agentless) -> Result<usize> {
 }
 
 /// A scanner thread: claim and run scans until `stop`.
+///
+/// Only the first scanner (`keep`) holds a database connection while the
+/// queue is empty, and polls it; the others connect when woken and let the
+/// connection go once the queue is drained. Ten idle scanners holding ten
+/// connections each would break the per-server connection budget that
+/// lets several servers share one PostgreSQL (docs/operations.md).
 pub(crate) fn scan_worker(
     name: String,
-    db: Db,
+    backend: kensa_store::Backend,
+    keep: bool,
     ag: Arc<Agentless>,
     wake: Arc<Wake>,
     evaluators: Arc<Wake>,
     stop: Arc<AtomicBool>,
 ) {
+    let mut held: Option<Db> = None;
     while !stop.load(Ordering::Relaxed) {
-        let job = match db.claim(&name, &[AGENTLESS_SCAN], crate::lease::duration()) {
+        let db = match held.take() {
+            Some(db) => db,
+            None => match Db::connect(&backend) {
+                Ok(db) => db,
+                Err(e) => {
+                    tracing::error!("agentless scanner {name}: {e}");
+                    wake.wait(POLL);
+                    continue;
+                }
+            },
+        };
+        drain(&name, &db, &ag, &wake, &evaluators, &stop);
+        if keep {
+            held = Some(db);
+            wake.wait(POLL);
+        } else {
+            drop(db);
+            // Woken by the scheduler, "scan now" or a sibling that found
+            // work; the long timeout only bounds a missed wake-up.
+            wake.wait(POLL * 30);
+        }
+    }
+}
+
+/// Claims and runs scans until the queue has none for this process.
+fn drain(name: &str, db: &Db, ag: &Agentless, wake: &Wake, evaluators: &Wake, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        let job = match db.claim(name, &[AGENTLESS_SCAN], crate::lease::duration()) {
             Ok(Some(job)) => job,
-            Ok(None) => {
-                wake.wait(POLL);
-                continue;
-            }
+            Ok(None) => return,
             Err(e) => {
                 tracing::error!("agentless scanner {name}: {e}");
-                wake.wait(POLL);
-                continue;
+                return;
             }
         };
+        // More may be queued: let an idle sibling take the next one.
+        wake.notify();
         let asset = job
             .payload
             .get("asset")
             .and_then(Value::as_i64)
             .map(AssetId);
-        let result = crate::lease::run_leased(&db, &job, || match asset {
-            Some(a) => scan_asset(&db, &ag, a),
+        let result = crate::lease::run_leased(db, &job, || match asset {
+            Some(a) => scan_asset(db, ag, a),
             None => Err(ServerError::Internal(format!("job {}: no asset", job.id.0))),
         });
         let done = match result {

@@ -322,8 +322,8 @@ pub fn start(cfg: Config) -> Result<Running> {
         );
     }
     for i in 0..cfg.agentless.concurrency.max(1) {
-        let (db, ag, wake, evaluators, stop) = (
-            Db::open(&backend)?,
+        let (backend, ag, wake, evaluators, stop) = (
+            backend.clone(),
             Arc::clone(&agentless),
             Arc::clone(&scanners),
             Arc::clone(&wake),
@@ -333,7 +333,9 @@ pub fn start(cfg: Config) -> Result<Running> {
         threads.push(
             std::thread::Builder::new()
                 .name(format!("kensa-ssh-{i}"))
-                .spawn(move || agentless::scan_worker(name, db, ag, wake, evaluators, stop))
+                .spawn(move || {
+                    agentless::scan_worker(name, backend, i == 0, ag, wake, evaluators, stop)
+                })
                 .map_err(|e| ServerError::Internal(format!("scanner thread: {e}")))?,
         );
     }
