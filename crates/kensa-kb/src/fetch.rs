@@ -133,8 +133,12 @@ pub struct Get<'a> {
     pub before: Option<&'a mut dyn FnMut()>,
     /// Called on the complete temporary file before it is renamed into
     /// place.
-    pub check: Option<&'a mut dyn FnMut(&Path, u64) -> Result<(), Refused>>,
+    pub check: Option<&'a mut BodyCheck<'a>>,
 }
+
+/// A check of a downloaded body (its temporary file and length) before it
+/// replaces the cached copy.
+pub type BodyCheck<'a> = dyn FnMut(&Path, u64) -> Result<(), Refused> + 'a;
 
 impl<'a> Get<'a> {
     pub fn new(url: &'a str) -> Get<'a> {
