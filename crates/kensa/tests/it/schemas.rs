@@ -3,7 +3,7 @@
 //! CycloneDX 1.5 with the CycloneDX project's own validator
 //! (`cyclonedx-python-lib[json-validation]`, strict: formats such as
 //! `date-time` are checked), SARIF 2.1.0 with OASIS's schema
-//! (`sarif-schema-2.1.0.json`, errata 01) and python-jsonschema. Both come
+//! (2.1.0-rtm.5, fetched by scripts/setup) and python-jsonschema. Both come
 //! from `scripts/setup`.
 //!
 //! The targets: an Alpine 3.4 root (the data folder's real apk database:
