@@ -35,6 +35,7 @@ pub mod filter;
 pub mod ingest;
 mod lifecycle;
 pub mod migrate;
+mod pg_tls;
 mod query;
 mod queue;
 mod reach;
@@ -117,6 +118,9 @@ impl std::str::FromStr for Backend {
             ));
         }
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            // The TLS settings are checked now, so that a mistyped sslmode
+            // stops the server at start rather than at its first query.
+            pg_tls::PgTarget::parse(s)?;
             return Ok(Backend::Postgres(s.to_owned()));
         }
         Ok(Backend::Sqlite(PathBuf::from(
@@ -331,9 +335,11 @@ fn connect(backend: &Backend) -> Result<Conn> {
             }
             Ok(Conn::Sqlite(c))
         }
-        Backend::Postgres(url) => postgres::Client::connect(url, postgres::NoTls)
-            .map(Conn::Postgres)
-            .map_err(|e| open_err(e.into())),
+        Backend::Postgres(url) => match pg_tls::PgTarget::parse(url)?.connect() {
+            Ok(c) => Ok(Conn::Postgres(c)),
+            Err(pg_tls::ConnectError::Db(e)) => Err(open_err(e)),
+            Err(pg_tls::ConnectError::Config(e)) => Err(StoreError::InvalidArgument(e)),
+        },
     }
 }
 

@@ -135,6 +135,41 @@ impl Cluster {
         );
     }
 
+    /// Turns TLS on with this certificate and key (PEM) and restarts the
+    /// cluster. With `tls_only`, TCP clients must use TLS (`hostssl` only
+    /// in `pg_hba.conf`), so a client that connects at all proves it did.
+    pub fn enable_tls(&self, cert_pem: &str, key_pem: &str, tls_only: bool) {
+        let data = self.data();
+        std::fs::write(data.join("server.crt"), cert_pem).expect("write server.crt");
+        std::fs::write(data.join("server.key"), key_pem).expect("write server.key");
+        run(
+            Command::new("chown")
+                .arg("postgres:")
+                .arg(data.join("server.crt"))
+                .arg(data.join("server.key")),
+            "chown the certificate",
+        );
+        run(
+            Command::new("chmod")
+                .arg("0600")
+                .arg(data.join("server.key")),
+            "chmod the key",
+        );
+        let conf = data.join("postgresql.conf");
+        let mut c = std::fs::read_to_string(&conf).expect("read postgresql.conf");
+        c.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(&conf, c).expect("write postgresql.conf");
+        if tls_only {
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .expect("write pg_hba.conf");
+        }
+        self.stop();
+        self.start_again();
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

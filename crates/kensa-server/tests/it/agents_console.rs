@@ -24,24 +24,6 @@ fn start(backend: &Backend) -> TestServer {
         .start()
 }
 
-/// The admin's session: the cookie header and the CSRF token.
-fn login(s: &TestServer, name: &str, password: &str) -> (String, String) {
-    let r = s.call(
-        "POST",
-        "/api/v1/session",
-        Auth::None,
-        Some(json!({"name": name, "password": password})),
-    );
-    assert_eq!(r.status, 201, "login: {}", r.text());
-    let cookie = r
-        .header("set-cookie")
-        .and_then(|c| c.split(';').next())
-        .expect("session cookie")
-        .to_owned();
-    let csrf = r.json()["csrf_token"].as_str().expect("csrf").to_owned();
-    (cookie, csrf)
-}
-
 fn form(
     s: &TestServer,
     path: &str,
@@ -103,7 +85,7 @@ const HOUR_MS: i64 = 3_600_000;
 fn the_console_creates_lists_and_revokes_enrollment_tokens_and_agents() {
     for backend in backends() {
         let s = start(&backend);
-        let (cookie, csrf) = login(&s, "admin", &s.admin_password);
+        let (cookie, csrf) = s.login("admin", &s.admin_password);
         let fields = [
             ("name", "<script>alert(1)</script> ASG"),
             ("ttl_hours", "100000"),
@@ -244,7 +226,7 @@ fn the_console_creates_lists_and_revokes_enrollment_tokens_and_agents() {
             Some(json!({"name": "vic", "role": "viewer", "password": "vic's long password"})),
         );
         assert_eq!(r.status, 201, "{}", r.text());
-        let (vcookie, vcsrf) = login(&s, "vic", "vic's long password");
+        let (vcookie, vcsrf) = s.login("vic", "vic's long password");
         let r = form(
             &s,
             "/admin/agents/revoke",

@@ -6,27 +6,6 @@ use serde_json::json;
 
 use crate::support::{Auth, TestServer, backends};
 
-/// The admin's session cookie header and CSRF token, from the login API.
-fn admin_session(s: &TestServer) -> (String, String) {
-    let r = s.call(
-        "POST",
-        "/api/v1/session",
-        Auth::None,
-        Some(json!({"name": "admin", "password": s.admin_password})),
-    );
-    assert_eq!(r.status, 201, "login: {}", r.text());
-    let cookie = r
-        .header("set-cookie")
-        .and_then(|c| c.split(';').next())
-        .expect("kensa_session cookie")
-        .to_owned();
-    let csrf = r.json()["csrf_token"]
-        .as_str()
-        .expect("csrf_token")
-        .to_owned();
-    (cookie, csrf)
-}
-
 #[test]
 fn api_and_console_refuse_a_token_name_of_spaces() {
     for backend in backends() {
@@ -47,7 +26,7 @@ fn api_and_console_refuse_a_token_name_of_spaces() {
         let r = api("ci");
         assert_eq!(r.status, 201, "API, a real name: {}", r.text());
 
-        let (cookie, csrf) = admin_session(&s);
+        let (cookie, csrf) = s.admin_session();
         let console = |name: &str| {
             let body = format!("csrf_token={csrf}&name={name}&role=viewer");
             s.send(

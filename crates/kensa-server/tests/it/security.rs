@@ -102,26 +102,6 @@ fn post(s: &TestServer, path: &str, token: &str, body: Value) -> kensa_testkit::
     s.call("POST", path, Auth::Bearer(token), Some(body))
 }
 
-/// Logs in through the API; the session cookie and CSRF token.
-fn login(s: &TestServer, name: &str, password: &str) -> (String, String) {
-    let r = s.call(
-        "POST",
-        "/api/v1/session",
-        Auth::None,
-        Some(json!({"name": name, "password": password})),
-    );
-    assert_eq!(r.status, 201, "login {name}: {}", r.text());
-    let cookie = r
-        .header("set-cookie")
-        .and_then(|c| c.split(';').next())
-        .expect("cookie")
-        .to_owned();
-    (
-        cookie,
-        r.json()["csrf_token"].as_str().expect("csrf").to_owned(),
-    )
-}
-
 #[test]
 #[ignore = "needs PostgreSQL (scripts/setup); scripts/test runs it"]
 fn api_tokens_are_listed_revoked_and_follow_their_owner() {
@@ -136,7 +116,7 @@ fn api_tokens_are_listed_revoked_and_follow_their_owner() {
             json!({"name": "erin", "role": "admin", "password": "erin's long password"}),
         );
         assert_eq!(r.status, 201, "{}", r.text());
-        let (cookie, csrf) = login(&s, "erin", "erin's long password");
+        let (cookie, csrf) = s.login("erin", "erin's long password");
         let r = s.call(
             "POST",
             "/api/v1/api-tokens",
@@ -576,7 +556,7 @@ fn the_console_lists_and_revokes_api_tokens() {
     let id = s.get("/api/v1/api-tokens")["tokens"][0]["id"]
         .as_i64()
         .expect("id");
-    let (cookie, csrf) = login(&s, "admin", &s.admin_password);
+    let (cookie, csrf) = s.login("admin", &s.admin_password);
     let page = s.call("GET", "/admin", Auth::Cookie(&cookie, None), None);
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
