@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use criterion::{Criterion, criterion_group, criterion_main};
 use kensa_detect::{Options, match_only, scan};
 use kensa_inventory::Target;
-use kensa_kb::store::Store;
+use kensa_kb::base::KnowledgeBase;
 
 fn path(var: &str, default: &str) -> PathBuf {
     std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
@@ -33,7 +33,7 @@ fn bench(c: &mut Criterion) {
         return;
     }
     let inventory = kensa_inventory::collect(&Target::Root(root)).expect("inventory");
-    let store = Store::open(&kb).expect("store");
+    let store = KnowledgeBase::open(&kb).expect("store");
     let opts = Options {
         today: Some("2026-11-30".into()),
         scanned_at: Some("2026-11-30T00:00:00Z".into()),
@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("detect");
     g.sample_size(20);
     g.bench_function("open store", |b| {
-        b.iter(|| black_box(Store::open(&kb).expect("store")))
+        b.iter(|| black_box(KnowledgeBase::open(&kb).expect("store")))
     });
     g.bench_function("matching alone", |b| {
         b.iter(|| black_box(match_only(&inventory, &store).expect("match")))

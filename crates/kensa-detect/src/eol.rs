@@ -12,8 +12,8 @@
 //! binaries, and Django.
 
 use kensa_inventory::model::{Inventory, Package, PackageKind};
+use kensa_kb::base::KnowledgeBase;
 use kensa_kb::model::{EolRelease, Record};
-use kensa_kb::store::Store;
 
 use crate::distro::Distro;
 use crate::error::Result;
@@ -27,7 +27,7 @@ pub(crate) struct EolResult {
     pub os_note: Option<String>,
 }
 
-fn releases(store: &Store, product: &str) -> Result<Vec<EolRelease>> {
+fn releases(store: &KnowledgeBase, product: &str) -> Result<Vec<EolRelease>> {
     Ok(store
         .get(&format!("eol:{product}"))?
         .into_iter()
@@ -75,7 +75,7 @@ fn cycle_of(version: &str, parts: usize) -> String {
 /// has no record of the cycle.
 pub fn os_eol(
     os: &kensa_inventory::model::Os,
-    store: &Store,
+    store: &KnowledgeBase,
     today: &str,
 ) -> Result<Option<OsEol>> {
     let Some((product, cycle)) = Distro::of(os).and_then(|d| d.eol_product()) else {
@@ -111,7 +111,7 @@ pub fn os_eol(
 pub(crate) fn check(
     inventory: &Inventory,
     distro: Option<&Distro>,
-    store: &Store,
+    store: &KnowledgeBase,
     today: &str,
 ) -> Result<EolResult> {
     let mut out = EolResult {

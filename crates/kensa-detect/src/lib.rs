@@ -30,8 +30,8 @@ pub mod score;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kensa_inventory::model::{Inventory, Package, PackageKind, SourceKind};
+use kensa_kb::base::KnowledgeBase;
 use kensa_kb::model::{Feed, Record};
-use kensa_kb::store::Store;
 
 use crate::distro::Distro;
 pub use crate::error::{DetectError, Result};
@@ -56,7 +56,7 @@ pub struct Options {
 }
 
 /// Match, score and rank: the whole scan of one inventory.
-pub fn scan(inventory: &Inventory, store: &Store, opts: &Options) -> Result<Report> {
+pub fn scan(inventory: &Inventory, store: &KnowledgeBase, opts: &Options) -> Result<Report> {
     let mut warnings = Vec::new();
     let distro = inventory.os.as_ref().and_then(Distro::of);
     if let (Some(os), None) = (&inventory.os, &distro) {
@@ -152,7 +152,7 @@ pub fn scan(inventory: &Inventory, store: &Store, opts: &Options) -> Result<Repo
 
 /// Matching alone: the lookups and the (package, advisory row) hits, with
 /// no scoring or enrichment. What the benchmark's "matching" measures.
-pub fn match_only(inventory: &Inventory, store: &Store) -> Result<usize> {
+pub fn match_only(inventory: &Inventory, store: &KnowledgeBase) -> Result<usize> {
     let mut warnings = Vec::new();
     let distro = inventory.os.as_ref().and_then(Distro::of);
     let (_, matches) = match_packages(inventory, store, distro.as_ref(), &mut warnings)?;
@@ -161,8 +161,8 @@ pub fn match_only(inventory: &Inventory, store: &Store) -> Result<usize> {
 
 /// The (namespace, package) keys a scan of `inventory` looks up: an
 /// inventory none of whose keys changed in a knowledge base update has
-/// the same matches after it (see `kensa_kb::store::Store::changed_keys`).
-pub fn lookup_keys(inventory: &Inventory, store: &Store) -> Vec<(String, String)> {
+/// the same matches after it (see `kensa_kb::base::KnowledgeBase::changed_keys`).
+pub fn lookup_keys(inventory: &Inventory, store: &KnowledgeBase) -> Vec<(String, String)> {
     let mut warnings = Vec::new();
     let distro = inventory.os.as_ref().and_then(Distro::of);
     let mut keys: Vec<(String, String)> = matcher::plan(
@@ -181,7 +181,7 @@ pub fn lookup_keys(inventory: &Inventory, store: &Store) -> Vec<(String, String)
 
 fn match_packages(
     inventory: &Inventory,
-    store: &Store,
+    store: &KnowledgeBase,
     distro: Option<&Distro>,
     warnings: &mut Vec<Warning>,
 ) -> Result<(Vec<Query>, Matches)> {
@@ -201,7 +201,7 @@ fn match_packages(
 /// says so, naming the record and why it was dropped, instead of leaving
 /// it to the import log.
 fn dropped_warnings(
-    store: &Store,
+    store: &KnowledgeBase,
     queries: &[Query],
     packages: &[Package],
     warnings: &mut Vec<Warning>,
@@ -299,7 +299,7 @@ struct Enrichment {
 
 fn assemble(
     inventory: &Inventory,
-    store: &Store,
+    store: &KnowledgeBase,
     distro: Option<&Distro>,
     queries: &[Query],
     matches: &Matches,

@@ -26,8 +26,8 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use kensa_inventory::model::{Package, PackageKind};
+use kensa_kb::base::{AffectedRef, EventRef, KnowledgeBase, RowRef, Rows};
 use kensa_kb::model::FixStatus;
-use kensa_kb::store::{AffectedRef, EventRef, RowRef, Rows, Store};
 use kensa_version::Ecosystem;
 use kensa_version::range::is_affected;
 
@@ -238,7 +238,7 @@ pub(crate) struct Matches {
 
 impl Matches {
     /// The stored row a hit matched, decoded without copying.
-    pub fn row(&self, store: &Store, hit: &Hit) -> Result<RowRef<'_>> {
+    pub fn row(&self, store: &KnowledgeBase, hit: &Hit) -> Result<RowRef<'_>> {
         let (rows, ranges) = &self.keys[hit.key];
         let bytes = rows
             .bytes()
@@ -260,7 +260,7 @@ impl Matches {
 /// (version, module stream, architecture): all binaries of one Debian
 /// source build share one evaluation.
 pub(crate) fn run(
-    store: &Store,
+    store: &KnowledgeBase,
     queries: &[Query],
     packages: &[Package],
     warnings: &mut Vec<Warning>,
@@ -362,7 +362,7 @@ struct KeyResult {
 type Case<'q> = (&'q str, Option<&'q str>, Option<&'q str>, Ecosystem, bool);
 
 fn match_key(
-    store: &Store,
+    store: &KnowledgeBase,
     ns: &str,
     key: &str,
     cases: &BTreeMap<Case<'_>, Vec<usize>>,

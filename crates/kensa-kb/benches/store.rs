@@ -8,12 +8,12 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kensa_kb::base::{KnowledgeBase, KnowledgeBaseBuilder};
 use kensa_kb::model::{Record, Sink};
-use kensa_kb::store::{Store, StoreBuilder};
 
 /// Collects the (namespace, package) keys while passing records on.
 struct Keys<'a> {
-    inner: &'a mut StoreBuilder,
+    inner: &'a mut KnowledgeBaseBuilder,
     keys: Vec<(String, String)>,
 }
 
@@ -31,7 +31,7 @@ impl Sink for Keys<'_> {
 fn store(c: &mut Criterion) {
     let mirror = kensa_testkit::data_dir();
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut builder = StoreBuilder::create(dir.path()).expect("builder");
+    let mut builder = KnowledgeBaseBuilder::create(dir.path()).expect("builder");
     let mut sink = Keys {
         inner: &mut builder,
         keys: Vec::new(),
@@ -51,16 +51,16 @@ fn store(c: &mut Criterion) {
     group.bench_function("import_mirror", |b| {
         b.iter(|| {
             let d = tempfile::tempdir().expect("temp dir");
-            let mut builder = StoreBuilder::create(d.path()).expect("builder");
+            let mut builder = KnowledgeBaseBuilder::create(d.path()).expect("builder");
             kensa_kb::mirror::import(&mirror, &mut builder).expect("import");
             builder.finish().expect("finish")
         })
     });
     group.sample_size(50);
     group.bench_function("open", |b| {
-        b.iter(|| Store::open(dir.path()).expect("open"))
+        b.iter(|| KnowledgeBase::open(dir.path()).expect("open"))
     });
-    let s = Store::open(dir.path()).expect("open");
+    let s = KnowledgeBase::open(dir.path()).expect("open");
     group.sample_size(50);
     group.throughput(Throughput::Elements(keys.len() as u64));
     group.bench_function("lookup_hit", |b| {

@@ -4,6 +4,7 @@
 //! counted and reported per feed ([`model::FeedReport`]), never silently
 //! dropped and never fatal for the rest of the feed.
 
+pub mod base;
 mod cache;
 pub mod catalog;
 pub mod error;
@@ -13,7 +14,7 @@ pub mod mirror;
 pub mod model;
 pub mod nvd_api;
 pub mod redhat_csaf;
-pub mod store;
 pub mod update;
 
+pub use base::{KnowledgeBase, KnowledgeBaseBuilder};
 pub use error::{KbError, Result};

@@ -224,7 +224,7 @@ pub struct RecordError {
     /// The namespace and package the dropped record was about, when the
     /// importer could tell: a scan of a host with that package says the
     /// knowledge base is missing something about it (see
-    /// [`crate::store::Store::dropped`]).
+    /// [`crate::base::KnowledgeBase::dropped`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

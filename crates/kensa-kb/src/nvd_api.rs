@@ -21,7 +21,7 @@
 //! **Duplicates.** A CVE changed since the full fetch is in a `page-*`
 //! file and in one or more `delta-*` files. The importer reads every file;
 //! the store keeps, per CVE id, only the record with the latest
-//! `lastModified` ([`crate::store::StoreBuilder`]), so the newest state
+//! `lastModified` ([`crate::base::KnowledgeBaseBuilder`]), so the newest state
 //! wins whatever order the files are read in. A new full fetch (remove
 //! [`STATE`]'s file, or the `nvd/` folder) folds the deltas back into pages.
 //!

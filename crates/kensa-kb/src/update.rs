@@ -57,11 +57,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::{KnowledgeBaseBuilder, Meta};
 use crate::cache::{PART, io_err};
 use crate::error::{KbError, Result};
 use crate::fetch::{Client, Fetched, Get, OnProgress, Progress, Validators};
 use crate::mirror::Imported;
-use crate::store::{Meta, StoreBuilder};
 
 /// The index file at the root of an HTTP mirror.
 pub const INDEX: &str = "index.txt";
@@ -538,7 +538,7 @@ pub struct Built {
 /// the unreadable files' validators are forgotten, so that the next update
 /// downloads them again instead of getting `304`.
 pub fn build(cache: &Path, store: &Path) -> Result<Built> {
-    let mut builder = StoreBuilder::create(store)?;
+    let mut builder = KnowledgeBaseBuilder::create(store)?;
     let imported = crate::mirror::import(cache, &mut builder)?;
     if imported.is_empty() {
         // An empty cache (a first update whose downloads all failed) must

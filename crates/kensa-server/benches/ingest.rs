@@ -48,7 +48,7 @@ fn main() {
     );
     let kb = tempfile::tempdir().expect("temp dir");
     {
-        let mut b = kensa_kb::store::StoreBuilder::create(kb.path()).expect("builder");
+        let mut b = kensa_kb::base::KnowledgeBaseBuilder::create(kb.path()).expect("builder");
         kensa_kb::mirror::import(&kensa_testkit::data_dir(), &mut b).expect("import");
         b.finish().expect("finish");
     }

@@ -42,7 +42,7 @@ const CHANGED: [&str; 3] = ["musl", "busybox", "zlib"];
 fn build_kb(dir: &Path, extra: Vec<Record>) -> Duration {
     use kensa_kb::model::Sink;
     let t = Instant::now();
-    let mut b = kensa_kb::store::StoreBuilder::create(dir).expect("builder");
+    let mut b = kensa_kb::base::KnowledgeBaseBuilder::create(dir).expect("builder");
     kensa_kb::mirror::import(&kensa_testkit::data_dir(), &mut b).expect("import");
     for r in extra {
         b.record(r);

@@ -12,7 +12,7 @@ pub enum ServerError {
     #[error("TLS: {0}")]
     Tls(String),
     #[error(transparent)]
-    Store(#[from] kensa_store::StoreError),
+    KnowledgeBase(#[from] kensa_store::StoreError),
     #[error(transparent)]
     Kb(#[from] kensa_kb::KbError),
     #[error(transparent)]

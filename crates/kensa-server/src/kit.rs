@@ -139,14 +139,14 @@ impl From<crate::pool::PoolError> for ApiError {
                     RETRY_BUSY,
                 )
             }
-            crate::pool::PoolError::Store(e) => ApiError::from(e),
+            crate::pool::PoolError::KnowledgeBase(e) => ApiError::from(e),
         }
     }
 }
 
 impl From<crate::error::ServerError> for ApiError {
     fn from(e: crate::error::ServerError) -> ApiError {
-        if let crate::error::ServerError::Store(s) = &e
+        if let crate::error::ServerError::KnowledgeBase(s) = &e
             && s.is_unavailable()
         {
             tracing::warn!("answered 503: {e}");

@@ -29,7 +29,7 @@ pub enum PoolError {
     /// Every connection stayed busy for the whole wait.
     Busy { max: usize, wait: Duration },
     /// Opening a connection failed.
-    Store(kensa_store::StoreError),
+    KnowledgeBase(kensa_store::StoreError),
 }
 
 impl Pool {
@@ -71,7 +71,7 @@ impl Pool {
             .pop();
         let db = match idle {
             Some(db) => db,
-            None => Db::connect(&self.backend).map_err(PoolError::Store)?,
+            None => Db::connect(&self.backend).map_err(PoolError::KnowledgeBase)?,
         };
         Ok(Pooled {
             db: Some(db),

@@ -7,7 +7,7 @@
 use kensa_detect::Options;
 use kensa_inventory::Inventory;
 use kensa_inventory::model::Os;
-use kensa_kb::store::Store;
+use kensa_kb::base::KnowledgeBase;
 use kensa_store::{AssetId, Db, Job, Timestamp};
 
 use crate::error::{Result, ServerError};
@@ -34,7 +34,7 @@ pub(crate) fn queue(
 
 /// Run one job: an asset with an inventory is evaluated from it and is
 /// left alone here.
-pub(crate) fn run(db: &Db, kb: &Store, job: &Job) -> Result<()> {
+pub(crate) fn run(db: &Db, kb: &KnowledgeBase, job: &Job) -> Result<()> {
     let asset = job
         .payload
         .get("asset")

@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use kensa_detect::{Exposure, Finding, Options};
-use kensa_kb::store::Store;
+use kensa_kb::base::KnowledgeBase;
 use kensa_store::{AssetId, Db, Job, Timestamp};
 
 use crate::error::{Result, ServerError};
@@ -72,7 +72,7 @@ pub struct Worker {
     /// Shared with the thread that renews the lease of the job at hand.
     pub db: Arc<Db>,
     pub kb_dir: PathBuf,
-    kb: Option<Store>,
+    kb: Option<KnowledgeBase>,
     cache: HashMap<(String, PathBuf), Arc<Evaluated>>,
     /// Set on one worker per process: it notices knowledge base updates
     /// and queues their `kb-updated` job.
@@ -93,7 +93,7 @@ impl Worker {
 
     /// Make this worker the one that watches for knowledge base updates.
     pub fn watch_kb(mut self) -> Worker {
-        self.watch = Some(Store::current_generation(&self.kb_dir).unwrap_or_default());
+        self.watch = Some(KnowledgeBase::current_generation(&self.kb_dir).unwrap_or_default());
         self
     }
 
@@ -105,7 +105,7 @@ impl Worker {
         let Some(seen) = &self.watch else {
             return Ok(());
         };
-        let Ok(current) = Store::current_generation(&self.kb_dir) else {
+        let Ok(current) = KnowledgeBase::current_generation(&self.kb_dir) else {
             return Ok(());
         };
         if *seen == current {
@@ -131,12 +131,16 @@ impl Worker {
                 .map(str::to_owned)
         };
         let new_name = name("new").unwrap_or_default();
-        let new = Store::open_generation(&self.kb_dir, &new_name)?;
+        let new = KnowledgeBase::open_generation(&self.kb_dir, &new_name)?;
         let changed: Option<std::collections::HashSet<(String, String)>> = match name("old")
             .filter(|o| !o.is_empty())
-            .map(|o| Store::open_generation(&self.kb_dir, &o))
+            .map(|o| KnowledgeBase::open_generation(&self.kb_dir, &o))
         {
-            Some(Ok(old)) => Some(Store::changed_keys(&old, &new)?.into_iter().collect()),
+            Some(Ok(old)) => Some(
+                KnowledgeBase::changed_keys(&old, &new)?
+                    .into_iter()
+                    .collect(),
+            ),
             _ => None,
         };
         let mut keys_of: HashMap<String, bool> = HashMap::new();
@@ -183,14 +187,14 @@ impl Worker {
 
     /// The knowledge base, reopened when `kensa db update` has switched in
     /// a new generation.
-    fn kb(&mut self) -> Result<&Store> {
+    fn kb(&mut self) -> Result<&KnowledgeBase> {
         let current = std::fs::read_link(self.kb_dir.join("current")).ok();
         let stale = match (&self.kb, &current) {
             (Some(s), Some(c)) => !s.generation().ends_with(c),
             _ => true,
         };
         if stale {
-            self.kb = Some(Store::open(&self.kb_dir)?);
+            self.kb = Some(KnowledgeBase::open(&self.kb_dir)?);
             self.cache.clear();
         }
         self.kb

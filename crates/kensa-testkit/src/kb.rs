@@ -20,7 +20,7 @@ pub fn shared() -> &'static Path {
 /// records.
 pub fn build(dir: &Path, extra: Vec<kensa_kb::model::Record>) {
     use kensa_kb::model::Sink;
-    let mut b = kensa_kb::store::StoreBuilder::create(dir)
+    let mut b = kensa_kb::base::KnowledgeBaseBuilder::create(dir)
         .unwrap_or_else(|e| panic!("knowledge base in {}: {e}", dir.display()));
     let imported = kensa_kb::mirror::import(&crate::data_dir(), &mut b)
         .unwrap_or_else(|e| panic!("importing {}: {e}", crate::data_dir().display()));

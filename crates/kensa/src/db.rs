@@ -4,8 +4,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use kensa_kb::base::{KnowledgeBase, KnowledgeBaseBuilder};
 use kensa_kb::model::Record;
-use kensa_kb::store::{Store, StoreBuilder};
 
 /// The knowledge base directory: `--kb`, else `$KENSA_KB`, else
 /// `$XDG_DATA_HOME/kensa/kb`, else `~/.local/share/kensa/kb`.
@@ -23,7 +23,7 @@ pub fn store_dir(explicit: Option<PathBuf>) -> PathBuf {
 /// Import an offline mirror into a new generation and switch to it.
 pub fn import(mirror: &Path, store: &Path) -> ExitCode {
     let clock = std::time::Instant::now();
-    let mut builder = match StoreBuilder::create(store) {
+    let mut builder = match KnowledgeBaseBuilder::create(store) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("kensa: {e}");
@@ -93,7 +93,7 @@ pub fn import(mirror: &Path, store: &Path) -> ExitCode {
 }
 
 pub fn status(store: &Path) -> ExitCode {
-    let s = match Store::open(store) {
+    let s = match KnowledgeBase::open(store) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("kensa: no knowledge base: {e} (run `kensa db import --mirror DIR`)");
@@ -135,7 +135,7 @@ pub fn status(store: &Path) -> ExitCode {
 }
 
 pub fn show(store: &Path, id: &str) -> ExitCode {
-    let s = match Store::open(store) {
+    let s = match KnowledgeBase::open(store) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("kensa: no knowledge base: {e} (run `kensa db import --mirror DIR`)");

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use kensa_detect::report::{self, Format};
 use kensa_detect::{Band, Exposure, Finding, Options, Status, Summary};
 use kensa_inventory::{Inventory, Target};
-use kensa_kb::store::Store;
+use kensa_kb::base::KnowledgeBase;
 
 /// What `kensa scan` was asked.
 pub struct Args {
@@ -62,7 +62,7 @@ fn load_inventory(path: &Path) -> Result<Inventory, String> {
 pub fn run(args: Args) -> ExitCode {
     // Open the knowledge base first: a missing one should fail before a
     // long inventory.
-    let store = match Store::open(&args.store) {
+    let store = match KnowledgeBase::open(&args.store) {
         Ok(s) => s,
         Err(e) => {
             eprintln!(

@@ -32,7 +32,7 @@ fn fail(e: impl std::fmt::Display) -> ExitCode {
 /// The knowledge base: kept when there is one; else imported from the
 /// mirror, or downloaded.
 fn knowledge_base(kb: &Path, mirror: Option<&Path>) -> Result<(), String> {
-    if kensa_kb::store::Store::open(kb).is_ok() {
+    if kensa_kb::base::KnowledgeBase::open(kb).is_ok() {
         println!(
             "knowledge base: {} (kept; `kensa db update --kb {0}` refreshes it)",
             kb.display()
@@ -42,7 +42,8 @@ fn knowledge_base(kb: &Path, mirror: Option<&Path>) -> Result<(), String> {
     match mirror {
         Some(m) => {
             println!("knowledge base: importing the mirror {} …", m.display());
-            let mut b = kensa_kb::store::StoreBuilder::create(kb).map_err(|e| e.to_string())?;
+            let mut b =
+                kensa_kb::base::KnowledgeBaseBuilder::create(kb).map_err(|e| e.to_string())?;
             let imported = kensa_kb::mirror::import(m, &mut b).map_err(|e| e.to_string())?;
             // Kept as `kensa db import` keeps them: `kensa db status` lists
             // them, and scans warn about dropped records they name.
@@ -61,7 +62,7 @@ fn knowledge_base(kb: &Path, mirror: Option<&Path>) -> Result<(), String> {
             let _ = crate::db::update(None, kb, None);
         }
     }
-    kensa_kb::store::Store::open(kb)
+    kensa_kb::base::KnowledgeBase::open(kb)
         .map(|_| ())
         .map_err(|e| format!("no knowledge base at {}: {e}", kb.display()))
 }

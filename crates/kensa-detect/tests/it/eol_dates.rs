@@ -7,16 +7,16 @@
 
 use kensa_detect::os_eol;
 use kensa_inventory::model::Os;
-use kensa_kb::store::{Store, StoreBuilder};
+use kensa_kb::base::{KnowledgeBase, KnowledgeBaseBuilder};
 
-fn store() -> (tempfile::TempDir, Store) {
+fn store() -> (tempfile::TempDir, KnowledgeBase) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut b = StoreBuilder::create(dir.path()).expect("builder");
+    let mut b = KnowledgeBaseBuilder::create(dir.path()).expect("builder");
     let report = kensa_kb::feeds::eol::import(kensa_testkit::data_path("eol/products"), &mut b)
         .expect("import endoflife.date");
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     b.finish().expect("finish");
-    let s = Store::open(dir.path()).expect("open");
+    let s = KnowledgeBase::open(dir.path()).expect("open");
     (dir, s)
 }
 

@@ -11,12 +11,12 @@ use std::sync::OnceLock;
 
 use kensa_detect::{Options, Report};
 use kensa_inventory::model::{Inventory, Os, Package, PackageKind, Source, SourceKind};
+use kensa_kb::base::{KnowledgeBase, KnowledgeBaseBuilder};
 use kensa_kb::model::{Event, Record};
-use kensa_kb::store::{Store, StoreBuilder};
 
 struct Kb {
     _dir: tempfile::TempDir,
-    store: Store,
+    store: KnowledgeBase,
 }
 
 fn kb() -> &'static Kb {
@@ -24,12 +24,12 @@ fn kb() -> &'static Kb {
     KB.get_or_init(|| {
         let zip = kensa_testkit::data_path("osv/AlmaLinux/all.zip");
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut b = StoreBuilder::create(dir.path()).expect("builder");
+        let mut b = KnowledgeBaseBuilder::create(dir.path()).expect("builder");
         let report = kensa_kb::feeds::osv::import(&zip, &mut b).expect("import AlmaLinux OSV");
         assert!(report.records > 5000, "{report:?}");
         b.report("osv", report);
         b.finish().expect("finish");
-        let store = Store::open(dir.path()).expect("open");
+        let store = KnowledgeBase::open(dir.path()).expect("open");
         Kb { _dir: dir, store }
     })
 }

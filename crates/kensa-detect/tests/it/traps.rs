@@ -9,11 +9,11 @@ use kensa_detect::{Exposure, Options, Report, Status};
 use kensa_inventory::model::{
     Inventory, Kernels, Listener, Os, Package, PackageKind, Source, SourceKind,
 };
+use kensa_kb::base::{KnowledgeBase, KnowledgeBaseBuilder};
 use kensa_kb::model::{
     Advisory, Affected, CvssVector, EolRelease, Event, Feed, FixStatus, Kev, Record, Severity,
     Sink, Vulnerability,
 };
-use kensa_kb::store::{Store, StoreBuilder};
 use serde_json::{Value, json};
 
 fn affected(ns: &str, pkg: &str, status: FixStatus, fixed: Option<&str>) -> Affected {
@@ -70,14 +70,14 @@ fn nvd(id: &str, vector: &str) -> Record {
 const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
 const HIGH_LOCAL: &str = "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H";
 
-fn store(records: Vec<Record>) -> (tempfile::TempDir, Store) {
+fn store(records: Vec<Record>) -> (tempfile::TempDir, KnowledgeBase) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut b = StoreBuilder::create(dir.path()).expect("builder");
+    let mut b = KnowledgeBaseBuilder::create(dir.path()).expect("builder");
     for r in records {
         b.record(r);
     }
     b.finish().expect("finish");
-    let s = Store::open(dir.path()).expect("open");
+    let s = KnowledgeBase::open(dir.path()).expect("open");
     (dir, s)
 }
 
@@ -136,7 +136,7 @@ fn inventory(os: Option<Os>, packages: Vec<Package>) -> Inventory {
     inv
 }
 
-fn scan(inv: &Inventory, store: &Store, exposure: Exposure) -> Report {
+fn scan(inv: &Inventory, store: &KnowledgeBase, exposure: Exposure) -> Report {
     kensa_detect::scan(
         inv,
         store,

@@ -2,8 +2,8 @@
 //! generations switch atomically; a build that fails or is dropped leaves
 //! the previous store answering.
 
+use kensa_kb::base::{KnowledgeBase, KnowledgeBaseBuilder};
 use kensa_kb::model::{Advisory, Affected, Event, Feed, FixStatus, Kev, Record, Severity, Sink};
-use kensa_kb::store::{Store, StoreBuilder};
 
 fn advisory(id: &str, cve: &str, ns: &str, pkg: &str, fixed: &str) -> Record {
     Record::Advisory(Advisory {
@@ -37,7 +37,7 @@ fn advisory(id: &str, cve: &str, ns: &str, pkg: &str, fixed: &str) -> Record {
 }
 
 fn build(dir: &std::path::Path, records: Vec<Record>) {
-    let mut b = StoreBuilder::create(dir).expect("builder");
+    let mut b = KnowledgeBaseBuilder::create(dir).expect("builder");
     for r in records {
         b.record(r);
     }
@@ -77,7 +77,7 @@ fn lookups_by_key_and_by_id() {
             }),
         ],
     );
-    let store = Store::open(dir.path()).expect("open");
+    let store = KnowledgeBase::open(dir.path()).expect("open");
     let rows = store.lookup("almalinux:9", "openssl").expect("rows");
     assert_eq!(
         rows.iter().map(|r| r.advisory.as_str()).collect::<Vec<_>>(),
@@ -130,7 +130,7 @@ fn a_new_generation_replaces_the_old_atomically() {
             "2.36-9+deb12u4",
         )],
     );
-    let old = Store::open(dir.path()).expect("open old");
+    let old = KnowledgeBase::open(dir.path()).expect("open old");
     build(
         dir.path(),
         vec![advisory(
@@ -146,7 +146,7 @@ fn a_new_generation_replaces_the_old_atomically() {
         old.lookup("debian:12", "glibc").expect("rows")[0].advisory,
         "A-1"
     );
-    let new = Store::open(dir.path()).expect("open new");
+    let new = KnowledgeBase::open(dir.path()).expect("open new");
     assert_eq!(
         new.lookup("debian:12", "glibc").expect("rows")[0].advisory,
         "A-2"
@@ -181,7 +181,7 @@ fn an_unfinished_build_leaves_the_store_as_it_was() {
         )],
     );
     {
-        let mut b = StoreBuilder::create(dir.path()).expect("builder");
+        let mut b = KnowledgeBaseBuilder::create(dir.path()).expect("builder");
         b.record(advisory(
             "A-2",
             "CVE-2",
@@ -191,7 +191,7 @@ fn an_unfinished_build_leaves_the_store_as_it_was() {
         ));
         // Dropped without finish: an update that failed midway.
     }
-    let store = Store::open(dir.path()).expect("open");
+    let store = KnowledgeBase::open(dir.path()).expect("open");
     assert_eq!(
         store.lookup("alpine:3.19", "openssl").expect("rows")[0].advisory,
         "A-1"
@@ -208,10 +208,10 @@ fn an_unfinished_build_leaves_the_store_as_it_was() {
 #[test]
 fn a_store_that_is_not_there_or_not_ours_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let e = Store::open(dir.path()).err().expect("no store");
+    let e = KnowledgeBase::open(dir.path()).err().expect("no store");
     assert!(e.to_string().contains("current"), "{e}");
     std::os::unix::fs::symlink("/etc", dir.path().join("current")).expect("symlink");
-    let e = Store::open(dir.path()).err().expect("foreign link");
+    let e = KnowledgeBase::open(dir.path()).err().expect("foreign link");
     assert!(e.to_string().contains("does not name a generation"), "{e}");
 }
 
@@ -240,7 +240,7 @@ fn the_newest_cve_record_wins() {
             cve("2024-02-01T00:00:00.000", "middle"),
         ],
     );
-    let store = Store::open(dir.path()).expect("open");
+    let store = KnowledgeBase::open(dir.path()).expect("open");
     let got = store.get("CVE-2024-9999").expect("get");
     assert_eq!(got.len(), 1);
     assert!(
@@ -255,9 +255,9 @@ fn the_newest_cve_record_wins() {
 #[test]
 fn borrowed_rows_decode_like_owned_rows_on_the_whole_mirror() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut builder = StoreBuilder::create(dir.path()).expect("builder");
+    let mut builder = KnowledgeBaseBuilder::create(dir.path()).expect("builder");
     let mut keys = Vec::new();
-    struct Keys<'a>(&'a mut StoreBuilder, &'a mut Vec<(String, String)>);
+    struct Keys<'a>(&'a mut KnowledgeBaseBuilder, &'a mut Vec<(String, String)>);
     impl Sink for Keys<'_> {
         fn record(&mut self, record: Record) {
             if let Record::Advisory(a) = &record {
@@ -276,7 +276,7 @@ fn borrowed_rows_decode_like_owned_rows_on_the_whole_mirror() {
     builder.finish().expect("finish");
     keys.sort();
     keys.dedup();
-    let store = Store::open(dir.path()).expect("open");
+    let store = KnowledgeBase::open(dir.path()).expect("open");
     let mut rows = 0;
     let mut with = [0usize; 4];
     for (ns, pkg) in &keys {

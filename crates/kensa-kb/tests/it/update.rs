@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use http_mirror::{Hit, Server};
-use kensa_kb::store::Store;
+use kensa_kb::base::KnowledgeBase;
 use kensa_kb::update::{self, FeedDownload, Options, Source};
 
 const PYPI: &str = "osv/PyPI/all.zip";
@@ -47,7 +47,7 @@ fn requests_answered(log: &[Hit]) -> Vec<(String, u16)> {
 }
 
 fn pypi_answers(store: &Path) -> usize {
-    Store::open(store)
+    KnowledgeBase::open(store)
         .expect("open store")
         .lookup_raw("PyPI", "requests")
         .expect("rows")

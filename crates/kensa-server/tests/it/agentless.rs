@@ -162,7 +162,7 @@ fn a_pushed_inventory_is_ingested_and_evaluated_like_an_agent_report() {
         let asset = b["asset_id"].as_str().expect("asset id").to_owned();
         let found = findings_of(&fleet, &asset);
         // What `kensa scan --root` finds in the same root.
-        let store = kensa_kb::store::Store::open(kensa_testkit::kb::shared()).expect("kb");
+        let store = kensa_kb::base::KnowledgeBase::open(kensa_testkit::kb::shared()).expect("kb");
         let report =
             kensa_detect::scan(&inv, &store, &kensa_detect::Options::default()).expect("scan");
         let mut expected: Vec<(String, String)> = report
@@ -295,7 +295,7 @@ mod over_ssh {
         let mut sshd = Sshd::start(&users);
         let root = sshd.dir.join("roots").join(RootKind::Bookworm.name());
         let inv = kensa_inventory::collect(&Target::Root(root)).expect("inventory --root");
-        let store = kensa_kb::store::Store::open(kensa_testkit::kb::shared()).expect("kb");
+        let store = kensa_kb::base::KnowledgeBase::open(kensa_testkit::kb::shared()).expect("kb");
         let report =
             kensa_detect::scan(&inv, &store, &kensa_detect::Options::default()).expect("scan");
         let mut expected: Vec<(String, String)> = report

@@ -10,23 +10,23 @@ use std::path::Path;
 
 use common::TestDb;
 use kensa_inventory::Inventory;
-use kensa_kb::store::{Store, StoreBuilder};
+use kensa_kb::base::{KnowledgeBase, KnowledgeBaseBuilder};
 use kensa_model::Finding;
 use kensa_store::{AssetUpsert, Db, Status, StoreError, StoredFinding, Timestamp};
 
 struct World {
     _dir: tempfile::TempDir,
-    kb: Store,
+    kb: KnowledgeBase,
     inventory: Inventory,
 }
 
 fn world() -> World {
     let dir = kensa_testkit::process_tempdir();
     let kb_dir = dir.path().join("kb");
-    let mut builder = StoreBuilder::create(&kb_dir).expect("kb builder");
+    let mut builder = KnowledgeBaseBuilder::create(&kb_dir).expect("kb builder");
     kensa_kb::mirror::import(&kensa_testkit::data_dir(), &mut builder).expect("import");
     builder.finish().expect("finish");
-    let kb = Store::open(&kb_dir).expect("open kb");
+    let kb = KnowledgeBase::open(&kb_dir).expect("open kb");
     let root = dir.path().join("root");
     std::fs::create_dir_all(root.join("lib/apk/db")).expect("mkdir");
     std::fs::create_dir_all(root.join("etc")).expect("mkdir");

@@ -21,10 +21,10 @@ fn real_findings() -> Vec<Finding> {
     F.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
         let kb_dir = dir.path().join("kb");
-        let mut b = kensa_kb::store::StoreBuilder::create(&kb_dir).expect("kb builder");
+        let mut b = kensa_kb::base::KnowledgeBaseBuilder::create(&kb_dir).expect("kb builder");
         kensa_kb::mirror::import(&kensa_testkit::data_dir(), &mut b).expect("import");
         b.finish().expect("finish");
-        let kb = kensa_kb::store::Store::open(&kb_dir).expect("open kb");
+        let kb = kensa_kb::base::KnowledgeBase::open(&kb_dir).expect("open kb");
         let root = dir.path().join("root");
         std::fs::create_dir_all(root.join("lib/apk/db")).expect("mkdir");
         std::fs::create_dir_all(root.join("etc")).expect("mkdir");

@@ -41,7 +41,7 @@ fn update_args<'a>(base: &'a str, store: &'a Path, cache: &'a Path) -> Vec<&'a s
 }
 
 fn answers(store: &Path) -> usize {
-    kensa_kb::store::Store::open(store)
+    kensa_kb::base::KnowledgeBase::open(store)
         .expect("open store")
         .lookup_raw("PyPI", "requests")
         .expect("rows")
@@ -151,7 +151,7 @@ fn a_failed_download_exits_1_and_a_dead_mirror_2() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("kev/not-there.json: HTTP 404"), "{err}");
-    assert!(kensa_kb::store::Store::open(&store).is_ok());
+    assert!(kensa_kb::base::KnowledgeBase::open(&store).is_ok());
     drop(server);
 
     // Nothing answers and nothing is cached: no store is built.
@@ -164,7 +164,7 @@ fn a_failed_download_exits_1_and_a_dead_mirror_2() {
     let other = dir.path().join("kb2");
     let o = kensa(&update_args(&base, &other, &empty));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(kensa_kb::store::Store::open(&other).is_err());
+    assert!(kensa_kb::base::KnowledgeBase::open(&other).is_err());
 }
 
 #[test]

@@ -245,7 +245,7 @@ fn key(namespace: &str, package: &str) -> Vec<u8> {
 }
 
 /// Builds a new generation; records arrive through [`Sink`].
-pub struct StoreBuilder {
+pub struct KnowledgeBaseBuilder {
     dir: PathBuf,
     tmp: PathBuf,
     records: BufWriter<File>,
@@ -260,9 +260,9 @@ pub struct StoreBuilder {
     finished: bool,
 }
 
-impl StoreBuilder {
+impl KnowledgeBaseBuilder {
     /// Start a generation in `dir` (created if missing). Nothing is visible
-    /// to readers until [`StoreBuilder::finish`].
+    /// to readers until [`KnowledgeBaseBuilder::finish`].
     pub fn create(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         remove_abandoned_builds(dir);
@@ -274,7 +274,7 @@ impl StoreBuilder {
         std::fs::create_dir(&tmp).map_err(io(&tmp))?;
         let path = tmp.join("records.bin");
         let records = BufWriter::new(File::create(&path).map_err(io(&path))?);
-        Ok(StoreBuilder {
+        Ok(KnowledgeBaseBuilder {
             dir: dir.to_owned(),
             tmp,
             records,
@@ -501,7 +501,7 @@ impl StoreBuilder {
     }
 }
 
-impl Sink for StoreBuilder {
+impl Sink for KnowledgeBaseBuilder {
     fn record(&mut self, record: Record) {
         if self.failed.is_none()
             && let Err(e) = self.add(&record)
@@ -511,7 +511,7 @@ impl Sink for StoreBuilder {
     }
 }
 
-impl Drop for StoreBuilder {
+impl Drop for KnowledgeBaseBuilder {
     /// A build that did not finish leaves nothing behind.
     fn drop(&mut self) {
         if !self.finished {
@@ -562,7 +562,7 @@ fn remove_old_generations(dir: &Path, keep: &str, previous: Option<&Path>) {
 }
 
 /// An open generation.
-pub struct Store {
+pub struct KnowledgeBase {
     generation: PathBuf,
     meta: Meta,
     affected: fst::Map<Vec<u8>>,
@@ -611,11 +611,11 @@ fn dropped_index(meta: &Meta) -> std::collections::HashMap<Vec<u8>, Vec<DroppedR
     out
 }
 
-impl Store {
+impl KnowledgeBase {
     /// Open the current generation of the store in `dir`.
-    pub fn open(dir: &Path) -> Result<Store> {
-        let name = Store::current_generation(dir)?;
-        Store::open_generation(dir, &name)
+    pub fn open(dir: &Path) -> Result<KnowledgeBase> {
+        let name = KnowledgeBase::current_generation(dir)?;
+        KnowledgeBase::open_generation(dir, &name)
     }
 
     /// The name of the generation `current` points to (`gen-…`).
@@ -632,7 +632,7 @@ impl Store {
 
     /// Open one generation by name: the current one, or the previous one
     /// an update keeps (to see what the update changed).
-    pub fn open_generation(dir: &Path, name: &str) -> Result<Store> {
+    pub fn open_generation(dir: &Path, name: &str) -> Result<KnowledgeBase> {
         if !name.starts_with("gen-") || name.contains('/') {
             return Err(format_error(
                 dir,
@@ -661,7 +661,7 @@ impl Store {
             fst::Map::new(read(file)?).map_err(|e| format_error(&p, e.to_string()))
         };
         let records_path = generation.join("records.bin");
-        Ok(Store {
+        Ok(KnowledgeBase {
             affected: fst_map("affected.fst")?,
             affected_ranges: read("affected.idx")?,
             affected_bin: {
@@ -748,7 +748,7 @@ impl Store {
     /// `old` and `new` (added, removed or changed): after an update, only
     /// inventories holding one of them can have different findings. Both
     /// key lists are walked in order; rows are compared byte for byte.
-    pub fn changed_keys(old: &Store, new: &Store) -> Result<Vec<(String, String)>> {
+    pub fn changed_keys(old: &KnowledgeBase, new: &KnowledgeBase) -> Result<Vec<(String, String)>> {
         use fst::Streamer;
         let split = |k: &[u8]| {
             let at = k.iter().position(|&b| b == 0).unwrap_or(k.len());
@@ -757,7 +757,7 @@ impl Store {
                 String::from_utf8_lossy(k.get(at + 1..).unwrap_or_default()).into_owned(),
             )
         };
-        let rows = |s: &Store, k: &[u8]| -> Result<Vec<u8>> {
+        let rows = |s: &KnowledgeBase, k: &[u8]| -> Result<Vec<u8>> {
             let (ns, pkg) = split(k);
             Ok(s.lookup_raw(&ns, &pkg)?.bytes().to_vec())
         };
@@ -799,13 +799,13 @@ impl Store {
         Ok(changed)
     }
 
-    /// One row of [`Store::lookup_raw`], decoded.
+    /// One row of [`KnowledgeBase::lookup_raw`], decoded.
     pub fn decode_row(&self, row: &[u8]) -> Result<AffectedRow> {
         postcard::from_bytes(row)
             .map_err(|e| format_error(&self.generation.join("affected.bin"), e.to_string()))
     }
 
-    /// One row of [`Store::lookup_raw`], decoded without copying its
+    /// One row of [`KnowledgeBase::lookup_raw`], decoded without copying its
     /// strings.
     pub fn decode_row_ref<'a>(&self, row: &'a [u8]) -> Result<RowRef<'a>> {
         postcard::from_bytes(row)
@@ -855,7 +855,7 @@ impl Store {
 }
 
 /// The encoded rows of one key, each an [`AffectedRow`] (decode with
-/// [`Store::decode_row`] or [`Store::decode_row_ref`]).
+/// [`KnowledgeBase::decode_row`] or [`KnowledgeBase::decode_row_ref`]).
 pub struct Rows {
     bytes: Vec<u8>,
 }
