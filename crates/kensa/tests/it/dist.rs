@@ -1286,7 +1286,7 @@ fn install_sh_enrols_a_revoked_agent_again_with_a_new_token() {
     let (code, b) = server.api("DELETE", &format!("/api/v1/agents/{agent_id}"), None);
     assert_eq!(code, 204, "{b}");
     let asset = server.asset(&asset_id);
-    assert_ne!(asset["coverage"]["status"], "ACTIVE", "revoked: {asset}");
+    assert_eq!(asset["agent"], false, "revoked: no agent any more: {asset}");
 
     // No token: it says what happened and what to do, and changes nothing.
     let o = chroot.run(&["sh", "-c", &line("")]);
@@ -1337,6 +1337,7 @@ fn install_sh_enrols_a_revoked_agent_again_with_a_new_token() {
         })
     });
     let asset = server.asset(&asset_id);
+    assert_eq!(asset["agent"], true, "an agent again: {asset}");
     assert_eq!(asset["coverage"]["status"], "ACTIVE", "{asset}");
 
     // And once more: nothing changes.
@@ -1352,8 +1353,8 @@ fn install_sh_enrols_a_revoked_agent_again_with_a_new_token() {
 
 /// A Debian 12 root made into an rpm system as `install.sh` sees one:
 /// rpm (the host's, Debian's rpm 4.18, with its configuration and the
-/// database where rpm distributions keep it, `/var/lib/rpm`), no dpkg at
-/// all (its programs and database removed), and in the rpm database a
+/// database where rpm distributions keep it, `/var/lib/rpm`), no dpkg
+/// program (its database stays for the agent to read), and in the rpm database a
 /// stand-in for the distribution's base packages that provides what the
 /// root's libraries provide (rpm's own `elfdeps --provides` over them),
 /// `/bin/sh` and `rtld(GNU_HASH)`, as glibc's and bash's packages do on
@@ -1379,8 +1380,10 @@ fn rpm_system(hostname: &str, machine_id: &str) -> Chroot {
     }
     std::fs::create_dir_all(root.join("etc/rpm")).expect("mkdir");
     std::fs::write(root.join("etc/rpm/macros"), "%_dbpath /var/lib/rpm\n").expect("macros");
-    // No dpkg for the script to find.
-    std::fs::remove_dir_all(root.join("var/lib/dpkg")).expect("remove the dpkg database");
+    // No dpkg for the script to find. Its database stays, as the record
+    // of what the root holds: the agent inventories it, so the asset is
+    // evaluated (without it the agent rightly reports that a Debian root
+    // has no package database).
     for e in std::fs::read_dir(root.join("usr/bin"))
         .expect("usr/bin")
         .flatten()
