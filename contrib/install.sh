@@ -83,8 +83,32 @@ KERNEL=$(uname -r | sed 's/[^0-9.].*//')
 version_ge "$KERNEL" 3.2 || die 3 "this system runs Linux $(uname -r); the agent needs Linux 3.2 or newer" \
   "cover this host without an agent: docs/agentless.md"
 
-command -v curl >/dev/null 2>&1 || die 1 "curl is needed to download the agent" \
-  "install it (apt-get install curl / yum install curl) and run this again"
+# Downloads: curl, else GNU wget (Debian's standard install has wget and
+# no curl). BusyBox wget cannot pin a CA file, and the agent cannot fetch
+# itself before it is installed, so there is no third way.
+if command -v curl >/dev/null 2>&1; then
+  FETCH=curl
+elif wget --version 2>/dev/null | grep -q '^GNU Wget'; then
+  FETCH=wget
+else
+  die 1 "curl or GNU wget is needed to download the agent" \
+    "install one (apt-get install curl / yum install curl) and run this again"
+fi
+fetch() { # CA file or "insecure", seconds, URL, output file
+  if [ "$FETCH" = curl ]; then
+    if [ "$1" = insecure ]; then
+      curl -fsSk --max-time "$2" -o "$4" "$3"
+    else
+      curl -fsS --cacert "$1" --max-time "$2" -o "$4" "$3"
+    fi
+  else
+    if [ "$1" = insecure ]; then
+      wget -q --tries=1 --max-redirect=0 -T "$2" --no-check-certificate -O "$4" "$3"
+    else
+      wget -q --tries=1 --max-redirect=0 -T "$2" --ca-certificate="$1" -O "$4" "$3"
+    fi
+  fi
+}
 
 sha256_of() { # file -> lowercase hex
   if command -v sha256sum >/dev/null 2>&1; then
@@ -111,7 +135,7 @@ if [ -n "$CA_SHA256" ]; then
     *[!0-9a-f]* | '') die 2 "--ca-sha256: 64 hex digits, not $CA_SHA256" ;;
   esac
   [ ${#want} -eq 64 ] || die 2 "--ca-sha256: 64 hex digits, not $CA_SHA256"
-  curl -fsSk --max-time 60 -o "$WORK/ca.pem" "$SERVER/ca.pem" \
+  fetch insecure 60 "$SERVER/ca.pem" "$WORK/ca.pem" \
     || die 1 "cannot fetch $SERVER/ca.pem" "check the server URL and that this host can reach it"
   got=$(sha256_of "$WORK/ca.pem")
   if [ "$got" != "$want" ]; then
@@ -128,7 +152,7 @@ elif [ -z "$CA" ]; then
 fi
 [ -r "$CA" ] || die 1 "cannot read the CA certificate $CA"
 get() { # path, output file
-  curl -fsS --max-time 600 --cacert "$CA" -o "$2" "$SERVER$1"
+  fetch "$CA" 600 "$SERVER$1" "$2"
 }
 
 # The server's artefacts: names and checksums from its SHA256SUMS.
@@ -204,17 +228,39 @@ if [ "$CA" != "$CA_DEST" ] && [ "$(sha256_of "$CA")" != "$(sha256_of "$CA_DEST" 
   install -m 0644 "$CA" "$CA_DEST" || die 1 "cannot write $CA_DEST"
 fi
 
-# Enrol, once: a host enrolled with this server keeps its agent.
+# Enrol, once: a host enrolled with this server keeps its agent, as long
+# as the server still accepts its credential. `kensa agent status` asks
+# it (GET /api/v1/agent/self, nothing reported): an agent an admin
+# revoked is enrolled again, with a new token; the server then hands it
+# its asset back only because no live agent reports for it any more.
 enrolled=no
 if [ -f "$STATE/agent.json" ] && grep -qF "\"server\": \"$SERVER\"" "$STATE/agent.json"; then
-  enrolled=yes
-  say "enrolled already with $SERVER ($STATE/agent.json)"
+  status=$("$KENSA" agent status 2>&1)
+  case $? in
+    0)
+      enrolled=yes
+      say "enrolled already with $SERVER, which accepts this agent ($STATE/agent.json)"
+      ;;
+    4)
+      [ -n "$TOKEN" ] || die 2 "this host's agent is enrolled with $SERVER, but the server no longer accepts its credential (an admin revoked it)" \
+        "$status" \
+        "enrol it again: run this again with --token (a new enrolment token from the console)"
+      say "the server no longer accepts this agent's credential (revoked): enrolling again"
+      ;;
+    *)
+      die 1 "cannot check this host's enrolment with $SERVER (kensa agent status):" "$status" \
+        "run '$KENSA agent status' to see why, and run this again once it answers"
+      ;;
+  esac
 fi
+RESTART=no
 if [ "$enrolled" = no ]; then
   [ -n "$TOKEN" ] || die 2 "not enrolled yet: give --token (an enrolment token from the console or POST /api/v1/enrollment-tokens)"
   "$KENSA" agent enroll --server "$SERVER" --ca "$CA_DEST" --token "$TOKEN" \
     || die 1 "enrolment failed (the reason is above)" \
       "an expired, used-up or revoked token: ask an admin for a new one; a 409: this machine id has a live agent already"
+  # An agent already running holds the credential it started with.
+  RESTART=yes
 fi
 
 # Start, and start at boot.
@@ -225,7 +271,12 @@ fi
 if [ -d /run/systemd/system ]; then
   systemctl enable kensa-agent.service >/dev/null 2>&1 || die 1 "systemctl enable kensa-agent failed"
   if systemctl is-active --quiet kensa-agent.service; then
-    say "kensa-agent is running (systemd)"
+    if [ "$RESTART" = yes ]; then
+      systemctl restart kensa-agent.service || die 1 "systemctl restart kensa-agent failed" "see: journalctl -u kensa-agent"
+      say "kensa-agent restarted with its new credential (systemd)"
+    else
+      say "kensa-agent is running (systemd)"
+    fi
   else
     systemctl start kensa-agent.service || die 1 "systemctl start kensa-agent failed" "see: journalctl -u kensa-agent"
     say "kensa-agent started (systemd)"
@@ -238,6 +289,9 @@ else
     update-rc.d kensa-agent defaults >/dev/null 2>&1 || true
   elif command -v chkconfig >/dev/null 2>&1; then
     chkconfig --add kensa-agent >/dev/null 2>&1 || true
+  fi
+  if [ "$RESTART" = yes ]; then
+    "$init" stop >/dev/null 2>&1 || true
   fi
   "$init" start || die 1 "$init start failed" "see /var/log/kensa-agent.log"
 fi

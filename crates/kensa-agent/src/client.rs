@@ -54,6 +54,13 @@ pub struct EnrollResponse {
     pub token: Secret,
 }
 
+/// The `GET /api/v1/agent/self` answer: who this credential is.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct AgentSelf {
+    pub agent_id: String,
+    pub asset_id: String,
+}
+
 /// What a `HEAD /api/v1/agent/inventory/{hash}` answer means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeadVerdict {
@@ -201,6 +208,35 @@ impl Client {
             server: self.base.clone(),
             trust: crate::state::Trust::Pinned,
             root: None,
+        })
+    }
+
+    /// `GET /api/v1/agent/self`: which agent and asset the server takes
+    /// `token` for. A revoked credential is an [`AgentError::Http`] with
+    /// status `401`; nothing is reported or recorded.
+    pub fn whoami(&self, token: &Secret) -> Result<AgentSelf> {
+        let url = format!("{}/api/v1/agent/self", self.base);
+        let resp = self
+            .agent
+            .get(&url)
+            .set("Authorization", &format!("Bearer {}", token.expose()))
+            .set("Accept", "application/json")
+            .call();
+        let resp = match resp {
+            Ok(r) if r.status() == 200 => r,
+            Ok(r) => return Err(http_error("GET", &url, r)),
+            Err(e) => return Err(ureq_error("GET", &url, e)),
+        };
+        let mut text = Vec::new();
+        resp.into_reader()
+            .take(1 << 16)
+            .read_to_end(&mut text)
+            .map_err(|e| transport("GET", &url, e.to_string()))?;
+        serde_json::from_slice(&text).map_err(|e| AgentError::Http {
+            method: "GET",
+            url: url.clone(),
+            status: 200,
+            message: format!("the response is not the agent's identity: {e}"),
         })
     }
 

@@ -271,6 +271,81 @@ pub fn enroll(cfg: &Config, enrollment_token: &str) -> Result<Credentials> {
     Ok(creds)
 }
 
+/// What the server says of this state directory's enrolment
+/// ([`status`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// The server accepts the credential: it is agent `agent_id`,
+    /// reporting for asset `asset_id`.
+    Live {
+        server: String,
+        agent_id: String,
+        asset_id: String,
+    },
+    /// The server refuses the credential (`401`/`403`): revoked by an
+    /// admin, or unknown to it. `reason` is what the server said.
+    Refused { server: String, reason: String },
+}
+
+impl Status {
+    /// The exit status of `kensa agent status`: 0 live, 4 refused (the
+    /// other outcomes are errors: 5 not enrolled, 3 the server could not
+    /// be asked, 2 a bad configuration).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Status::Live { .. } => 0,
+            Status::Refused { .. } => 4,
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Live {
+                server,
+                agent_id,
+                asset_id,
+            } => write!(
+                f,
+                "enrolled: agent {agent_id} for asset {asset_id}; {server} accepts its credential"
+            ),
+            Status::Refused { server, reason } => write!(
+                f,
+                "refused: {server} no longer accepts this agent's credential ({reason}); \
+                 an admin revoked it, or the server forgot it: enrol again with a new enrolment token"
+            ),
+        }
+    }
+}
+
+/// Ask the server whether it still accepts this state directory's
+/// credential (`GET /api/v1/agent/self`), without collecting or reporting
+/// anything: how `install.sh` tells a live enrolment from a revoked one.
+/// Errors: not enrolled, a bad configuration, or the server could not be
+/// asked (unreachable, `5xx`).
+pub fn status(cfg: &Config) -> Result<Status> {
+    cfg.validate()?;
+    let state = StateDir::open(&cfg.state_dir)?;
+    let creds = state.credentials()?;
+    let client = Client::new(&cfg.server, &cfg.ca)?;
+    let server = client.base().to_owned();
+    match client.whoami(&creds.token) {
+        Ok(me) => Ok(Status::Live {
+            server,
+            agent_id: me.agent_id,
+            asset_id: me.asset_id,
+        }),
+        Err(AgentError::Http {
+            status, message, ..
+        }) if matches!(status, 401 | 403) => Ok(Status::Refused {
+            server,
+            reason: format!("HTTP {status}: {message}"),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
 /// Collect, record and deliver once (`kensa agent run --once`).
 ///
 /// The inventory is spooled before any delivery is tried, so nothing is

@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/agents/enroll", post(enroll))
         .route("/api/v1/agents", get(list_agents))
         .route("/api/v1/agents/{id}", axum::routing::delete(revoke_agent))
+        .route("/api/v1/agent/self", get(agent_self))
         .route(
             "/api/v1/agent/inventory/{hash}",
             axum::routing::head(inventory_known).put(put_inventory),
@@ -290,6 +291,27 @@ pub(crate) fn revoke(db: &kensa_store::Db, actor: &str, id: i64) -> ApiResult<bo
         crate::audit::record(db, actor, "agent.revoked", &format!("agent {id}"), "");
     }
     Ok(done)
+}
+
+/// `GET /api/v1/agent/self` (agent): which agent and asset this
+/// credential is, so that an agent (and `install.sh` through `kensa agent
+/// status`) can tell a live enrolment from a revoked one without reporting
+/// anything: a revoked or unknown token gets the `401` of every agent
+/// call, a user's token a `403`.
+async fn agent_self(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    with_db(&state, move |db| match principal(db, &headers)? {
+        auth::Principal::Agent { agent_id, asset_id } => Ok(Json(json!({
+            "agent_id": agent_id.to_string(),
+            "asset_id": asset_id.to_string(),
+        }))),
+        auth::Principal::User { .. } => Err(ApiError::forbidden(
+            "only an enrolled agent asks who it is (GET /api/v1/agent/self)",
+        )),
+    })
+    .await
 }
 
 async fn inventory_known(

@@ -176,3 +176,68 @@ pub fn host_tool(root: &Path, bin: &str) {
             .unwrap_or_else(|e| panic!("copy {file} into {}: {e}", root.display()));
     }
 }
+
+/// Copies the host's program `bin` (an absolute path) into `root` as a
+/// self-contained bundle: the program, every shared library `ldd` names
+/// and the host's dynamic loader in `/opt/host-NAME/`, started through a
+/// wrapper `/usr/local/bin/NAME` that runs the bundled loader on the
+/// bundled libraries. For a root of an *older* release than the host
+/// (Debian 11 on a Debian 12 host), where [`host_tool`]'s way (the root's
+/// own glibc) cannot run a program built against the host's newer glibc:
+/// the bundle brings its glibc with it, and only the program itself runs
+/// on it; everything else in the root still runs on the root's glibc.
+pub fn bundle_host_tool(root: &Path, bin: &str) {
+    let name = Path::new(bin)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_else(|| panic!("{bin}: no file name"));
+    let o = std::process::Command::new("ldd")
+        .arg(bin)
+        .output()
+        .expect("ldd runs");
+    assert!(
+        o.status.success(),
+        "ldd {bin}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let libs: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let path = l.split("=>").last()?.split_whitespace().next()?;
+            path.starts_with('/').then(|| path.to_owned())
+        })
+        .collect();
+    let loader = libs
+        .iter()
+        .find(|l| l.contains("/ld-linux"))
+        .unwrap_or_else(|| panic!("ldd {bin} names no dynamic loader"))
+        .clone();
+    let rel = format!("opt/host-{name}");
+    let dir = root.join(&rel);
+    std::fs::create_dir_all(dir.join("lib")).expect("mkdir the bundle");
+    std::fs::copy(bin, dir.join(name)).unwrap_or_else(|e| panic!("copy {bin}: {e}"));
+    for lib in &libs {
+        let file = Path::new(lib).file_name().expect("a library file name");
+        std::fs::copy(lib, dir.join("lib").join(file))
+            .unwrap_or_else(|e| panic!("copy {lib} into {}: {e}", dir.display()));
+    }
+    let loader = Path::new(&loader)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("the loader's file name");
+    let wrapper = root.join("usr/local/bin").join(name);
+    std::fs::create_dir_all(wrapper.parent().expect("parent")).expect("mkdir usr/local/bin");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n# {bin} of the test host, bundled with its own glibc (kensa-testkit)\n\
+             exec /{rel}/lib/{loader} --library-path /{rel}/lib /{rel}/{name} \"$@\"\n"
+        ),
+    )
+    .expect("write the wrapper");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod the wrapper");
+}

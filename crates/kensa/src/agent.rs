@@ -1,4 +1,4 @@
-//! `kensa agent enroll` and `kensa agent run`.
+//! `kensa agent enroll`, `kensa agent run` and `kensa agent status`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -130,4 +130,45 @@ pub fn run(c: &Common, root: Option<PathBuf>, once: bool, interval: Option<Durat
             ExitCode::from(2)
         }
     }
+}
+
+/// `kensa agent status`: the server's verdict on this agent's credential,
+/// as a line and an exit status `install.sh` acts on (0 live, 4 refused,
+/// 5 not enrolled, 3 the server could not be asked, 2 configuration).
+pub fn status(c: &Common) -> ExitCode {
+    let cfg = match config(c, None, false) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(if c.server.is_none() && !enrolled(c) {
+                5
+            } else {
+                2
+            });
+        }
+    };
+    match kensa_agent::status(&cfg) {
+        Ok(s) => {
+            println!("{s}");
+            ExitCode::from(u8::try_from(s.exit_code()).unwrap_or(1))
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::from(match e {
+                kensa_agent::AgentError::NotEnrolled(_) => 5,
+                e if e.is_retryable() => 3,
+                kensa_agent::AgentError::Http { .. } => 3,
+                _ => 2,
+            })
+        }
+    }
+}
+
+/// Whether the state directory holds credentials at all.
+fn enrolled(c: &Common) -> bool {
+    let state = c
+        .state
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(kensa_agent::DEFAULT_STATE_DIR));
+    state.join(kensa_agent::state::CREDENTIALS).exists()
 }

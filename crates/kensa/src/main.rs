@@ -378,6 +378,14 @@ enum AgentCommand {
         #[arg(long, value_parser = humantime::parse_duration)]
         interval: Option<std::time::Duration>,
     },
+    /// Ask the server enrolled with whether it still accepts this agent's
+    /// credential, reporting nothing. Exit status: 0 it does, 4 it refuses
+    /// it (revoked: enrol again with a new token), 5 not enrolled, 3 the
+    /// server could not be asked, 2 a bad configuration.
+    Status {
+        #[command(flatten)]
+        common: AgentCommon,
+    },
 }
 
 #[derive(Subcommand)]
@@ -639,6 +647,7 @@ fn main() -> ExitCode {
             once,
             interval,
         }) => agent::run(&common.into(), root, once, interval),
+        Command::Agent(AgentCommand::Status { common }) => agent::status(&common.into()),
         Command::Db(DbCommand::Import { mirror, store }) => {
             db::import(&mirror, &db::store_dir(store))
         }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kensa_agent::{Config, Outcome, Target};
+use kensa_agent::{Config, Outcome, Status, Target};
 use serde_json::{Value, json};
 
 use kensa_testkit::now_ms;
@@ -979,6 +979,16 @@ fn reenrolment_keeps_the_asset_and_takeover_needs_a_revocation() {
         ));
         assert_eq!(facts(&fleet), before);
 
+        assert_eq!(
+            kensa_agent::status(&cfg).expect("the server answers"),
+            Status::Live {
+                server: fleet.base.clone(),
+                agent_id: again.agent_id.clone(),
+                asset_id: first.asset_id.clone(),
+            },
+            "GET /api/v1/agent/self names the live credential"
+        );
+
         // Another agent with the same machine id: refused, token unused.
         let thief = fleet.agent(&root, &dir.path().join("state-b"));
         let token = fleet.enrollment_token();
@@ -1019,6 +1029,14 @@ fn reenrolment_keeps_the_asset_and_takeover_needs_a_revocation() {
             401,
             "a revoked agent is refused"
         );
+        // `kensa agent status` (what install.sh asks before it decides
+        // that a host is enrolled) says so, without reporting anything.
+        match kensa_agent::status(&cfg).expect("the server answers") {
+            Status::Refused { reason, .. } => assert!(reason.contains("401"), "{reason}"),
+            live => panic!("a revoked agent is not live: {live}"),
+        }
+        let (s, me) = fleet.call("GET", "/api/v1/agent/self", Some(&fleet.admin), None);
+        assert_eq!(s, 403, "a user's token is not an agent: {me}");
         assert_eq!(
             facts(&fleet).3,
             json!(false),
@@ -1036,6 +1054,15 @@ fn reenrolment_keeps_the_asset_and_takeover_needs_a_revocation() {
         // token: the facts and findings stay until it reports.
         let adopted = kensa_agent::enroll(&thief, &token).expect("adopt after revocation");
         assert_eq!(adopted.asset_id, first.asset_id);
+        assert_eq!(
+            kensa_agent::status(&thief).expect("the server answers"),
+            Status::Live {
+                server: fleet.base.clone(),
+                agent_id: adopted.agent_id.clone(),
+                asset_id: adopted.asset_id.clone(),
+            },
+            "the adopting agent is live"
+        );
         let after = facts(&fleet);
         assert_eq!(
             (&after.0, &after.1, &after.3),

@@ -251,3 +251,168 @@ fn one_reusable_token_enrols_three_roots_until_revoked() {
         assert!(o.status.success(), "run after revocation: {}", text(&o));
     }
 }
+
+/// `kensa agent status` as `install.sh` uses it, and enrolment after a
+/// revocation: a live credential is 0 with the agent and asset named; once
+/// an admin revokes the agent it is 4 ("refused", the server's 401), and
+/// `run` is refused too; the old single-use token cannot enrol it again,
+/// a new one can, from the same state directory: the same asset, a new
+/// agent, live again (0). Then the takeover rule of issue 13 holds again:
+/// another host with the same machine id is refused (409). Not enrolled
+/// is 5; a server that cannot be reached is 3.
+#[test]
+fn status_tells_a_revoked_agent_which_enrols_again_only_with_a_new_token() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), None);
+    let root = dir.path().join("root");
+    let machine_id = "5eed5eed5eed5eed5eed5eed5eed5eed";
+    alpine_root(&root, "revoked-1", machine_id);
+    let state = dir.path().join("state");
+    let kensa = |args: &[&str], state: &Path| -> Output {
+        Command::new(KENSA)
+            .args(["agent"])
+            .args(args)
+            .arg("--state")
+            .arg(state)
+            .output()
+            .expect("kensa agent runs")
+    };
+    let enroll = |token: &str, root: &Path, state: &Path| -> Output {
+        Command::new(KENSA)
+            .args(["agent", "enroll", "--server", &server.base(), "--ca"])
+            .arg(server.ca())
+            .arg("--state")
+            .arg(state)
+            .arg("--root")
+            .arg(root)
+            .args(["--token", token])
+            .output()
+            .expect("kensa agent enroll runs")
+    };
+
+    let o = kensa(&["status"], &state);
+    assert_eq!(o.status.code(), Some(5), "not enrolled: {}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not enrolled"),
+        "{}",
+        text(&o)
+    );
+
+    let first_token = server.enrollment_token(&json!({}));
+    let o = enroll(&first_token, &root, &state);
+    assert!(o.status.success(), "enroll: {}", text(&o));
+    let creds = |state: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(state.join("agent.json")).expect("agent.json"))
+            .expect("JSON")
+    };
+    let first = creds(&state);
+    let (agent_id, asset_id) = (
+        first["agent_id"].as_str().expect("agent_id").to_owned(),
+        first["asset_id"].as_str().expect("asset_id").to_owned(),
+    );
+    let o = kensa(&["run", "--once"], &state);
+    assert!(o.status.success(), "run: {}", text(&o));
+    server.evaluated(&asset_id, Duration::from_secs(60));
+    let reports = |server: &Server| {
+        let (_, list) = server.api("GET", "/api/v1/agents", None);
+        list["agents"]
+            .as_array()
+            .expect("agents")
+            .iter()
+            .map(|a| (a["id"].to_string(), a["last_report"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let before = reports(&server);
+
+    let o = kensa(&["status"], &state);
+    assert_eq!(o.status.code(), Some(0), "live: {}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!(
+            "enrolled: agent {agent_id} for asset {asset_id}; {} accepts its credential",
+            server.base()
+        )
+    );
+    assert_eq!(reports(&server), before, "status reports nothing");
+
+    // An admin revokes it.
+    let (code, b) = server.api("DELETE", &format!("/api/v1/agents/{agent_id}"), None);
+    assert_eq!(code, 204, "{b}");
+    let o = kensa(&["status"], &state);
+    assert_eq!(o.status.code(), Some(4), "revoked: {}", text(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.starts_with("refused:")
+            && said.contains("401")
+            && said.contains("new enrolment token"),
+        "{said}"
+    );
+    let o = kensa(&["run", "--once"], &state);
+    assert!(
+        !o.status.success(),
+        "a revoked agent cannot report: {}",
+        text(&o)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("401"),
+        "{}",
+        text(&o)
+    );
+
+    // The old token was single-use: refused, and the state stays as it was.
+    let o = enroll(&first_token, &root, &state);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("401"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(creds(&state), first, "a refused enrolment changes nothing");
+
+    // A new token: the same asset, a new agent, live.
+    let o = enroll(&server.enrollment_token(&json!({})), &root, &state);
+    assert!(o.status.success(), "enrol again: {}", text(&o));
+    let second = creds(&state);
+    assert_eq!(second["asset_id"], asset_id.as_str(), "{second}");
+    assert_ne!(second["agent_id"], agent_id.as_str(), "{second}");
+    let o = kensa(&["status"], &state);
+    assert_eq!(o.status.code(), Some(0), "live again: {}", text(&o));
+    let o = kensa(&["run", "--once"], &state);
+    assert!(o.status.success(), "reports again: {}", text(&o));
+    let asset = server.asset(&asset_id);
+    assert_eq!(asset["coverage"]["status"], "ACTIVE", "{asset}");
+
+    // Issue 13's rule holds again: the asset has a live agent, so another
+    // host claiming its machine id is refused, and its token left unused.
+    let other_root = dir.path().join("impostor");
+    alpine_root(&other_root, "impostor", machine_id);
+    let other_state = dir.path().join("state-impostor");
+    let o = enroll(
+        &server.enrollment_token(&json!({})),
+        &other_root,
+        &other_state,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("409") && err.contains("already has an agent"),
+        "{err}"
+    );
+    assert!(!other_state.join("agent.json").exists());
+    let o = kensa(&["status"], &state);
+    assert_eq!(o.status.code(), Some(0), "still live: {}", text(&o));
+
+    // A server that cannot be reached: 3, "cannot tell", not "revoked".
+    let o = Command::new(KENSA)
+        .args([
+            "agent",
+            "status",
+            "--server",
+            "https://127.0.0.1:1",
+            "--state",
+        ])
+        .arg(&state)
+        .output()
+        .expect("kensa agent status runs");
+    assert_eq!(o.status.code(), Some(3), "unreachable: {}", text(&o));
+}
