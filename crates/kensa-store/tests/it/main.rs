@@ -13,6 +13,7 @@ mod migrations;
 mod query;
 mod queue;
 mod register;
+mod review;
 mod schema_parity;
 mod triage;
 mod users;
