@@ -608,11 +608,7 @@ static CATALOG: &[(&str, &str, &str)] = &[
     ("rv.summary", "Summary", "概要"),
     ("rv.sum.assets", "Assets reviewed", "レビュー対象資産"),
     ("rv.sum.signed", "Signed off", "承認済み"),
-    (
-        "rv.sum.removed",
-        "Removed during review",
-        "レビュー中に削除",
-    ),
+    ("rv.sum.removed", "Removed", "レビュー中に削除"),
     (
         "rv.sum.support_past",
         "Support end passed",
@@ -623,16 +619,8 @@ static CATALOG: &[(&str, &str, &str)] = &[
         "OS end of life passed",
         "OSサポート終了済み",
     ),
-    (
-        "rv.sum.exposed",
-        "Exposed to the internet",
-        "インターネット公開",
-    ),
-    (
-        "rv.sum.changed",
-        "Management items changed",
-        "管理項目の変更",
-    ),
+    ("rv.sum.exposed", "Internet-exposed", "インターネット公開"),
+    ("rv.sum.changed", "Items changed", "管理項目の変更"),
     ("rv.open_findings", "Open findings", "未対応の検出"),
     (
         "rv.changes",
