@@ -25,6 +25,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::agent_dist::routes())
         .merge(crate::assets::routes())
         .merge(crate::findings::routes())
+        .merge(crate::reviews::routes())
         .merge(crate::export::routes())
         .merge(crate::push::routes())
         .merge(crate::network::routes())

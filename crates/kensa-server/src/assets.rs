@@ -22,7 +22,12 @@ pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
         .route("/api/v1/assets", get(crate::asset_list::list))
         .route("/api/v1/assets/export", get(crate::asset_list::export))
         .route("/api/v1/assets/import", post(import))
-        .route("/api/v1/assets/{id}", get(detail).patch(patch))
+        .route(
+            "/api/v1/assets/{id}",
+            get(detail)
+                .patch(patch)
+                .delete(crate::reviews::remove_asset),
+        )
         .route("/api/v1/coverage", get(coverage))
 }
 
@@ -392,7 +397,7 @@ pub(crate) async fn patch(
     let id = asset_id(&id)?;
     with_db(&state, move |db| {
         // The role before the body: a viewer learns nothing from it.
-        authorize(
+        let p = authorize(
             db,
             &headers,
             Role::Admin,
@@ -409,7 +414,11 @@ pub(crate) async fn patch(
             )));
         }
         if m != a.management {
-            db.set_management(id, &m, Timestamp::now())?;
+            let now = Timestamp::now();
+            db.set_management(id, &m, now)?;
+            // An open review holding the asset records the change: the
+            // auditor signs what the owner confirmed, not a moving target.
+            db.note_management_change(id, &a.management, &m, &crate::tokens::actor(&p), now)?;
         }
         let a = db.asset(id)?.ok_or_else(|| not_found(id))?;
         let cx = CoverageContext::new(db, 24 * 3_600_000)?;

@@ -12,22 +12,31 @@ use subtle::ConstantTimeEq;
 
 use crate::error::{Result, ServerError};
 
-/// A role, from least to most powerful.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// A role. Not a ladder since the auditor (issue 17): an auditor reads
+/// everything and signs reviews, an analyst triages and answers reviews,
+/// and neither may do what the other does, so roles are compared with
+/// [`Role::includes`] (a partial order), never with `<`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     /// Reads findings, assets and coverage.
     Viewer,
-    /// Also triages.
+    /// Also triages, and answers reviews for the assets it owns.
     Analyst,
-    /// Also manages users, tokens, enrolment and assets.
+    /// Reads what a viewer reads and signs reviews off; changes nothing
+    /// else (no triage, no asset edits, no tokens).
+    Auditor,
+    /// Also manages users, tokens, enrolment, assets and reviews.
     Admin,
 }
 
 impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Analyst, Role::Auditor, Role::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
             Role::Analyst => "analyst",
+            Role::Auditor => "auditor",
             Role::Admin => "admin",
         }
     }
@@ -36,8 +45,28 @@ impl Role {
         match s {
             "viewer" => Some(Role::Viewer),
             "analyst" => Some(Role::Analyst),
+            "auditor" => Some(Role::Auditor),
             "admin" => Some(Role::Admin),
             _ => None,
+        }
+    }
+
+    /// Whether this role may do everything `needed` may: the admin
+    /// everything, every role what a viewer does, and a role itself.
+    pub fn includes(self, needed: Role) -> bool {
+        self == needed || self == Role::Admin || needed == Role::Viewer
+    }
+
+    /// What two roles both allow: a token acts with what its own role and
+    /// its owner's both include (an auditor's token owned by an analyst
+    /// only reads).
+    pub fn meet(self, other: Role) -> Role {
+        if self.includes(other) {
+            other
+        } else if other.includes(self) {
+            self
+        } else {
+            Role::Viewer
         }
     }
 }
@@ -93,6 +122,24 @@ mod tests {
         assert!(same_digest(&digest(&a), &digest(&a)));
         assert!(!same_digest(&digest(&a), &digest(&b)));
         assert!(!same_digest("ab", "abc"));
+    }
+
+    #[test]
+    fn roles_form_a_lattice_with_the_auditor_beside_the_analyst() {
+        use Role::*;
+        assert!(Admin.includes(Auditor) && Admin.includes(Analyst));
+        assert!(Auditor.includes(Viewer) && Analyst.includes(Viewer));
+        assert!(!Auditor.includes(Analyst), "an auditor triages");
+        assert!(!Analyst.includes(Auditor), "an analyst signs");
+        assert!(!Viewer.includes(Auditor) && !Auditor.includes(Admin));
+        assert_eq!(Auditor.meet(Analyst), Viewer);
+        assert_eq!(Admin.meet(Auditor), Auditor);
+        assert_eq!(Auditor.meet(Admin), Auditor);
+        assert_eq!(Analyst.meet(Viewer), Viewer);
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+            assert_eq!(r.meet(r), r);
+        }
     }
 
     #[test]

@@ -170,6 +170,11 @@ impl From<kensa_store::StoreError> for ApiError {
         match e {
             // The caller's mistake, worded for the caller.
             kensa_store::StoreError::InvalidArgument(m) => ApiError::bad(m),
+            kensa_store::StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            // Logged where it was found; the caller learns what and why.
+            e @ kensa_store::StoreError::Tampered { .. } => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string())
+            }
             kensa_store::StoreError::NotFound { what } => {
                 ApiError::new(StatusCode::NOT_FOUND, format!("no {what}"))
             }
@@ -255,7 +260,7 @@ pub(crate) fn principal(db: &Db, headers: &HeaderMap) -> ApiResult<Principal> {
 
 pub(crate) fn require(p: &Principal, role: Role, what: &str) -> ApiResult<()> {
     match p {
-        Principal::User { role: r, .. } if *r >= role => Ok(()),
+        Principal::User { role: r, .. } if r.includes(role) => Ok(()),
         _ => Err(ApiError::forbidden(what)),
     }
 }

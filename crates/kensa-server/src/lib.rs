@@ -45,6 +45,8 @@ pub mod network;
 mod pool;
 mod push;
 pub mod register;
+pub mod review_render;
+mod reviews;
 mod rules;
 pub mod session;
 pub mod tls;

@@ -114,8 +114,11 @@ fn weak_password(password: &str) -> Option<&'static str> {
 }
 
 pub(crate) fn parse_role(role: &str) -> ApiResult<Role> {
-    Role::parse(role)
-        .ok_or_else(|| ApiError::bad(format!("role {role:?}: expected viewer, analyst or admin")))
+    Role::parse(role).ok_or_else(|| {
+        ApiError::bad(format!(
+            "role {role:?}: expected viewer, analyst, auditor or admin"
+        ))
+    })
 }
 
 /// An API token's name: something to recognise it by in a list.

@@ -600,7 +600,7 @@ async fn update_user(
                 return Err(ApiError::forbidden("an agent token cannot change users"));
             }
         };
-        if caller_role < Role::Admin {
+        if caller_role != Role::Admin {
             if caller != name || role.is_some() || req.disabled.is_some() || req.password.is_none()
             {
                 return Err(ApiError::forbidden(

@@ -231,13 +231,13 @@ async fn create_api_token(
 }
 
 /// The caller a live token stands for: its name, and the lesser of the
-/// token's and the owner's roles.
+/// token's and the owner's roles ([`Role::meet`]).
 pub(crate) fn principal_of(t: LiveApiToken) -> ApiResult<Principal> {
     let own = Role::parse(&t.role).ok_or_else(ApiError::unauthorized)?;
     let owner = Role::parse(&t.owner_role).ok_or_else(ApiError::unauthorized)?;
     Ok(Principal::User {
         name: t.name,
-        role: own.min(owner),
+        role: own.meet(owner),
     })
 }
 

@@ -89,6 +89,19 @@ pub enum StoreError {
     },
     #[error("{0}")]
     InvalidArgument(String),
+    /// The request is valid but the thing is not in a state that allows
+    /// it (a closed review changed, an unanswered asset signed).
+    #[error("{0}")]
+    Conflict(String),
+    /// Stored bytes no longer match the digest stored with them.
+    #[error(
+        "{what} does not match its SHA-256 digest (stored {stored}, computed {computed}): refused as tampered"
+    )]
+    Tampered {
+        what: String,
+        stored: String,
+        computed: String,
+    },
     /// A stored value that this code cannot read back (a corrupt row or a
     /// value written by other software).
     #[error("corrupt data: {0}")]

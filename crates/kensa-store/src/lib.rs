@@ -40,6 +40,8 @@ mod query;
 mod queue;
 mod reach;
 mod register;
+pub mod review;
+pub mod review_report;
 mod security;
 mod sql;
 mod time;
@@ -83,6 +85,9 @@ pub use crate::reach::{
 pub use crate::register::{
     AssetSource, ExposedPort, ImportCounts, ImportError, ManagementPatch, Middleware,
     RegisterRecord, middleware_of, valid_date,
+};
+pub use crate::review::{
+    AssetFacts, Checklist, Decision, OwnerSign, Review, ReviewAsset, ReviewEvent, VerifiedReport,
 };
 pub use crate::security::{AUDIT_PAGE, ApiTokenInfo, LiveApiToken, SecurityEvent};
 pub use crate::time::Timestamp;

@@ -20,7 +20,7 @@
 
 mod i18n;
 mod pages;
-mod svg;
+pub(crate) mod svg;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,6 +68,21 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/coverage", get(pages::coverage))
         .route("/rules", get(pages::rules).post(pages::rule_create))
         .route("/rules/{id}/delete", post(pages::rule_delete))
+        .route("/reviews", get(pages::reviews).post(pages::review_open))
+        .route("/reviews/{id}", get(pages::review))
+        .route("/reviews/{id}/close", post(pages::review_close))
+        .route(
+            "/reviews/{id}/assets/{asset}/answer",
+            post(pages::review_answer),
+        )
+        .route(
+            "/reviews/{id}/assets/{asset}/sign",
+            post(pages::review_sign),
+        )
+        .route(
+            "/reviews/{id}/assets/{asset}/send-back",
+            post(pages::review_send_back),
+        )
         .route("/admin", get(pages::admin))
         .route("/admin/users", post(pages::user_create))
         .route("/admin/tokens", post(pages::token_create))
@@ -93,7 +108,7 @@ impl Ctx {
         self.lang.t(key)
     }
     pub fn can(&self, role: Role) -> bool {
-        self.role >= role
+        self.role.includes(role)
     }
     /// Refuses, as the API does, what the caller's role does not allow.
     pub fn require(&self, role: Role, what: &str) -> ApiResult<()> {
@@ -278,11 +293,13 @@ pub(crate) fn layout(cx: &Ctx, title: &str, body: Markup) -> Markup {
         ("/assets", "nav.assets", Role::Viewer),
         ("/coverage", "nav.coverage", Role::Viewer),
         ("/rules", "nav.rules", Role::Viewer),
+        ("/reviews", "nav.reviews", Role::Viewer),
         ("/admin", "nav.admin", Role::Admin),
     ];
     let role_key = match cx.role {
         Role::Viewer => "role.viewer",
         Role::Analyst => "role.analyst",
+        Role::Auditor => "role.auditor",
         Role::Admin => "role.admin",
     };
     bare(

@@ -157,7 +157,7 @@ fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiRe
     };
     // Checked now, so that a refused destination is the caller's 400 or
     // 403, not a failed job to find later.
-    if !matches!(req.destination, Destination::Download) && role < settings.role() {
+    if !matches!(req.destination, Destination::Download) && !role.includes(settings.role()) {
         return Err(ApiError::forbidden(&format!(
             "sending an export to a path or S3 needs the {} role (export setting \
              destination_role); a download needs none",

@@ -77,7 +77,7 @@ impl ExportSettings {
         }
         if Role::parse(&self.destination_role).is_none() {
             return Err(format!(
-                "destination_role {:?}: viewer, analyst or admin",
+                "destination_role {:?}: viewer, analyst, auditor or admin",
                 self.destination_role
             ));
         }

@@ -1119,3 +1119,241 @@ fn the_assets_page_in_a_real_browser() {
         b.submit("#lang-switch");
     }
 }
+
+/// A review in the browser (issue 17), on both backends: the 20 servers
+/// of `assets::register_csv` (two reporting through real agents, the rest
+/// register-only; `db-01` past its hardware support end, `legacy-01` on
+/// CentOS 7, past its end of life), a review opened by the admin, answered
+/// by an analyst who owns web-01, signed by an auditor, closed; the report
+/// lists every asset once and highlights the past dates, in English and
+/// Japanese; the next quarter's review shows what changed. Screenshots in
+/// `target/e2e-screenshots/review-<backend>/`.
+#[test]
+fn a_review_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let driver = Driver::start();
+    for backend in backends() {
+        let srv = TestServer::builder(&backend).redirects(0).start();
+        let password = srv.admin_password.clone();
+        let reg = crate::assets::Register::with(srv, &backend);
+        let s = &reg.srv;
+        let base = s.base.clone();
+        let admin = Auth::Bearer(&s.admin);
+        let pw = "a long enough passphrase";
+        for (name, role) in [("alice@example.com", "analyst"), ("audrey", "auditor")] {
+            let r = s.call(
+                "POST",
+                "/api/v1/users",
+                Auth::Bearer(&s.admin),
+                Some(json!({"name": name, "role": role, "password": pw})),
+            );
+            assert_eq!(r.status, 201, "{}", r.text());
+        }
+        let (acookie, acsrf) = s.login("audrey", pw);
+        let auditor = Auth::Cookie(&acookie, Some(&acsrf));
+        let mut b = driver.browser(screenshots(&format!("review-{}", backend.label())));
+        b.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": 1800, "height": 1300})),
+        );
+
+        // The admin opens "2026 Q4" over every asset.
+        login(&mut b, &base, "admin", &password);
+        b.go(&format!("{base}/reviews"));
+        b.type_in("#review-open input[name=name]", "2026 Q4");
+        b.submit("#review-open button[type=submit]");
+        assert!(b.text("#review-name").contains("2026 Q4"));
+        let rows = b.attrs("#review-assets tbody tr", "data-asset");
+        assert_eq!(rows.len(), 20, "every server once");
+        let id: i64 = b
+            .url()
+            .rsplit('/')
+            .next()
+            .and_then(|x| x.parse().ok())
+            .expect("the review's id in the address");
+        b.shot("review-open");
+
+        // alice, an analyst, answers for web-01 in the browser; she sees
+        // no answer form for the servers she does not own.
+        login(&mut b, &base, "alice@example.com", pw);
+        b.go(&format!("{base}/reviews/{id}"));
+        let web01 = reg.id_of("web-01");
+        let row = |a: i64| format!("#review-assets tr[data-asset=\"{a}\"]");
+        assert!(
+            b.find_all(&format!("{} form.answer-form", row(reg.id_of("db-01"))))
+                .is_empty(),
+            "an answer form on bob's server"
+        );
+        b.click(&format!("{} details.answer summary", row(web01)));
+        for cb in b.find_all(&format!("{} input[type=checkbox]", row(web01))) {
+            b.call("POST", &format!("/element/{cb}/click"), Some(json!({})));
+        }
+        b.click(&format!(
+            "{} select[name=plan] option[value=replace]",
+            row(web01)
+        ));
+        b.shot("review-answer-form");
+        b.submit(&format!(
+            "{} form.answer-form button[type=submit]",
+            row(web01)
+        ));
+        assert_eq!(
+            b.attrs(&row(web01), "data-state"),
+            ["answered"],
+            "web-01 answered"
+        );
+        let a = s.get(&format!("/api/v1/reviews/{id}"));
+        let web01_row = a["assets"]
+            .as_array()
+            .expect("assets")
+            .iter()
+            .find(|x| x["asset_id"] == web01)
+            .cloned()
+            .expect("web-01");
+        assert_eq!(web01_row["answers"]["management"]["owner"], true);
+        assert_eq!(web01_row["answers"]["eol_plan"]["action"], "replace");
+        assert_eq!(web01_row["answered_by"], "alice@example.com");
+
+        // The other owners have no users here: the admin answers for them.
+        let checklist = json!({
+            "management": {"operation_start": true, "support_end": true, "owner": true, "team": true,
+                           "environment": true, "tags": true, "internet_exposure": true, "exposed_ports": true},
+            "eol_plan": {"action": "upgrade", "until": "2027-06-30"},
+            "exposure_confirmed": true, "findings_acknowledged": true, "acceptances_valid": true,
+        });
+        let answer_and_sign = |review: i64, skip: &[i64], sign: bool| {
+            let d = s.get(&format!("/api/v1/reviews/{review}"));
+            for x in d["assets"].as_array().expect("assets") {
+                let a = x["asset_id"].as_i64().expect("id");
+                if skip.contains(&a) || !x["removed_at"].is_null() {
+                    continue;
+                }
+                let r = s.call(
+                    "POST",
+                    &format!("/api/v1/reviews/{review}/assets/{a}/answer"),
+                    Auth::Bearer(&s.admin),
+                    Some(checklist.clone()),
+                );
+                assert_eq!(r.status, 200, "{}", r.text());
+                if sign {
+                    let r = s.call(
+                        "POST",
+                        &format!("/api/v1/reviews/{review}/assets/{a}/sign"),
+                        Auth::Cookie(&acookie, Some(&acsrf)),
+                        None,
+                    );
+                    assert_eq!(r.status, 200, "{}", r.text());
+                }
+            }
+        };
+        answer_and_sign(id, &[web01], true);
+
+        // audrey, the auditor, signs web-01 in the browser.
+        login(&mut b, &base, "audrey", pw);
+        b.go(&format!("{base}/reviews/{id}"));
+        assert!(
+            b.find_all("form.answer-form").is_empty(),
+            "an auditor is offered to answer"
+        );
+        b.submit(&format!("{} form.sign-form button", row(web01)));
+        assert_eq!(b.attrs(&row(web01), "data-state"), ["signed"]);
+        assert!(
+            b.find_all("#review-close").is_empty(),
+            "an auditor may close"
+        );
+        let r = s.call(
+            "POST",
+            "/api/v1/findings/triage",
+            auditor,
+            Some(json!({"filter": "severity=CRITICAL", "state": "in_triage"})),
+        );
+        assert_eq!(r.status, 403, "an auditor triaged: {}", r.text());
+
+        // The admin closes it; the report is one click away.
+        login(&mut b, &base, "admin", &password);
+        b.go(&format!("{base}/reviews/{id}"));
+        b.submit("#review-close button");
+        assert!(b.find_all("#report-link").len() == 1, "no report link");
+        b.submit("#report-link");
+        let names = b.texts("tr[data-asset] td.name");
+        assert_eq!(names.len(), 20, "{names:?}");
+        let mut uniq = names.clone();
+        uniq.sort();
+        uniq.dedup();
+        assert_eq!(uniq.len(), 20, "an asset twice: {names:?}");
+        let past_of = |name: &str| -> Vec<String> {
+            b.texts(&format!("tr[data-asset=\"{}\"] td.past", reg.id_of(name)))
+        };
+        assert_eq!(past_of("db-01"), ["⚠ 2024-06-30"], "db-01's support end");
+        let legacy = past_of("legacy-01");
+        assert_eq!(legacy.len(), 1, "legacy-01's OS end of life: {legacy:?}");
+        assert!(legacy[0].starts_with("⚠ 20"), "{legacy:?}");
+        assert!(past_of("lab-17").is_empty(), "lab-17 has no past date");
+        assert!(b.find_all("#no-previous").len() == 1);
+        assert_eq!(b.find_all("svg.chart").len(), 2);
+        b.shot("report-en");
+        b.go(&format!(
+            "{base}/api/v1/reviews/{id}/report?format=html&lang=ja"
+        ));
+        assert!(b.text("#report-title").contains("レビュー報告書"));
+        assert_eq!(b.texts("tr[data-asset] td.name").len(), 20);
+        b.shot("report-ja");
+
+        // The next quarter: lab-16 gone, a new server, db-01 exposed.
+        let r = s.call(
+            "DELETE",
+            &format!("/api/v1/assets/{}", reg.id_of("lab-16")),
+            Auth::Bearer(&s.admin),
+            None,
+        );
+        assert_eq!(r.status, 204, "{}", r.text());
+        let r = s.send(
+            "POST",
+            "/api/v1/assets/import?format=csv",
+            Auth::Bearer(&s.admin),
+            "text/csv",
+            b"name,os,os_release,support_end,owner,team,internet_exposure\nnew-19,debian,12,2030-01-31,kim@example.com,hr,no\n",
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = s.call(
+            "PATCH",
+            &format!("/api/v1/assets/{}", reg.id_of("db-01")),
+            Auth::Bearer(&s.admin),
+            Some(json!({"internet_exposure": "yes", "exposed_ports": ["5432/tcp"]})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = s.call(
+            "POST",
+            "/api/v1/reviews",
+            admin,
+            Some(json!({"name": "2027 Q1", "scope": ""})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let next = r.json()["id"].as_i64().expect("id");
+        answer_and_sign(next, &[], true);
+        let r = s.call(
+            "POST",
+            &format!("/api/v1/reviews/{next}/close"),
+            Auth::Bearer(&s.admin),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        b.go(&format!(
+            "{base}/api/v1/reviews/{next}/report?format=html&lang=en"
+        ));
+        let changes = b.text("#changes");
+        assert!(changes.contains("new-19"), "{changes}");
+        assert!(changes.contains("lab-16"), "{changes}");
+        assert!(changes.contains("db-01: no"), "{changes}");
+        assert!(changes.contains("5432/tcp"), "{changes}");
+        b.shot("report-next-en");
+        b.go(&format!(
+            "{base}/api/v1/reviews/{next}/report?format=html&lang=ja"
+        ));
+        assert!(b.text("#changes").contains("new-19"));
+        b.shot("report-next-ja");
+    }
+}

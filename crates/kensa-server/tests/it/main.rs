@@ -12,6 +12,7 @@ mod load;
 mod openapi;
 mod reach;
 mod register;
+mod reviews;
 mod rules;
 mod security;
 mod support;

@@ -14,6 +14,7 @@ mod pg_tls;
 mod query;
 mod queue;
 mod register;
+mod review;
 mod schema_parity;
 mod triage;
 mod users;

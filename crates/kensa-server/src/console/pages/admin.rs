@@ -16,7 +16,7 @@ pub(super) fn admin_page(
     let enrollment = db.enrollment_tokens(Timestamp::now())?;
     let agents = db.agents()?;
     let ca_sha256 = ca_fingerprint(ca);
-    let roles = ["viewer", "analyst", "admin"];
+    let roles = ["viewer", "analyst", "auditor", "admin"];
     let agentless = super::agentless::agentless_admin(db, cx)?;
     Ok(Out::Page(layout(
         cx,
