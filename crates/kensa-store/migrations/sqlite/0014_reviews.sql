@@ -1,5 +1,5 @@
 -- Reviews and the auditor role (issue 17). Kept equal to
--- postgres/0016_reviews.sql in what it makes. SQLite cannot alter a
+-- postgres/0014_reviews.sql in what it makes. SQLite cannot alter a
 -- CHECK, so `users` and `api_tokens` are rebuilt with the same columns in
 -- the same order. Foreign keys are on and migrations run in one
 -- transaction, where they cannot be turned off: dropping `users` would

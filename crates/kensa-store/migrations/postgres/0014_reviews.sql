@@ -1,5 +1,5 @@
 -- Reviews and the auditor role (issue 17). Kept statement for statement
--- equal to sqlite/0016_reviews.sql, which rebuilds the two tables whose
+-- equal to sqlite/0014_reviews.sql, which rebuilds the two tables whose
 -- role CHECK names the roles (SQLite cannot alter a CHECK).
 ALTER TABLE users DROP CONSTRAINT users_role_check;
 ALTER TABLE users ADD CONSTRAINT users_role_check
