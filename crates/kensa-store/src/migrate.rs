@@ -101,6 +101,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_asset_list.sql"),
         postgres: include_str!("../migrations/postgres/0013_asset_list.sql"),
     },
+    Migration {
+        version: 21,
+        name: "agentless jump",
+        sqlite: include_str!("../migrations/sqlite/0021_agentless_jump.sql"),
+        postgres: include_str!("../migrations/postgres/0021_agentless_jump.sql"),
+    },
 ];
 
 /// The newest schema this build knows.
