@@ -502,7 +502,7 @@ impl Db {
     /// An admin confirms the offered key `fingerprint` of `host:port`: it
     /// becomes the only key pinned for that address (a key confirmed
     /// before, after a reinstall, is dropped), and the targets at that
-    /// address are due at once. `false` when no such key was offered.
+    /// address or behind it are due at once. `false` when no such key was offered.
     pub fn confirm_host_key(
         &self,
         host: &str,
@@ -524,9 +524,18 @@ impl Db {
                 "DELETE FROM ssh_host_keys WHERE host = ? AND port = ? AND fingerprint <> ?",
                 p![host, i64::from(port), fingerprint],
             )?;
+            // The targets at that address, and those reached through it
+            // as their bastion (`jump` is written `user@host:port`, an IPv6
+            // host in brackets).
+            let bastion = if host.contains(':') {
+                format!("%@[{host}]:{port}")
+            } else {
+                format!("%@{host}:{port}")
+            };
             tx.exec(
-                "UPDATE agentless_targets SET next_scan_at = 0 WHERE host = ? AND port = ?",
-                p![host, i64::from(port)],
+                "UPDATE agentless_targets SET next_scan_at = 0 \
+                 WHERE (host = ? AND port = ?) OR jump LIKE ?",
+                p![host, i64::from(port), bastion],
             )?;
             Ok(true)
         })

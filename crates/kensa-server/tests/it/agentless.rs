@@ -647,16 +647,11 @@ mod over_ssh {
                 expected,
                 "{label}: findings of the scan through the bastion"
             );
-            // The bastion's log shows the jump user forwarding to the target.
+            // The bastion's log shows the jump user's logins (`ssh -W`
+            // opens no session: only the forwarding).
             let log = bastion.log();
             assert!(
                 log.contains(&format!("Accepted publickey for {}", jump_user.name)),
-                "{log}"
-            );
-            assert!(
-                log.contains(&format!("127.0.0.1 port {}", inner.port))
-                    || log.contains(&format!("127.0.0.1:{}", inner.port))
-                    || log.contains("direct-tcpip"),
                 "{log}"
             );
         }
