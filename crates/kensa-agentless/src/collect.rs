@@ -137,7 +137,71 @@ fn required(name: &str) -> bool {
     name.starts_with("file /var/lib/dpkg/")
         || name.starts_with("file /lib/apk/")
         || name.starts_with("file /etc/")
-        || name.starts_with("file /usr/lib/os-release")
+        || name == "file /usr/lib/os-release"
+}
+
+/// Give the fetched language package files the directory entries the
+/// `--root` walk finds them by: each file and its ancestors are added to
+/// the listings (real listings fetched for other reasons keep their
+/// entries).
+fn add_lang_tree(root: &mut FetchedRoot, files: &[String]) {
+    for path in files {
+        let rel = path.trim_start_matches('/');
+        if !root.files.contains_key(rel) {
+            continue;
+        }
+        let mut parent = String::new();
+        let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+        for (i, part) in parts.iter().enumerate() {
+            let kind = if i + 1 == parts.len() {
+                EntryKind::File
+            } else {
+                EntryKind::Dir
+            };
+            let listing = root.dirs.entry(parent.clone()).or_default();
+            if let Err(at) = listing.binary_search_by(|e| e.name.as_str().cmp(part)) {
+                listing.insert(
+                    at,
+                    DirEntry {
+                        name: (*part).to_owned(),
+                        kind,
+                    },
+                );
+            }
+            if !parent.is_empty() {
+                parent.push('/');
+            }
+            parent.push_str(part);
+        }
+    }
+}
+
+/// Problems the language file search reports: files over the size cap,
+/// and more files than were fetched.
+fn lang_problems(answer: &Answer, problems: &mut Vec<Problem>) {
+    let Some(list) = answer.sections.get("lang-find") else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&list.output);
+    let mut listed = 0;
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        match line.strip_prefix("big ") {
+            Some(path) => problems.push(Problem::partial(
+                path,
+                "over the size cap for language package files over SSH: not fetched",
+            )),
+            None => listed += 1,
+        }
+    }
+    if listed > answer.lang_files.len() {
+        problems.push(Problem::partial(
+            "language packages",
+            format!(
+                "more language package files than the cap: the first {} were read",
+                answer.lang_files.len()
+            ),
+        ));
+    }
 }
 
 /// Build the inventory from the target's answer.
@@ -178,7 +242,14 @@ pub fn inventory(target: &SshTarget, answer: &Answer) -> Result<Inventory> {
             continue;
         }
         let text = || String::from_utf8_lossy(&section.output);
-        if let Some(path) = name.strip_prefix("file /proc/net/") {
+        if let Some(run) = name.strip_prefix("ss ") {
+            let (proto, family) = run.split_at(run.len().saturating_sub(1));
+            listeners.extend(crate::sockets::parse_ss(&text(), proto, family == "6"));
+        } else if name == "netstat" {
+            listeners.extend(crate::sockets::parse_netstat(&text()));
+        } else if name == "lang-find" || name == "lang-files" {
+            // Read below, after every file is in the root.
+        } else if let Some(path) = name.strip_prefix("file /proc/net/") {
             let v6 = path.ends_with('6');
             let proto = path.trim_end_matches('6');
             listeners.extend(kensa_inventory::net::parse_table(
@@ -243,11 +314,15 @@ pub fn inventory(target: &SshTarget, answer: &Answer) -> Result<Inventory> {
             }
         }
     }
+    add_lang_tree(&mut root, &answer.lang_files);
+    lang_problems(answer, &mut problems);
     let mut inv = kensa_inventory::collect_root_with(&root, false, found);
     inv.kernels.running = running;
     if hostname.is_some() {
         inv.host.hostname = hostname;
     }
+    listeners.sort();
+    listeners.dedup();
     inv.listeners = listeners;
     inv.problems.extend(problems);
     inv.source = model::Source {

@@ -16,6 +16,7 @@
 pub mod collect;
 pub mod error;
 pub mod script;
+pub mod sockets;
 pub mod ssh;
 pub mod target;
 
@@ -34,6 +35,9 @@ pub struct ScanOptions {
     /// Run `rpm -qa` through `sudo -n` (never prompts; fails if sudo wants
     /// a password).
     pub sudo: bool,
+    /// Where to look for language packages, and the caps; `None`: not at
+    /// all.
+    pub lang: Option<script::LangOptions>,
 }
 
 impl Default for ScanOptions {
@@ -41,6 +45,7 @@ impl Default for ScanOptions {
         ScanOptions {
             command_timeout: Duration::from_secs(120),
             sudo: false,
+            lang: Some(script::LangOptions::default()),
         }
     }
 }
@@ -53,11 +58,16 @@ pub fn scan(ssh: &Ssh, target: &SshTarget, opts: &ScanOptions) -> Result<Invento
     getrandom::getrandom(&mut token)
         .map_err(|e| AgentlessError::new(target, Reason::Local, format!("random: {e}")))?;
     let boundary = format!("KENSA-{}", hex::encode(token));
+    if let Some(lang) = &opts.lang {
+        lang.check()
+            .map_err(|e| AgentlessError::new(target, Reason::Local, e))?;
+    }
     let script = script::build(
         &boundary,
         &script::ScriptOptions {
             command_timeout: opts.command_timeout.as_secs().max(1),
             sudo_rpm: opts.sudo,
+            lang: opts.lang.clone(),
         },
     );
     let out = ssh.run(target, &script)?;

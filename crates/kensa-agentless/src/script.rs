@@ -52,6 +52,95 @@ pub const PROC_NET: &[&str] = &[
     "/proc/net/udp6",
 ];
 
+/// Where language packages are looked for by default (each searched with
+/// `find -xdev`, so other file systems mounted below are not entered):
+/// pip's and Debian's Python directories, npm's global and Debian's Node
+/// modules, gems, and where applications are deployed.
+pub const LANG_PATHS: &[&str] = &[
+    "/usr/lib",
+    "/usr/local",
+    "/usr/share/nodejs",
+    "/var/lib/gems",
+    "/opt",
+    "/srv",
+    "/app",
+    "/var/www",
+    "/home",
+    "/root",
+];
+
+/// The file names the language readers of `kensa-inventory` parse
+/// (metadata and lock files; never executables or archives, which would
+/// have to be copied whole).
+pub const LANG_NAMES: &[&str] = &[
+    "METADATA",
+    "PKG-INFO",
+    "*.egg-info",
+    "package.json",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "Cargo.lock",
+    "Gemfile.lock",
+    "gems.locked",
+    "*.gemspec",
+    "composer.lock",
+    "installed.json",
+];
+
+/// Directories `find` does not enter, as the `--root` walk prunes them
+/// anywhere (version control stores, caches of downloads).
+pub const LANG_PRUNED: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "__pycache__",
+    ".cache",
+    ".npm",
+    ".pnpm-store",
+    ".rustup",
+];
+
+/// Language packages: where, and how much at most.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LangOptions {
+    /// Absolute directories searched (missing ones are skipped).
+    pub paths: Vec<String>,
+    /// The most files fetched; more is a problem in the document.
+    pub max_files: usize,
+    /// Files larger than this are not fetched (a problem names them).
+    pub max_file_bytes: u64,
+}
+
+impl Default for LangOptions {
+    fn default() -> Self {
+        LangOptions {
+            paths: LANG_PATHS.iter().map(|p| (*p).to_owned()).collect(),
+            max_files: 5000,
+            max_file_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl LangOptions {
+    /// Paths go into the script as words: absolute, and nothing a shell
+    /// would read as syntax.
+    pub fn check(&self) -> Result<(), String> {
+        for p in &self.paths {
+            let ok = p.starts_with('/')
+                && p.len() <= 1024
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+'));
+            if !ok {
+                return Err(format!(
+                    "language package path {p:?}: an absolute path of letters, digits and / . _ - +"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// rpm database files, read only when `rpm -qa` fails.
 pub const RPM_DIRS: &[&str] = &["/var/lib/rpm", "/usr/lib/sysimage/rpm"];
 pub const RPM_FILES: &[&str] = &[
@@ -75,6 +164,8 @@ pub struct ScriptOptions {
     pub command_timeout: u64,
     /// Run `rpm -qa` through `sudo -n`.
     pub sudo_rpm: bool,
+    /// Language packages, or none (checked with [`LangOptions::check`]).
+    pub lang: Option<LangOptions>,
 }
 
 /// The script, framed by `boundary` (random hex chosen per scan).
@@ -94,6 +185,7 @@ N=""; if nice -n 19 true </dev/null >/dev/null 2>&1; then N="nice -n 19"; fi
 if ionice -c 2 -n 7 true </dev/null >/dev/null 2>&1; then N="$N ionice -c 2 -n 7"; fi
 printf '%s HELLO %s %s\n' "$B" "${T:+timeout}" "${N:+nice}"
 s() { n=$1; shift; printf '\n%s BEGIN %s\n' "$B" "$n"; "$@" </dev/null; r=$?; printf '\n%s END %s\n' "$B" "$r"; }
+s2() { n=$1; shift; printf '\n%s BEGIN %s\n' "$B" "$n"; "$@"; r=$?; printf '\n%s END %s\n' "$B" "$r"; }
 f() { if [ -f "$1" ]; then s "file $1" $T $N cat "$1"; fi; }
 l() {
   [ -d "$1" ] || return 0
@@ -116,8 +208,22 @@ s uname-n uname -n
     }
     s.push_str("for k in /lib/modules/* /usr/lib/modules/*; do [ -d \"$k\" ] && l \"$k\"; done\n");
     s.push_str("for k in /var/lib/dpkg/status.d/*; do f \"$k\"; done\n");
+    // The kernel's tables where they can be read, else `ss` (netlink: no
+    // /proc needed), else `netstat`.
+    s.push_str("if [ -r /proc/net/tcp ]; then\n");
     for p in PROC_NET {
-        s.push_str(&format!("f {p}\n"));
+        s.push_str(&format!("  f {p}\n"));
+    }
+    s.push_str("elif command -v ss >/dev/null 2>&1; then\n");
+    for (proto, v6, flags) in crate::sockets::SS_RUNS {
+        let family = if *v6 { 6 } else { 4 };
+        s.push_str(&format!("  s 'ss {proto}{family}' $T ss {flags}\n"));
+    }
+    s.push_str(
+        "elif command -v netstat >/dev/null 2>&1; then\n  s netstat $T netstat -l -n -t -u\nfi\n",
+    );
+    if let Some(lang) = &opts.lang {
+        s.push_str(&lang_script(lang));
     }
     let sudo = if opts.sudo_rpm { "sudo -n " } else { "" };
     s.push_str(&format!(
@@ -130,7 +236,7 @@ s uname-n uname -n
     // (Debian's has no NDB) answers nothing with status 0, so an empty
     // answer counts as a failure too; `head` stops rpm after one line.
     s.push_str(
-        "if [ \"$r\" = 0 ] && [ -z \"$($T rpm -qa --qf '%{NAME}\\n' </dev/null 2>/dev/null | head -n 1)\" ]; then r=1; fi\n",
+        &format!("if [ \"$r\" = 0 ] && [ -z \"$($T {sudo}rpm -qa --qf '%{{NAME}}\\n' </dev/null 2>/dev/null | head -n 1)\" ]; then r=1; fi\n"),
     );
     s.push_str("if [ \"$r\" != 0 ]; then\n");
     for dir in RPM_DIRS {
@@ -141,6 +247,76 @@ s uname-n uname -n
     s.push_str("fi\n");
     s.push_str("printf '\\n%s DONE\\n' \"$B\"\n");
     s
+}
+
+/// Find the language package files under the configured paths (one
+/// `find`, its list a section of its own: `big PATH` for a file over the
+/// size cap), then send at most `max_files` of them in one `sh` under one
+/// `timeout`, `nice` and `ionice`, each framed `FILE path` … `FEND status`
+/// inside the `lang-files` section.
+fn lang_script(lang: &LangOptions) -> String {
+    let mut s = String::from("LD=''\nfor d in");
+    for p in &lang.paths {
+        s.push(' ');
+        s.push_str(p);
+    }
+    s.push_str("; do if [ -d \"$d\" ] && [ ! -L \"$d\" ]; then LD=\"$LD $d\"; fi; done\n");
+    s.push_str("if [ -n \"$LD\" ] && command -v find >/dev/null 2>&1; then\n");
+    let pruned: Vec<String> = LANG_PRUNED.iter().map(|n| format!("-name '{n}'")).collect();
+    let names: Vec<String> = LANG_NAMES.iter().map(|n| format!("-name '{n}'")).collect();
+    let over = lang.max_file_bytes;
+    s.push_str(&format!(
+        "  LF=$($T $N find $LD -xdev \\( -type d \\( {} -o -path /usr/lib/modules -o -path /usr/lib/firmware \\) -prune \\) -o -type f \\( {} \\) \\( -size +{over}c -exec printf 'big %s\\n' {{}} + -o -print \\) </dev/null 2>/dev/null | head -n {})\n",
+        pruned.join(" -o "),
+        names.join(" -o "),
+        lang.max_files.saturating_mul(2).saturating_add(1),
+    ));
+    s.push_str("  s lang-find printf '%s\\n' \"$LF\"\n");
+    s.push_str(&format!(
+        "  printf '%s\\n' \"$LF\" | grep -v '^big ' | head -n {} | s2 lang-files $T $N /bin/sh -c 'while IFS= read -r p; do [ -f \"$p\" ] || continue; printf \"\\n%s FILE %s\\n\" \"$1\" \"$p\"; cat \"$p\" </dev/null; printf \"\\n%s FEND %s\\n\" \"$1\" \"$?\"; done' sh \"$B\"\n",
+        lang.max_files
+    ));
+    s.push_str("fi\n");
+    s
+}
+
+/// The `FILE`/`FEND` frames of the `lang-files` section: path, content
+/// and `cat`'s status of each file.
+pub fn parse_lang_files(out: &[u8], boundary: &str) -> Result<Vec<(String, Section)>, String> {
+    let begin = format!("\n{boundary} FILE ");
+    let end = format!("\n{boundary} FEND ");
+    let mut files = Vec::new();
+    let mut rest = out;
+    while !rest.is_empty() {
+        if !rest.starts_with(begin.as_bytes()) {
+            return Err(format!(
+                "lang-files: unexpected output after {} files",
+                files.len()
+            ));
+        }
+        rest = &rest[begin.len()..];
+        let eol = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("lang-files: truncated frame")?;
+        let path = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        rest = &rest[eol + 1..];
+        let stop = find(rest, end.as_bytes())
+            .ok_or_else(|| format!("lang-files: {path} has no end (truncated output)"))?;
+        let output = rest[..stop].to_vec();
+        rest = &rest[stop + end.len()..];
+        let eol = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| format!("lang-files: {path}: truncated end frame"))?;
+        let status = std::str::from_utf8(&rest[..eol])
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .ok_or_else(|| format!("lang-files: {path}: end frame without a status"))?;
+        rest = &rest[eol + 1..];
+        files.push((path, Section { output, status }));
+    }
+    Ok(files)
 }
 
 /// One command's answer.
@@ -157,6 +333,9 @@ pub struct Answer {
     /// Whether the target has a working `timeout` (commands are bounded).
     pub bounded: bool,
     pub sections: BTreeMap<String, Section>,
+    /// The language package files fetched (each also a `file PATH`
+    /// section), in the order sent.
+    pub lang_files: Vec<String>,
 }
 
 /// Split the target's output into sections. Anything but the frames the
@@ -210,7 +389,7 @@ pub fn parse(out: &[u8], boundary: &str) -> Result<Answer, String> {
         rest = &rest[eol + 1..];
         let stop = find(rest, end.as_bytes())
             .ok_or_else(|| format!("section {name:?} has no end (truncated output)"))?;
-        let output = rest[..stop].to_vec();
+        let mut output = rest[..stop].to_vec();
         rest = &rest[stop + end.len()..];
         let eol = rest
             .iter()
@@ -221,6 +400,15 @@ pub fn parse(out: &[u8], boundary: &str) -> Result<Answer, String> {
             .and_then(|s| s.trim().parse::<i32>().ok())
             .ok_or_else(|| format!("section {name:?}: end frame without an exit status"))?;
         rest = &rest[eol + 1..];
+        // A fetch killed by its time limit stops mid-file: the section is
+        // left whole for its status to say so.
+        if name == "lang-files" && status == 0 {
+            for (path, file) in parse_lang_files(&output, boundary)? {
+                answer.lang_files.push(path.clone());
+                answer.sections.insert(format!("file {path}"), file);
+            }
+            output = Vec::new();
+        }
         answer.sections.insert(name, Section { output, status });
     }
 }

@@ -29,8 +29,15 @@ pub struct Ssh {
     pub known_hosts: PathBuf,
     /// `-i`: the private key. Without it, the user's keys and agent.
     pub identity: Option<PathBuf>,
-    /// `-J`: bastions, `[user@]host[:port]`, comma-separated.
+    /// `-J`: bastions, `[user@]host[:port]`, comma-separated, reached as
+    /// the user's `ssh_config` says (the CLI).
     pub jump: Option<String>,
+    /// A bastion reached with this client's own settings: the same key,
+    /// host keys pinned in the same known-hosts file, `BatchMode` and the
+    /// rest (the server, which reads no `ssh_config`). `ssh -J` would not
+    /// do: the jump connection it starts gets only `-F`, none of the `-o`
+    /// options, so it would read `~/.ssh/known_hosts` and the user's keys.
+    pub bastion: Option<SshTarget>,
     /// Read the user's `ssh_config` (the CLI) or not (`-F none`: the server).
     pub use_ssh_config: bool,
     pub connect_timeout: Duration,
@@ -47,11 +54,81 @@ impl Ssh {
             known_hosts: known_hosts.into(),
             identity: None,
             jump: None,
+            bastion: None,
             use_ssh_config: true,
             connect_timeout: Duration::from_secs(10),
             total_timeout: Duration::from_secs(300),
             max_output: 512 * 1024 * 1024,
         }
+    }
+
+    /// The options every connection gets, the bastion's included: no
+    /// TTY, forwarding or prompt, only the given known-hosts file, and
+    /// nothing that costs a start-up without serving a scan.
+    fn options(&self, known_hosts: &Path, strict: &str, identity: Option<&Path>) -> Vec<String> {
+        let mut a: Vec<String> = Vec::new();
+        if !self.use_ssh_config {
+            a.extend(["-F".into(), "none".into()]);
+        }
+        // -T: no TTY; -x -a: no X11 or agent forwarding.
+        a.extend(["-T".into(), "-x".into(), "-a".into()]);
+        let mut o = |v: String| {
+            a.push("-o".into());
+            a.push(v);
+        };
+        // BatchMode: never a password or passphrase prompt.
+        o("BatchMode=yes".into());
+        o(format!("StrictHostKeyChecking={strict}"));
+        o(format!("UserKnownHostsFile={}", known_hosts.display()));
+        o("GlobalKnownHostsFile=/dev/null".into());
+        o("UpdateHostKeys=no".into());
+        o("HashKnownHosts=no".into());
+        o("CheckHostIP=no".into());
+        o("ForwardAgent=no".into());
+        o("ClearAllForwardings=yes".into());
+        o("PermitLocalCommand=no".into());
+        o("ControlMaster=no".into());
+        o("ControlPath=none".into());
+        o("RequestTTY=no".into());
+        o("PasswordAuthentication=no".into());
+        o("KbdInteractiveAuthentication=no".into());
+        // Start-up work a scan never needs, set explicitly because the
+        // system ssh_config may turn it on (Debian's enables GSSAPI, which
+        // loads Kerberos and asks the KDC before every key login): no
+        // GSSAPI or host-based login, no host key looked up in DNS, no
+        // name canonicalisation; only public-key authentication is tried.
+        o("GSSAPIAuthentication=no".into());
+        o("HostbasedAuthentication=no".into());
+        o("VerifyHostKeyDNS=no".into());
+        o("CanonicalizeHostname=no".into());
+        o("PreferredAuthentications=publickey".into());
+        if !self.use_ssh_config {
+            // The key exchange that costs least on both ends first; the
+            // client's defaults stay behind it for hosts that lack it.
+            // OpenSSH 9's default, sntrup761x25519, costs the client tens
+            // of milliseconds of CPU per connection in its portable C:
+            // most of a scan's client time (scripts/bench-agentless). The
+            // inventory a scan carries is read by anyone on the host; the
+            // post-quantum exchange protects little here. Only without
+            // ssh_config: `-o` would override a user's per-host
+            // KexAlgorithms for an old server.
+            o(format!("KexAlgorithms=^{FAST_KEX}"));
+        }
+        o(format!(
+            "ConnectTimeout={}",
+            self.connect_timeout.as_secs().max(1)
+        ));
+        // A connection that dies mid-scan is noticed in 15 s, not at the
+        // TCP timeout.
+        o("ServerAliveInterval=5".into());
+        o("ServerAliveCountMax=3".into());
+        o("LogLevel=ERROR".into());
+        if let Some(key) = identity {
+            o("IdentitiesOnly=yes".into());
+            a.push("-i".into());
+            a.push(key.display().to_string());
+        }
+        a
     }
 
     /// The client command for `target`, running `remote` there.
@@ -61,50 +138,16 @@ impl Ssh {
         known_hosts: &Path,
         strict: &str,
         remote: &str,
+        identity: Option<&Path>,
     ) -> Command {
         let mut c = Command::new(&self.program);
-        if !self.use_ssh_config {
-            c.args(["-F", "none"]);
-        }
-        let opt = |c: &mut Command, o: String| {
-            c.arg("-o").arg(o);
-        };
-        // -T: no TTY; -x -a: no X11 or agent forwarding; BatchMode: never a
-        // password or passphrase prompt.
-        c.args(["-T", "-x", "-a"]);
-        opt(&mut c, "BatchMode=yes".into());
-        opt(&mut c, format!("StrictHostKeyChecking={strict}"));
-        opt(
-            &mut c,
-            format!("UserKnownHostsFile={}", known_hosts.display()),
-        );
-        opt(&mut c, "GlobalKnownHostsFile=/dev/null".into());
-        opt(&mut c, "UpdateHostKeys=no".into());
-        opt(&mut c, "HashKnownHosts=no".into());
-        opt(&mut c, "CheckHostIP=no".into());
-        opt(&mut c, "ForwardAgent=no".into());
-        opt(&mut c, "ClearAllForwardings=yes".into());
-        opt(&mut c, "PermitLocalCommand=no".into());
-        opt(&mut c, "ControlMaster=no".into());
-        opt(&mut c, "ControlPath=none".into());
-        opt(&mut c, "RequestTTY=no".into());
-        opt(&mut c, "PasswordAuthentication=no".into());
-        opt(&mut c, "KbdInteractiveAuthentication=no".into());
-        opt(
-            &mut c,
-            format!("ConnectTimeout={}", self.connect_timeout.as_secs().max(1)),
-        );
-        // A connection that dies mid-scan is noticed in 15 s, not at the
-        // TCP timeout.
-        opt(&mut c, "ServerAliveInterval=5".into());
-        opt(&mut c, "ServerAliveCountMax=3".into());
-        opt(&mut c, "LogLevel=ERROR".into());
-        if let Some(key) = &self.identity {
-            opt(&mut c, "IdentitiesOnly=yes".into());
-            c.arg("-i").arg(key);
-        }
+        c.args(self.options(known_hosts, strict, identity));
         if let Some(jump) = &self.jump {
             c.arg("-J").arg(jump);
+        }
+        if let Some(bastion) = &self.bastion {
+            c.arg("-o")
+                .arg(format!("ProxyCommand={}", self.proxy_command(bastion)));
         }
         c.arg("-p").arg(target.port.to_string());
         c.arg("-l").arg(&target.user);
@@ -114,15 +157,51 @@ impl Ssh {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // Its own process group, so that a timeout kills the client and
-        // any ProxyJump client it started.
+        // any jump client it started.
         c.process_group(0);
         c
+    }
+
+    /// `ssh -W` through `bastion` with this client's own options, the
+    /// bastion's key checked strictly against the pinned known-hosts file,
+    /// as the `ProxyCommand` line (run by `sh -c`, `%` tokens expanded:
+    /// every word is quoted and its `%` doubled).
+    fn proxy_command(&self, bastion: &SshTarget) -> String {
+        let mut words = vec![self.program.display().to_string()];
+        words.extend(self.options(&self.known_hosts, "yes", self.identity.as_deref()));
+        words.extend([
+            "-W".into(),
+            "[%h]:%p".into(),
+            "-p".into(),
+            bastion.port.to_string(),
+            "-l".into(),
+            bastion.user.clone(),
+            "--".into(),
+            bastion.host.clone(),
+        ]);
+        words
+            .iter()
+            .map(|w| {
+                if w == "[%h]:%p" {
+                    format!("'{w}'")
+                } else {
+                    shell_quote(&w.replace('%', "%%"))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Run `script` on the target with `/bin/sh -s`; the target's standard
     /// output, or why not.
     pub fn run(&self, target: &SshTarget, script: &str) -> Result<Vec<u8>> {
-        let cmd = self.command(target, &self.known_hosts, "yes", "/bin/sh -s");
+        let cmd = self.command(
+            target,
+            &self.known_hosts,
+            "yes",
+            "/bin/sh -s",
+            self.identity.as_deref(),
+        );
         let out = self.exec(target, cmd, script.as_bytes())?;
         if out.status == Some(255) || (out.stdout.is_empty() && out.status != Some(0)) {
             return Err(classify(target, &out.stderr, out.status));
@@ -212,11 +291,16 @@ impl Ssh {
             AgentlessError::new(target, Reason::Local, format!("temporary directory: {e}"))
         })?;
         let file = scratch.path().join("known_hosts");
-        let mut probe = self.clone();
-        probe.identity = Some("/dev/null".into());
-        let mut cmd = probe.command(target, &file, "accept-new", "true");
-        cmd.args([] as [&str; 0]);
-        let out = probe.exec(target, cmd, b"")?;
+        // No key offered to the host itself (its key exchange is all that
+        // is wanted); a bastion still gets the real key.
+        let cmd = self.command(
+            target,
+            &file,
+            "accept-new",
+            "true",
+            Some(Path::new("/dev/null")),
+        );
+        let out = self.exec(target, cmd, b"")?;
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         let keys = parse_known_hosts(&text, &self.program);
         if keys.is_empty() {
@@ -352,6 +436,21 @@ fn fingerprint(keygen: &Path, ty: &str, key: &str) -> Option<String> {
         .nth(1)
         .filter(|f| f.starts_with("SHA256:"))
         .map(str::to_owned)
+}
+
+/// The key exchanges put first by [`Ssh`] without `ssh_config`.
+pub const FAST_KEX: &str = "curve25519-sha256,curve25519-sha256@libssh.org";
+
+/// One word for `sh -c`.
+fn shell_quote(w: &str) -> String {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%^".contains(c))
+    {
+        w.to_owned()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
 }
 
 struct Output {

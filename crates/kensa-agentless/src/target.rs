@@ -59,6 +59,19 @@ impl SshTarget {
     }
 }
 
+impl SshTarget {
+    /// A bastion, `[user@]host[:port]` (the user defaults to `user`, the
+    /// target's).
+    pub fn parse_jump(s: &str, user: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.contains('@') {
+            s.parse()
+        } else {
+            format!("{user}@{s}").parse()
+        }
+    }
+}
+
 impl FromStr for SshTarget {
     type Err = String;
 
@@ -118,6 +131,11 @@ mod tests {
         assert_eq!(t.host, "::1");
         assert_eq!(t.known_hosts_name(), "::1");
         assert_eq!("a@h".parse::<SshTarget>().expect("valid").port, 22);
+        let j = SshTarget::parse_jump("bastion.example:2200", "scan").expect("valid");
+        assert_eq!(j.to_string(), "scan@bastion.example:2200");
+        let j = SshTarget::parse_jump("ops@10.0.0.1", "scan").expect("valid");
+        assert_eq!(j.to_string(), "ops@10.0.0.1:22");
+        assert!(SshTarget::parse_jump("-oProxyCommand=x", "scan").is_err());
         for bad in [
             "host",
             "a@-oProxyCommand=x",

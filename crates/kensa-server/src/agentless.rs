@@ -381,14 +381,29 @@ pub fn scan_asset(db: &Db, ag: &Agentless, asset: AssetId) -> Result<bool> {
         Ok(t) => t,
         Err(m) => return fail("UNREACHABLE", &m, None),
     };
+    let bastion = match t.address.jump.as_deref() {
+        Some(j) => match SshTarget::parse_jump(j, &t.address.user) {
+            Ok(b) => Some(b),
+            Err(m) => return fail("UNREACHABLE", &format!("bastion: {m}"), None),
+        },
+        None => None,
+    };
     let dir = ag.scratch_dir()?;
     let known_hosts = dir.path().join("known_hosts");
-    let pinned = db.confirmed_host_keys(&t.address.host, t.address.port)?;
-    let probe = ag.ssh(dir.path().join("probe_known_hosts"));
-    // The keys the host offers, stored pending for an admin to confirm;
-    // the fingerprints, or why the host offered none.
-    let offer = || -> Result<std::result::Result<String, kensa_agentless::AgentlessError>> {
-        let keys = match probe.scan_host_keys(&target) {
+    let mut ssh = ag.ssh(known_hosts.clone());
+    // A key that does not open (deleted, sealed by another server's key)
+    // is the target's failure, shown in coverage, not a job to retry.
+    // Opened before the host keys are learnt: a bastion wants it then.
+    match ag.open_key(db, &t.address.credential, dir.path()) {
+        Ok(path) => ssh.identity = Some(path),
+        Err(e) => return fail("INVENTORY_FAILED", &e.to_string(), None),
+    }
+    // The keys `host` offers, stored pending for an admin to confirm; the
+    // fingerprints, or why the host offered none.
+    let offer = |ssh: &Ssh,
+                 host: &SshTarget|
+     -> Result<std::result::Result<String, kensa_agentless::AgentlessError>> {
+        let keys = match ssh.scan_host_keys(host) {
             Ok(keys) => keys,
             Err(e) => return Ok(Err(e)),
         };
@@ -396,53 +411,83 @@ pub fn scan_asset(db: &Db, ag: &Agentless, asset: AssetId) -> Result<bool> {
             .iter()
             .map(|k| (k.key_type.clone(), k.key.clone(), k.fingerprint.clone()))
             .collect();
-        db.offer_host_keys(&t.address.host, t.address.port, &rows, Timestamp::now())?;
+        db.offer_host_keys(&host.host, host.port, &rows, Timestamp::now())?;
         Ok(Ok(keys
             .iter()
             .map(|k| k.fingerprint.clone())
             .collect::<Vec<_>>()
             .join(" ")))
     };
+    let unconfirmed = |what: &str, fps: &str| {
+        format!(
+            "first contact with {what}: it offers {fps}; an admin compares it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and confirms it"
+        )
+    };
+    let mut lines = String::new();
+    // The bastion's key is pinned like any host's; until it is confirmed
+    // nothing goes through it.
+    if let Some(b) = &bastion {
+        let pinned = db.confirmed_host_keys(&b.host, b.port)?;
+        if pinned.is_empty() {
+            return match offer(&ssh, b)? {
+                Ok(fps) => fail(
+                    "HOST_KEY_UNCONFIRMED",
+                    &unconfirmed(&format!("the bastion {}:{}", b.host, b.port), &fps),
+                    fps.split(' ').next(),
+                ),
+                Err(e) => fail(
+                    coverage_code(e.reason),
+                    &format!("bastion {}:{}: {}", b.host, b.port, e.detail),
+                    None,
+                ),
+            };
+        }
+        for k in &pinned {
+            lines.push_str(&format!(
+                "{} {} {}\n",
+                b.known_hosts_name(),
+                k.key_type,
+                k.key
+            ));
+        }
+    }
+    let pinned = db.confirmed_host_keys(&t.address.host, t.address.port)?;
+    for k in &pinned {
+        lines.push_str(&format!(
+            "{} {} {}\n",
+            target.known_hosts_name(),
+            k.key_type,
+            k.key
+        ));
+    }
+    std::fs::write(&known_hosts, lines).map_err(io(&known_hosts))?;
+    ssh.bastion.clone_from(&bastion);
     if pinned.is_empty() {
-        return match offer()? {
+        return match offer(&ssh, &target)? {
             Ok(fps) => fail(
                 "HOST_KEY_UNCONFIRMED",
-                &format!(
-                    "first contact: the host offers {fps}; an admin compares it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and confirms it"
-                ),
+                &unconfirmed("the host", &fps),
                 fps.split(' ').next(),
             ),
             Err(e) => fail(coverage_code(e.reason), &e.detail, None),
         };
     }
-    let lines: String = pinned
-        .iter()
-        .map(|k| format!("{} {} {}\n", target.known_hosts_name(), k.key_type, k.key))
-        .collect();
-    std::fs::write(&known_hosts, lines).map_err(io(&known_hosts))?;
-    let mut ssh = ag.ssh(known_hosts);
-    // A key that does not open (deleted, sealed by another server's key)
-    // is the target's failure, shown in coverage, not a job to retry.
-    match ag.open_key(db, &t.address.credential, dir.path()) {
-        Ok(path) => ssh.identity = Some(path),
-        Err(e) => return fail("INVENTORY_FAILED", &e.to_string(), None),
-    }
     let opts = ScanOptions {
         command_timeout: ag.config.command_timeout,
-        sudo: false,
+        ..ScanOptions::default()
     };
     let inv = match kensa_agentless::scan(&ssh, &target, &opts) {
         Ok(inv) => inv,
         Err(e) => {
-            // The opened key goes before anything else is tried.
-            drop(dir);
             let mut fingerprint = e.fingerprint.clone();
             if e.reason == Reason::HostKeyChanged
-                && let Ok(Ok(fps)) = offer()
+                && let Ok(Ok(fps)) = offer(&ssh, &target)
                 && fingerprint.is_none()
             {
                 fingerprint = fps.split(' ').next().map(str::to_owned);
             }
+            // The opened key goes before anything is recorded.
+            drop(dir);
             let detail = if e.reason == Reason::HostKeyChanged {
                 format!(
                     "the host offers {} instead of the confirmed key: refused; if the host was reinstalled, an admin confirms the new key ({})",
@@ -714,6 +759,8 @@ struct TargetBody {
     port: Option<u16>,
     user: String,
     credential: String,
+    /// A bastion, `[user@]host[:port]`, reached with the same credential.
+    jump: Option<String>,
 }
 
 /// `PUT /api/v1/assets/{id}/ssh-target` (admins).
@@ -745,6 +792,7 @@ async fn set_target(
             &b.port.map(|p| p.to_string()).unwrap_or_default(),
             &b.user,
             &b.credential,
+            b.jump.as_deref().unwrap_or(""),
             default_host.as_deref(),
         )
         .map_err(|(column, m)| {

@@ -16,7 +16,7 @@
 //! | `tags` | separated by `;` |
 //! | `internet_exposure` | `yes`, `no` or `unknown` |
 //! | `exposed_ports` | `22/tcp;443/tcp` (`/tcp` when no protocol is given) |
-//! | `ssh_host`, `ssh_port`, `ssh_user`, `ssh_credential` | scan the asset over SSH from the server (docs/agentless.md): the address (default the hostname, else the first address), the port (22), the login and the name of an SSH credential an admin created |
+//! | `ssh_host`, `ssh_port`, `ssh_user`, `ssh_credential`, `ssh_jump` | scan the asset over SSH from the server (docs/agentless.md): the address (default the hostname, else the first address), the port (22), the login, the name of an SSH credential an admin created, and an optional bastion `[user@]host[:port]` |
 //!
 //! An unknown column is refused by name, and every error names its line
 //! and column.
@@ -103,6 +103,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "ssh_port",
     "ssh_user",
     "ssh_credential",
+    "ssh_jump",
 ];
 
 fn text(v: &str, max: usize) -> Result<Option<String>, String> {
@@ -191,6 +192,7 @@ pub fn ssh_address(
     port: &str,
     user: &str,
     credential: &str,
+    jump: &str,
     default_host: Option<&str>,
 ) -> Result<kensa_store::SshAddress, (&'static str, String)> {
     let host = match host.trim() {
@@ -227,11 +229,20 @@ pub fn ssh_address(
         };
         (column, m)
     })?;
+    let jump = match jump.trim() {
+        "" => None,
+        j => Some(
+            kensa_agentless::SshTarget::parse_jump(j, &target.user)
+                .map_err(|m| ("ssh_jump", m))?
+                .to_string(),
+        ),
+    };
     Ok(kensa_store::SshAddress {
         host: target.host,
         port: target.port,
         user: target.user,
         credential,
+        jump,
     })
 }
 
@@ -392,15 +403,22 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Parsed, Vec<InputError>> {
             m.internet_exposure = Some(Some(e));
         }
         let given = |c: &str| !cell(c).trim().is_empty();
-        if ["ssh_host", "ssh_port", "ssh_user", "ssh_credential"]
-            .iter()
-            .any(|c| given(c))
+        if [
+            "ssh_host",
+            "ssh_port",
+            "ssh_user",
+            "ssh_credential",
+            "ssh_jump",
+        ]
+        .iter()
+        .any(|c| given(c))
         {
             match ssh_address(
                 cell("ssh_host"),
                 cell("ssh_port"),
                 cell("ssh_user"),
                 cell("ssh_credential"),
+                cell("ssh_jump"),
                 r.hostname
                     .as_deref()
                     .or(r.ip_addresses.first().map(String::as_str)),

@@ -49,6 +49,9 @@ pub struct SshAddress {
     pub user: String,
     /// The credential's name.
     pub credential: String,
+    /// The bastion, `user@host:port`, reached with the same credential;
+    /// `None`: connect directly.
+    pub jump: Option<String>,
 }
 
 /// An asset scanned over SSH, with its schedule and last outcome.
@@ -97,7 +100,7 @@ pub enum ScanOutcome<'a> {
 }
 
 const TARGET_COLUMNS: &str = "asset_id, host, port, ssh_user, credential, next_scan_at, \
-     last_attempt_at, last_success_at, last_error, last_error_detail, offered_fingerprint";
+     last_attempt_at, last_success_at, last_error, last_error_detail, offered_fingerprint, jump";
 
 fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp::from_unix_ms)
@@ -116,6 +119,7 @@ fn target_row(r: &Row) -> Result<AgentlessTarget> {
             port: port_of(r.i64(2)?)?,
             user: r.text(3)?,
             credential: r.text(4)?,
+            jump: r.opt_text(11)?,
         },
         next_scan_at: Timestamp::from_unix_ms(r.i64(5)?),
         last_attempt_at: ts(r.opt_i64(6)?),
@@ -161,7 +165,7 @@ pub(crate) fn put_target(
         )));
     }
     let old = tx.query_opt(
-        "SELECT host, port, ssh_user, credential FROM agentless_targets WHERE asset_id = ?",
+        "SELECT host, port, ssh_user, credential, jump FROM agentless_targets WHERE asset_id = ?",
         p![asset.0],
     )?;
     match old {
@@ -169,17 +173,19 @@ pub(crate) fn put_target(
             if r.text(0)? == a.host
                 && r.i64(1)? == i64::from(a.port)
                 && r.text(2)? == a.user
-                && r.text(3)? == a.credential => {}
+                && r.text(3)? == a.credential
+                && r.opt_text(4)? == a.jump => {}
         Some(_) => {
             tx.exec(
                 "UPDATE agentless_targets SET host = ?, port = ?, ssh_user = ?, credential = ?, \
-                 next_scan_at = ?, last_error = NULL, last_error_detail = NULL, \
+                 jump = ?, next_scan_at = ?, last_error = NULL, last_error_detail = NULL, \
                  offered_fingerprint = NULL WHERE asset_id = ?",
                 p![
                     &a.host,
                     i64::from(a.port),
                     &a.user,
                     &a.credential,
+                    a.jump.clone(),
                     at.unix_ms(),
                     asset.0
                 ],
@@ -188,13 +194,14 @@ pub(crate) fn put_target(
         None => {
             tx.exec(
                 "INSERT INTO agentless_targets (asset_id, host, port, ssh_user, credential, \
-                 next_scan_at) VALUES (?, ?, ?, ?, ?, ?)",
+                 jump, next_scan_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 p![
                     asset.0,
                     &a.host,
                     i64::from(a.port),
                     &a.user,
                     &a.credential,
+                    a.jump.clone(),
                     at.unix_ms()
                 ],
             )?;
@@ -495,7 +502,7 @@ impl Db {
     /// An admin confirms the offered key `fingerprint` of `host:port`: it
     /// becomes the only key pinned for that address (a key confirmed
     /// before, after a reinstall, is dropped), and the targets at that
-    /// address are due at once. `false` when no such key was offered.
+    /// address or behind it are due at once. `false` when no such key was offered.
     pub fn confirm_host_key(
         &self,
         host: &str,
@@ -517,9 +524,18 @@ impl Db {
                 "DELETE FROM ssh_host_keys WHERE host = ? AND port = ? AND fingerprint <> ?",
                 p![host, i64::from(port), fingerprint],
             )?;
+            // The targets at that address, and those reached through it
+            // as their bastion (`jump` is written `user@host:port`, an IPv6
+            // host in brackets).
+            let bastion = if host.contains(':') {
+                format!("%@[{host}]:{port}")
+            } else {
+                format!("%@{host}:{port}")
+            };
             tx.exec(
-                "UPDATE agentless_targets SET next_scan_at = 0 WHERE host = ? AND port = ?",
-                p![host, i64::from(port)],
+                "UPDATE agentless_targets SET next_scan_at = 0 \
+                 WHERE (host = ? AND port = ?) OR jump LIKE ?",
+                p![host, i64::from(port), bastion],
             )?;
             Ok(true)
         })

@@ -35,6 +35,20 @@ pub enum RootKind {
     Alpine,
     /// Debian 12 whose `rpm` hangs (a shell script sleeping in a child).
     HangingRpm,
+    /// Debian 12 with this machine's `ss` (iproute2) copied in. The
+    /// chroot has no `/proc` mounted, so the kernel's socket tables cannot
+    /// be read there, but `ss` asks the kernel over netlink.
+    WithSs,
+    /// Debian 12 with language packages: this machine's Python
+    /// `*.dist-info` and `*.egg-info` metadata in
+    /// `usr/lib/python3/dist-packages`, and the npm project of the oracles
+    /// (`package-lock.json` and its `node_modules`) in `srv/app`.
+    WithLang,
+    /// RHEL 8's BerkeleyDB rpm database readable by root only, and
+    /// Debian 12's real `sudo` (the package unpacked from the cache) with
+    /// a sudoers file that lets every user run `/usr/bin/rpm` as root
+    /// without a password, and nothing else.
+    RpmSudo,
 }
 
 impl RootKind {
@@ -47,6 +61,9 @@ impl RootKind {
             RootKind::RpmNdb => "rpm-ndb",
             RootKind::Alpine => "alpine",
             RootKind::HangingRpm => "hanging-rpm",
+            RootKind::WithSs => "with-ss",
+            RootKind::WithLang => "with-lang",
+            RootKind::RpmSudo => "rpm-sudo",
         }
     }
 }
@@ -196,7 +213,7 @@ pub fn build_root(dir: &Path, kind: RootKind) -> PathBuf {
             "sqlite",
             "NAME=\"Common Base Linux Mariner\"\nVERSION=\"2.0.20220226\"\nID=mariner\nVERSION_ID=\"2.0\"\nPRETTY_NAME=\"CBL-Mariner/Linux\"\n",
         ),
-        RootKind::RpmBdb => rpm_root(
+        RootKind::RpmBdb | RootKind::RpmSudo => rpm_root(
             "libuuid-bdb",
             "Packages",
             "bdb_ro",
@@ -228,6 +245,78 @@ pub fn build_root(dir: &Path, kind: RootKind) -> PathBuf {
                 .arg("755")
                 .arg(root.join("usr/bin/rpm")));
         }
+        RootKind::WithSs => {
+            let ss = ["/usr/bin/ss", "/bin/ss", "/usr/sbin/ss", "/sbin/ss"]
+                .into_iter()
+                .find(|p| Path::new(p).exists())
+                .expect("ss (iproute2) on this machine: run scripts/setup");
+            install_binary(&root, ss);
+            // The chroot proves the fallback only if its tables are absent.
+            assert!(!root.join("proc/net/tcp").exists());
+        }
+        RootKind::WithLang => {
+            let site = root.join("usr/lib/python3/dist-packages");
+            std::fs::create_dir_all(&site).expect("mkdir");
+            let mut copied = 0;
+            for e in std::fs::read_dir("/usr/lib/python3/dist-packages").expect("dist-packages") {
+                let p = e.expect("entry").path();
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name.ends_with(".dist-info") || name.ends_with(".egg-info") {
+                    run(Command::new("cp").arg("-a").arg(&p).arg(&site));
+                    copied += 1;
+                }
+            }
+            assert!(copied > 0, "no Python package metadata to copy");
+            let oracles = crate::cache_dir().join("oracles");
+            assert!(
+                oracles.join("package-lock.json").exists(),
+                "{}: missing: run scripts/setup",
+                oracles.display()
+            );
+            let app = root.join("srv/app");
+            std::fs::create_dir_all(&app).expect("mkdir");
+            for f in ["package.json", "package-lock.json", "node_modules"] {
+                if oracles.join(f).exists() {
+                    run(Command::new("cp").arg("-a").arg(oracles.join(f)).arg(&app));
+                }
+            }
+        }
+    }
+    if kind == RootKind::RpmSudo {
+        run(Command::new("chmod")
+            .arg("600")
+            .arg(root.join("var/lib/rpm/Packages")));
+        let deb = crate::cache_dir().join("debs/sudo.deb");
+        assert!(
+            deb.exists(),
+            "{}: missing: run scripts/setup",
+            deb.display()
+        );
+        // Unpacked beside the root, then copied in: extracting into the
+        // root would replace its merged-/usr `lib` symlink by the
+        // package's `lib/` directory. Files are replaced, never written
+        // through: the root's own are hard links into the cache.
+        let unpacked = dir.join("sudo-deb");
+        let _ = std::fs::remove_dir_all(&unpacked);
+        run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked));
+        for part in ["usr", "etc"] {
+            run(Command::new("cp")
+                .args(["-a", "--remove-destination"])
+                .arg(unpacked.join(part))
+                .arg(&root));
+        }
+        run(Command::new("chmod")
+            .arg("4755")
+            .arg(root.join("usr/bin/sudo")));
+        replace(
+            &root,
+            "etc/sudoers",
+            b"Defaults !lecture\nALL ALL=(root) NOPASSWD: /usr/bin/rpm\n",
+        );
+        run(Command::new("chmod")
+            .arg("440")
+            .arg(root.join("etc/sudoers")));
+        let _ = std::fs::remove_dir_all(root.join("etc/sudoers.d"));
     }
     root
 }
@@ -289,6 +378,25 @@ impl Sshd {
             if u.shell.contains("csh") {
                 install_binary(&root, &u.shell);
             }
+            if u.root == RootKind::RpmSudo {
+                // sudo looks its user up in the chroot's passwd file, and
+                // PAM's account check (pam_unix) in its shadow file.
+                for db in ["passwd", "shadow"] {
+                    let out = Command::new("getent")
+                        .args([db, &u.name])
+                        .output()
+                        .expect("getent");
+                    let file = format!("etc/{db}");
+                    let mut text = std::fs::read(root.join(&file)).expect("passwd");
+                    if !String::from_utf8_lossy(&text).contains(&format!("\n{}:", u.name)) {
+                        text.extend_from_slice(&out.stdout);
+                        replace(&root, &file, &text);
+                        if db == "shadow" {
+                            run(Command::new("chmod").arg("640").arg(root.join(&file)));
+                        }
+                    }
+                }
+            }
             config.push_str(&format!(
                 "Match User {}\n  ChrootDirectory {}\n",
                 u.name,
@@ -346,6 +454,14 @@ impl Sshd {
         let _ = std::fs::remove_file(self.dir.join("host_key.pub"));
         keygen(&self.dir.join("host_key"));
         self.configure_and_start(users)
+    }
+
+    /// Let `user` log in with the key `private` (its `.pub` beside it)
+    /// instead of this server's client key: a bastion that accepts the
+    /// key of another server's users. Read at each login: no restart.
+    pub fn authorize(&self, user: &str, private: &Path) {
+        let public = std::fs::read(private.with_extension("pub")).expect("public key");
+        std::fs::write(self.dir.join("authorized").join(user), public).expect("authorized key");
     }
 
     /// `ssh-keygen -l` of the host key: what an admin reads on the host.

@@ -64,6 +64,7 @@ pub fn collect(args: &SshArgs, target: &SshTarget) -> Result<Inventory, String> 
     let opts = ScanOptions {
         command_timeout: args.command_timeout,
         sudo: args.sudo,
+        ..ScanOptions::default()
     };
     kensa_agentless::scan(&ssh, target, &opts).map_err(|e| match e.reason {
         Reason::HostKeyUnknown => {

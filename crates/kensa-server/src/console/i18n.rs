@@ -118,6 +118,11 @@ static CATALOG: &[(&str, &str, &str)] = &[
     ("ag.port", "Port", "ポート"),
     ("ag.user", "User", "ユーザー"),
     ("ag.credential", "Credential", "認証情報"),
+    (
+        "ag.jump",
+        "Bastion (optional, [user@]host[:port])",
+        "踏み台（任意、[user@]host[:port]）",
+    ),
     ("nav.dashboard", "Dashboard", "ダッシュボード"),
     ("nav.findings", "Findings", "検出結果"),
     ("nav.assets", "Assets", "資産台帳"),

@@ -520,4 +520,245 @@ mod over_ssh {
             assert!(left.is_empty(), "{label}: scan files left: {left:?}");
         }
     }
+
+    /// The target rows of the API, by asset name.
+    fn targets(seen: &mut Seen, s: &TestServer) -> Vec<Value> {
+        let (status, t) = seen.call(s, "GET", "/api/v1/agentless-targets", None);
+        assert_eq!(status, 200, "{t}");
+        t["targets"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn credential(seen: &mut Seen, s: &TestServer, key: &std::path::Path) {
+        let key = std::fs::read_to_string(key).expect("key");
+        let (status, b) = seen.call(
+            s,
+            "POST",
+            "/api/v1/ssh-credentials",
+            Some(json!({ "name": "scan-key", "private_key": key })),
+        );
+        assert_eq!(status, 201, "{b}");
+    }
+
+    fn confirm(seen: &mut Seen, s: &TestServer, port: u16, fingerprint: &str) {
+        let (status, b) = seen.call(
+            s,
+            "POST",
+            "/api/v1/ssh-host-keys/confirm",
+            Some(json!({ "host": "127.0.0.1", "port": port, "fingerprint": fingerprint })),
+        );
+        assert_eq!(status, 200, "{b}");
+    }
+
+    /// A target behind a bastion (register column `ssh_jump`): the
+    /// bastion is a second real sshd with its own host key, which is
+    /// offered and confirmed before anything goes through it; then the
+    /// target's key, learnt through the bastion; then the scan, whose
+    /// packages are the root's.
+    #[test]
+    #[ignore = "needs sshd (scripts/setup); scripts/test runs it"]
+    fn a_target_behind_a_bastion_is_scanned_through_it_after_both_keys_are_confirmed() {
+        let target_user = User::new("srv-behind", RootKind::Bookworm);
+        let jump_user = User::new("srv-jump", RootKind::Bookworm);
+        let inner = Sshd::start(std::slice::from_ref(&target_user));
+        let bastion = Sshd::start(std::slice::from_ref(&jump_user));
+        // One credential for both, as with a bastion sharing the fleet's key.
+        bastion.authorize(&jump_user.name, &inner.client_key);
+        assert_ne!(inner.fingerprint(), bastion.fingerprint());
+        let root = inner.dir.join("roots").join(RootKind::Bookworm.name());
+        let inv = kensa_inventory::collect(&Target::Root(root)).expect("inventory --root");
+        let store = kensa_kb::base::KnowledgeBase::open(kensa_testkit::kb::shared()).expect("kb");
+        let report =
+            kensa_detect::scan(&inv, &store, &kensa_detect::Options::default()).expect("scan");
+        let mut expected: Vec<(String, String)> = report
+            .findings
+            .iter()
+            .map(|f| (f.vulnerability_id.clone(), f.package.name.clone()))
+            .collect();
+        expected.sort();
+        expected.dedup();
+        assert!(!expected.is_empty(), "the root has findings");
+
+        for backend in backends().iter() {
+            let label = backend.label();
+            let s = TestServer::builder(backend)
+                .agentless(kensa_server::agentless::AgentlessConfig {
+                    interval: Duration::from_secs(3600),
+                    concurrency: 2,
+                    total_timeout: Duration::from_secs(60),
+                    ..Default::default()
+                })
+                .start();
+            let mut seen = Seen::default();
+            credential(&mut seen, &s, &inner.client_key);
+            // A bastion that is no [user@]host[:port] names its column.
+            let bad = format!(
+                "name,ssh_host,ssh_port,ssh_user,ssh_credential,ssh_jump\n\
+                 agl-behind,127.0.0.1,{},{},scan-key,-oProxyCommand=x\n",
+                inner.port, target_user.name
+            );
+            let (status, b) = seen.send(&s, "/api/v1/assets/import?format=csv", &bad);
+            assert_eq!(status, 400, "{label}: {b}");
+            assert!(b.to_string().contains("ssh_jump"), "{b}");
+            let csv = format!(
+                "name,ssh_host,ssh_port,ssh_user,ssh_credential,ssh_jump\n\
+                 agl-behind,127.0.0.1,{},{},scan-key,{}@127.0.0.1:{}\n",
+                inner.port, target_user.name, jump_user.name, bastion.port
+            );
+            let (status, b) = seen.send(&s, "/api/v1/assets/import?format=csv", &csv);
+            assert_eq!(status, 200, "{label}: {b}");
+            let t = targets(&mut seen, &s);
+            assert_eq!(
+                t[0]["jump"],
+                format!("{}@127.0.0.1:{}", jump_user.name, bastion.port),
+                "{t:?}"
+            );
+
+            // The bastion first: its key is offered, nothing goes through.
+            let row = wait_row(&mut seen, &s, "agl-behind", |r| {
+                r["reason"] == "HOST_KEY_UNCONFIRMED"
+            });
+            assert_eq!(
+                row["scan"]["offered_fingerprint"],
+                bastion.fingerprint().as_str(),
+                "{label}: {row}"
+            );
+            assert!(
+                row["scan"]["error_detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("bastion"),
+                "{row}"
+            );
+            confirm(&mut seen, &s, bastion.port, &bastion.fingerprint());
+            // Then the target's, learnt through the bastion.
+            let row = wait_row(&mut seen, &s, "agl-behind", |r| {
+                r["reason"] == "HOST_KEY_UNCONFIRMED"
+                    && r["scan"]["offered_fingerprint"] == inner.fingerprint().as_str()
+            });
+            assert!(row["inventory_at"].is_null(), "{row}");
+            confirm(&mut seen, &s, inner.port, &inner.fingerprint());
+            let row = wait_row(&mut seen, &s, "agl-behind", |r| {
+                r["scan"]["last_success_at"].is_i64() && r["evaluated_at"].is_i64()
+            });
+            assert!(row["scan"]["error"].is_null(), "{row}");
+            let asset = row["asset_id"].as_i64().expect("id");
+            assert_eq!(
+                active(&mut seen, &s, asset),
+                expected,
+                "{label}: findings of the scan through the bastion"
+            );
+            // The bastion's log shows the jump user's logins (`ssh -W`
+            // opens no session: only the forwarding).
+            let log = bastion.log();
+            assert!(
+                log.contains(&format!("Accepted publickey for {}", jump_user.name)),
+                "{log}"
+            );
+        }
+    }
+
+    /// A short interval: after its first scan each target is scanned again
+    /// one interval plus its own jitter (up to a tenth of the interval)
+    /// later, never before, and targets due together spread out.
+    #[test]
+    #[ignore = "needs sshd (scripts/setup); scripts/test runs it"]
+    fn targets_are_rescanned_after_the_interval_with_jitter() {
+        let users: Vec<User> = (0..3)
+            .map(|i| User::new(&format!("srv-timed{i}"), RootKind::Alpine))
+            .collect();
+        let sshd = Sshd::start(&users);
+        let interval = Duration::from_secs(20);
+        let ms = |d: Duration| d.as_millis() as i64;
+        for backend in backends().iter() {
+            let label = backend.label();
+            let s = TestServer::builder(backend)
+                .agentless(kensa_server::agentless::AgentlessConfig {
+                    interval,
+                    concurrency: 3,
+                    total_timeout: Duration::from_secs(30),
+                    ..Default::default()
+                })
+                .start();
+            let mut seen = Seen::default();
+            credential(&mut seen, &s, &sshd.client_key);
+            let mut csv = "name,ssh_host,ssh_port,ssh_user,ssh_credential\n".to_owned();
+            for (i, u) in users.iter().enumerate() {
+                csv.push_str(&format!(
+                    "agl-timed{i},127.0.0.1,{},{},scan-key\n",
+                    sshd.port, u.name
+                ));
+            }
+            let (status, b) = seen.send(&s, "/api/v1/assets/import?format=csv", &csv);
+            assert_eq!(status, 200, "{label}: {b}");
+            wait_row(&mut seen, &s, "agl-timed0", |r| {
+                r["reason"] == "HOST_KEY_UNCONFIRMED"
+            });
+            // Confirming the key makes the three due at once: one pass of
+            // the scheduler queues them together.
+            confirm(&mut seen, &s, sshd.port, &sshd.fingerprint());
+            let first: Vec<Value> = (0..3)
+                .map(|i| {
+                    wait_row(&mut seen, &s, &format!("agl-timed{i}"), |r| {
+                        r["scan"]["last_success_at"].is_i64()
+                    })
+                })
+                .collect();
+            let t = targets(&mut seen, &s);
+            let mut next = Vec::new();
+            for row in &first {
+                let id = row["asset_id"].as_i64().expect("id");
+                let target = t
+                    .iter()
+                    .find(|x| x["asset_id"].as_i64() == Some(id))
+                    .expect("target");
+                let attempt = target["last_attempt_at"].as_i64().expect("attempted");
+                let due = target["next_scan_at"].as_i64().expect("scheduled");
+                // Queued just before the scan: due one interval plus up to
+                // a tenth of it after.
+                let wait = due - attempt;
+                assert!(
+                    wait > ms(interval) - 5_000 && wait <= ms(interval) + ms(interval) / 10,
+                    "{label}: next scan {wait} ms after the last"
+                );
+                next.push((id, due));
+            }
+            let dues: Vec<i64> = next.iter().map(|(_, d)| *d).collect();
+            let spread = dues.iter().max().expect("max") - dues.iter().min().expect("min");
+            assert!(spread > 0, "{label}: no jitter: {dues:?}");
+            assert!(spread <= ms(interval) / 10, "{label}: {dues:?}");
+            // The second scan of each: not before its time, and soon after
+            // (the scheduler looks every 2 s; the scan itself takes a
+            // moment on this shared machine).
+            for (id, due) in next {
+                let name = first
+                    .iter()
+                    .find(|r| r["asset_id"].as_i64() == Some(id))
+                    .and_then(|r| r["name"].as_str())
+                    .expect("name")
+                    .to_owned();
+                let before = first
+                    .iter()
+                    .find(|r| r["asset_id"].as_i64() == Some(id))
+                    .and_then(|r| r["scan"]["last_attempt_at"].as_i64())
+                    .expect("attempt");
+                let row = wait_row(&mut seen, &s, &name, |r| {
+                    r["scan"]["last_attempt_at"]
+                        .as_i64()
+                        .is_some_and(|a| a > before)
+                });
+                let again = row["scan"]["last_attempt_at"].as_i64().expect("attempt");
+                assert!(
+                    again >= due,
+                    "{label}: {name} rescanned {} ms early",
+                    due - again
+                );
+                assert!(
+                    again <= due + 20_000,
+                    "{label}: {name} rescanned {} ms late",
+                    again - due
+                );
+                assert!(row["scan"]["error"].is_null(), "{row}");
+            }
+        }
+    }
 }

@@ -31,6 +31,9 @@ pub(super) fn agentless_card(
                 dt { (cx.t("ag.method")) } dd id="scan-method" { (method) }
                 @if let Some(t) = t {
                     dt { (cx.t("ag.target")) } dd class="mono" { (t.address.user) "@" (t.address.host) ":" (t.address.port) " (" (t.address.credential) ")" }
+                    @if let Some(j) = &t.address.jump {
+                        dt { (cx.t("ag.jump")) } dd class="mono" id="scan-jump" { (j) }
+                    }
                     dt { (cx.t("ag.last_success")) } dd { (t.last_success_at.map(when).unwrap_or_else(|| "—".into())) }
                     @if let Some(e) = &t.last_error {
                         dt { (cx.t("ag.error")) } dd id="scan-error" { strong { (e) } " " (t.last_error_detail.as_deref().unwrap_or("")) }
@@ -71,6 +74,7 @@ pub(super) fn agentless_card(
                             }
                         }
                     }
+                    label { (cx.t("ag.jump")) input type="text" name="jump" value=(t.and_then(|t| t.address.jump.as_deref()).unwrap_or("")); }
                     button type="submit" { (cx.t("ag.set_target")) }
                 }
             }
@@ -191,6 +195,7 @@ pub(crate) async fn ssh_target(
             form.get("port").unwrap_or(""),
             form.get("user").unwrap_or(""),
             form.get("credential").unwrap_or(""),
+            form.get("jump").unwrap_or(""),
             default_host.as_deref(),
         )
         .map_err(|(column, m)| {
