@@ -106,6 +106,8 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reviews",
         sqlite: include_str!("../migrations/sqlite/0014_reviews.sql"),
         postgres: include_str!("../migrations/postgres/0014_reviews.sql"),
+    },
+    Migration {
         version: 15,
         name: "agentless jump",
         sqlite: include_str!("../migrations/sqlite/0015_agentless_jump.sql"),
