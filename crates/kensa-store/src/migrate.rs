@@ -101,6 +101,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_asset_list.sql"),
         postgres: include_str!("../migrations/postgres/0013_asset_list.sql"),
     },
+    // Reserved number for the feeds branch: the lead renumbers at merge.
+    Migration {
+        version: 18,
+        name: "scan warnings",
+        sqlite: include_str!("../migrations/sqlite/0018_scan_warnings.sql"),
+        postgres: include_str!("../migrations/postgres/0018_scan_warnings.sql"),
+    },
 ];
 
 /// The newest schema this build knows.
