@@ -112,6 +112,7 @@ pub fn scan(inventory: &Inventory, store: &KnowledgeBase, opts: &Options) -> Res
         eol.os_note.as_deref(),
     )?;
     findings.extend(eol.findings);
+    dropped_cve_warnings(store, &findings, &mut warnings);
     findings.sort_by(Finding::rank_cmp);
     warnings.sort();
     warnings.dedup();
@@ -224,6 +225,29 @@ fn dropped_warnings(
                         .as_deref()
                         .map(|r| format!(", {r}"))
                         .unwrap_or_default(),
+                    d.message
+                ),
+            });
+        }
+    }
+}
+
+/// A finding whose CVE record (NVD, CVE JSON 5) the import dropped is
+/// scored without that record's CVSS vectors: the scan says so, per
+/// package, so that a low or untriaged score is not taken at its word.
+fn dropped_cve_warnings(store: &KnowledgeBase, findings: &[Finding], warnings: &mut Vec<Warning>) {
+    for f in findings {
+        for d in store.dropped(kensa_kb::feeds::nvd::DROPPED_NAMESPACE, &f.vulnerability_id) {
+            warnings.push(Warning {
+                kind: DROPPED_RECORD.into(),
+                package: Some(f.package.name.clone()),
+                message: format!(
+                    "{} {}: the knowledge base could not import the {} record of {} ({}: {}), so its score lacks that record's CVSS vectors",
+                    f.package.name,
+                    f.package.version,
+                    d.feed,
+                    f.vulnerability_id,
+                    d.file,
                     d.message
                 ),
             });

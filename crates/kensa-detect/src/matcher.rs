@@ -120,7 +120,11 @@ pub(crate) fn plan(
                     version,
                     ecosystem: d.ecosystem,
                     method,
-                    module: p.modularity_label.as_deref().and_then(module_stream),
+                    module: p
+                        .modularity_label
+                        .as_deref()
+                        .and_then(module_stream)
+                        .or_else(|| ksplice_stream(d, p)),
                     arch: p.arch.clone(),
                 };
                 // Red Hat lists a fixed CVE under every binary RPM, but an
@@ -201,6 +205,16 @@ fn signed_kernel_source(source: &str, distro: &str) -> Option<String> {
         return Some("linux".into());
     }
     Some(format!("linux-{flavour}"))
+}
+
+/// Oracle's Ksplice userspace builds (`2:1.1.1g-15.ksplice1.el8_3`) are a
+/// stream of their own: Oracle's OVAL gates their fixes on the release
+/// saying `ksplice`, and the importer gives those rows the stream
+/// `ksplice` (see `kensa_kb::feeds::oval`), so that a Ksplice fix, whose
+/// epoch 2 is above every ordinary build, is never applied to an
+/// ordinary package, and an ordinary erratum not to a Ksplice build.
+fn ksplice_stream(d: &Distro, p: &Package) -> Option<String> {
+    (d.id == "ol" && p.version.contains("ksplice")).then(|| "ksplice".to_owned())
 }
 
 /// `nodejs:18:8080020230606:63b34585` → `nodejs:18`.

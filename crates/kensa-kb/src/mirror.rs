@@ -13,7 +13,7 @@
 //! | `debian-json` | `debian-tracker.json` (the tracker's JSON export) |
 //! | `alpine` | `alpine-secdb/` (`<release>/<repo>.json` or `.yaml`) |
 //! | `amazon` | `amazon/*.xml.gz` (`updateinfo`), `samples/amazon-updateinfo/` |
-//! | `oval` | `oval/*.xml`, `samples/mariner-oval/` |
+//! | `oval` | `oval/*.xml` (Mariner/Azure Linux, SUSE, Oracle Linux: the generator says which), `samples/mariner-oval/` |
 //! | `redhat` | `redhat/` (Red Hat CSAF VEX, one file per CVE: `<year>/cve-*.json` as published, or flat `*.json`; read recursively) |
 //! | `nvd` | `nvd/*.json` (API 2.0 pages), `samples/nvd-api-2.0/` |
 //! | `cve5` | `cve5/` (cvelistV5 records) |

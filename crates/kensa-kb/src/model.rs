@@ -94,7 +94,8 @@ pub struct Affected {
     /// The vendor's own words on the status (Debian `<no-dsa>` reason,
     /// Red Hat's "Will not fix" statement...).
     pub note: Option<String>,
-    /// RHEL-family module stream (`nodejs:18`), when the fix is modular.
+    /// RHEL-family module stream (`nodejs:18`), when the fix is modular;
+    /// `ksplice` for Oracle's fixes of Ksplice userspace builds only.
     pub module: Option<String>,
     /// The architectures a vendor restricts the record to (empty: all).
     pub arches: Vec<String>,

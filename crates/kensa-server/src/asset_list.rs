@@ -695,6 +695,7 @@ mod tests {
             inventory_failure: None,
             reachability: None,
             exposure_override: None,
+            scan_warnings: Vec::new(),
         };
         let row = AssetRow {
             asset: a,

@@ -64,6 +64,11 @@ struct Evaluated {
     /// The server software in it (the ingest fast path reads no packages,
     /// so the evaluation records this asset fact).
     middleware: Vec<kensa_store::Middleware>,
+    /// The scan's `dropped-record` warnings: knowledge-base records about
+    /// an installed package that the import could not read, so that the
+    /// asset says what was not checked (the other warnings are the
+    /// inventory's own, already visible).
+    dropped: Vec<kensa_detect::Warning>,
 }
 
 /// One worker thread's state.
@@ -289,9 +294,16 @@ impl Worker {
                         ..Options::default()
                     },
                 )?;
+                let mut dropped: Vec<_> = report
+                    .warnings
+                    .into_iter()
+                    .filter(|w| w.kind == kensa_detect::DROPPED_RECORD)
+                    .collect();
+                dropped.sort();
                 let f = Arc::new(Evaluated {
                     findings: report.findings,
                     middleware: kensa_store::middleware_of(&inventory),
+                    dropped,
                 });
                 if shareable {
                     if self.cache.len() >= CACHE {
@@ -321,6 +333,9 @@ impl Worker {
         }
         if evaluated.middleware != record.middleware {
             self.db.set_asset_middleware(asset, &evaluated.middleware)?;
+        }
+        if evaluated.dropped != record.scan_warnings {
+            self.db.set_asset_scan_warnings(asset, &evaluated.dropped)?;
         }
         let findings = &evaluated.findings;
         match self.db.apply_evaluation(asset, findings, Timestamp::now()) {

@@ -196,6 +196,9 @@ pub struct Asset {
     pub reachability: Option<crate::reach::Reachability>,
     /// An admin's word on the exposure, above the model's.
     pub exposure_override: Option<crate::reach::ExposureOverride>,
+    /// What the latest evaluation could not check: knowledge-base records
+    /// dropped at import about packages this asset has (`dropped-record`).
+    pub scan_warnings: Vec<kensa_model::Warning>,
 }
 
 impl Asset {
@@ -240,7 +243,7 @@ pub(crate) const ASSET_COLUMNS: &str = "id, kind, name, hostname, machine_id, im
      inventory_hash, inventory_at, evaluated_at, created_at, updated_at, operation_start, \
      support_end, owner, team, environment, tags, internet_exposure, source, instance_id, \
      ip_addresses, exposed_ports, os_pretty, middleware, eol, inventory_failure, \
-     inventory_failed_at, reachability, exposure_override";
+     inventory_failed_at, reachability, exposure_override, scan_warnings";
 
 pub(crate) fn asset_of(r: &Row) -> Result<Asset> {
     let tags: Option<Vec<String>> = match r.opt_json(18)? {
@@ -310,6 +313,7 @@ pub(crate) fn asset_of(r: &Row) -> Result<Asset> {
                     .map_err(|e| StoreError::Corrupt(format!("asset exposure override: {e}")))?,
             ),
         },
+        scan_warnings: json_list(r, 31, "asset scan warnings")?,
     })
 }
 

@@ -113,6 +113,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_agentless_jump.sql"),
         postgres: include_str!("../migrations/postgres/0015_agentless_jump.sql"),
     },
+    Migration {
+        version: 16,
+        name: "scan warnings",
+        sqlite: include_str!("../migrations/sqlite/0016_scan_warnings.sql"),
+        postgres: include_str!("../migrations/postgres/0016_scan_warnings.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -712,6 +712,25 @@ impl Db {
         })
     }
 
+    /// Records what the latest evaluation could not check about the
+    /// asset's packages (its `dropped-record` warnings).
+    pub fn set_asset_scan_warnings(
+        &self,
+        asset: AssetId,
+        warnings: &[kensa_model::Warning],
+    ) -> Result<()> {
+        let v = (!warnings.is_empty())
+            .then(|| json(&warnings, "asset scan warnings"))
+            .transpose()?;
+        self.tx("set asset scan warnings", Mode::Write, |tx| {
+            tx.exec(
+                "UPDATE assets SET scan_warnings = ? WHERE id = ?",
+                p![v.clone(), asset.0],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Records the asset's OS support dates (from the evaluation).
     pub fn set_asset_eol(&self, asset: AssetId, eol: Option<&kensa_model::OsEol>) -> Result<()> {
         let v = eol.map(|e| json(e, "asset end of life")).transpose()?;

@@ -89,6 +89,18 @@ struct Releases {
 }
 
 impl Releases {
+    /// The namespaces a package line is about: its release's, or for an
+    /// unstable line (no release) unstable's and every tracked release's,
+    /// which inherit it.
+    fn line_namespaces(&self, release: Option<&str>) -> Vec<String> {
+        match release {
+            Some(r) => self.namespace(r).into_iter().collect(),
+            None => std::iter::once("debian:sid".to_owned())
+                .chain(self.tracked.values().map(|m| format!("debian:{m}")))
+                .collect(),
+        }
+    }
+
     fn namespace(&self, codename: &str) -> Option<String> {
         if matches!(codename, "sid" | "unstable") {
             return Some("debian:sid".to_owned());
@@ -406,6 +418,31 @@ fn affected(
 }
 
 /// Splits `[release] - pkg ...` / `- pkg ...` into release and body.
+/// A package line that could not be read: when its release and package
+/// name are readable, the store remembers that package lost a record, so
+/// that a scan of a host with it says so (`dropped-record`).
+fn drop_line(
+    report: &mut FeedReport,
+    file: &str,
+    record: String,
+    namespaces: Vec<String>,
+    body: &str,
+    message: String,
+) {
+    let package = body
+        .split_whitespace()
+        .next()
+        .filter(|p| !p.contains(['<', '(', '[', '{']));
+    match package {
+        Some(pkg) if !namespaces.is_empty() => {
+            for ns in namespaces {
+                report.dropped(file, Some(record.clone()), &ns, pkg, message.clone());
+            }
+        }
+        _ => report.error(file, Some(record), message),
+    }
+}
+
 fn split_package_line(line: &str) -> Option<(Option<&str>, &str)> {
     if let Some(rest) = line.strip_prefix('[') {
         let (release, rest) = rest.split_once(']')?;
@@ -488,9 +525,12 @@ fn import_cve_list(
         } else if let Some((release, rest)) = split_package_line(body) {
             match parse_package_line(release, rest) {
                 Ok(p) => e.lines.push(PackageLine { line: n, ..p }),
-                Err(message) => report.error(
-                    file_name.clone(),
-                    Some(format!("{} line {n}", e.id)),
+                Err(message) => drop_line(
+                    report,
+                    &file_name,
+                    format!("{} line {n}", e.id),
+                    releases.line_namespaces(release),
+                    rest,
                     message,
                 ),
             }
@@ -765,9 +805,12 @@ fn import_dsa_list(
                     p.fixed.as_deref(),
                     p.note,
                 )),
-                Err(message) => report.error(
-                    file_name.clone(),
-                    Some(format!("{} line {n}", a.id)),
+                Err(message) => drop_line(
+                    report,
+                    &file_name,
+                    format!("{} line {n}", a.id),
+                    releases.namespace(release).into_iter().collect(),
+                    rest,
                     message,
                 ),
             }
@@ -850,11 +893,20 @@ pub fn import_json(path: &Path, sink: &mut dyn Sink) -> Result<FeedReport> {
                         }
                         adv.affected.push(a);
                     }
-                    Err(message) => report.error(
-                        file_name.clone(),
-                        Some(format!("{record} {codename}")),
-                        message,
-                    ),
+                    Err(message) => match releases.namespace(codename) {
+                        Some(ns) => report.dropped(
+                            file_name.clone(),
+                            Some(format!("{record} {codename}")),
+                            &ns,
+                            package,
+                            message,
+                        ),
+                        None => report.error(
+                            file_name.clone(),
+                            Some(format!("{record} {codename}")),
+                            message,
+                        ),
+                    },
                 }
             }
         }

@@ -9,6 +9,7 @@ pub mod kev;
 pub mod nvd;
 pub mod osv;
 pub mod oval;
+mod oval_vendor;
 pub mod redhat;
 pub mod rustsec;
 mod xml_text;

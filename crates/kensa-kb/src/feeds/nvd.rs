@@ -54,6 +54,29 @@ pub fn import_cve5(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<FeedRe
     Ok(report)
 }
 
+/// The namespace under which a dropped CVE record is remembered, with the
+/// CVE id as its "package": CVE records name no package Kensa matches
+/// (NVD's CPEs are never matched with installed packages), but a finding
+/// of that CVE is scored without the record's vectors, and the scan says
+/// so (see `kensa_detect`'s `dropped-record` warnings).
+pub const DROPPED_NAMESPACE: &str = "nvd";
+
+/// A CVE record that could not be read: remembered by its CVE id when the
+/// record has one, else an error of its place in the file.
+fn drop_record(report: &mut FeedReport, file: &str, label: String, message: String) {
+    if label.starts_with("CVE-") {
+        report.dropped(
+            file,
+            Some(label.clone()),
+            DROPPED_NAMESPACE,
+            &label,
+            message,
+        );
+    } else {
+        report.error(file, Some(label), message);
+    }
+}
+
 fn io_err(path: &Path, source: std::io::Error) -> KbError {
     KbError::Io {
         path: path.display().to_string(),
@@ -237,7 +260,7 @@ fn import_page(file: &Path, sink: &mut dyn Sink, report: &mut FeedReport) -> Res
                         report.records += 1;
                     }
                 }
-                Err(e) => report.error(&name, Some(label), e.to_string()),
+                Err(e) => drop_record(report, &name, label, e.to_string()),
             }
         };
         stream_top_array(BufReader::new(f), "vulnerabilities", &mut each)
@@ -474,7 +497,10 @@ fn import_cve5_file(file: &Path, sink: &mut dyn Sink, report: &mut FeedReport) -
     let rec: Cve5 = match serde_json::from_value(value) {
         Ok(r) => r,
         Err(e) => {
-            report.error(&name, label, e.to_string());
+            match label {
+                Some(id) => drop_record(report, &name, id, e.to_string()),
+                None => report.error(&name, None, e.to_string()),
+            }
             return Ok(());
         }
     };

@@ -1,3 +1,6 @@
+//! OVAL: CBL-Mariner / Azure Linux here, SUSE and Oracle Linux in
+//! `oval_vendor.rs` beside this file (the generator says whose a file is).
+//!
 //! CBL-Mariner / Azure Linux OVAL (`cbl-mariner-2.0-oval.xml`,
 //! `azurelinux-3.0-oval.xml`) into [`Advisory`] records (feed `Oval`), one
 //! per `<definition>`.
@@ -35,6 +38,7 @@ use std::path::Path;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 
+use super::oval_vendor;
 use super::xml_text::{self, TextRun};
 
 use crate::model::{
@@ -43,26 +47,63 @@ use crate::model::{
 use crate::{KbError, Result};
 
 #[derive(Default)]
-struct Tables {
+pub(super) struct Tables {
     product_name: Option<String>,
-    /// test id → (object ref, state ref)
-    tests: HashMap<String, (Option<String>, Option<String>)>,
+    /// The first definition's id, which names the vendor when a file has
+    /// no generator (an extract of definitions alone).
+    first_definition: Option<String>,
+    /// test id → its object, state and comment
+    pub(super) tests: HashMap<String, TestInfo>,
     /// object id → package name
-    objects: HashMap<String, String>,
-    /// state id → (operation, evr)
-    states: HashMap<String, (String, String)>,
+    pub(super) objects: HashMap<String, String>,
+    /// state id → what the state checks
+    pub(super) states: HashMap<String, StateInfo>,
 }
 
 #[derive(Default)]
-struct Definition {
-    id: String,
-    title: Option<String>,
-    cves: Vec<String>,
-    urls: Vec<String>,
+pub(super) struct TestInfo {
+    pub(super) object: Option<String>,
+    pub(super) state: Option<String>,
+    pub(super) comment: Option<String>,
+}
+
+/// An `rpminfo_state`'s checks, each (operation, value). Mariner states
+/// carry an `evr` only; SUSE's product states a `version` (`sles-release`
+/// `== 15.1`), Oracle's an `arch`, a `version` pattern, a `release`
+/// pattern (`ksplice`) or a `signature_keyid`.
+#[derive(Default)]
+pub(super) struct StateInfo {
+    pub(super) evr: Option<(String, String)>,
+    pub(super) version: Option<(String, String)>,
+    pub(super) release: Option<(String, String)>,
+    pub(super) arch: Option<(String, String)>,
+    pub(super) signature: Option<String>,
+}
+
+#[derive(Default)]
+pub(super) struct Definition {
+    pub(super) id: String,
+    pub(super) title: Option<String>,
+    pub(super) cves: Vec<String>,
+    pub(super) urls: Vec<String>,
+    /// The vendor's own advisory id from a reference (`ELSA-2021-9151`).
+    pub(super) vendor_id: Option<String>,
     patchable: Option<String>,
-    advisory_date: Option<String>,
-    severity: Option<String>,
+    pub(super) advisory_date: Option<String>,
+    pub(super) severity: Option<String>,
     test_refs: Vec<String>,
+    /// The criteria tree (SUSE and Oracle need its shape, Mariner's flat
+    /// list of tests is enough for it).
+    pub(super) criteria: Option<oval_vendor::Node>,
+    open_criteria: Vec<oval_vendor::Node>,
+}
+
+/// Whose OVAL a file is: each vendor writes its own shape.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Vendor {
+    Mariner,
+    Suse,
+    Oracle,
 }
 
 fn open(path: &Path) -> Result<Reader<BufReader<File>>> {
@@ -94,7 +135,10 @@ pub fn import(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<FeedReport>
         }
     };
     let (distro, version) = namespace_from_file_name(path);
-    if let (Some(d), Some(p)) = (distro, tables.product_name.as_deref()) {
+    let vendor = vendor_of(&tables);
+    if vendor == Vendor::Mariner
+        && let (Some(d), Some(p)) = (distro, tables.product_name.as_deref())
+    {
         let expected = if d == "azurelinux" {
             "Azure Linux"
         } else {
@@ -180,8 +224,39 @@ pub fn import(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<FeedReport>
                         ..Definition::default()
                     })
                 }
+                b"issued" => {
+                    if let Some(d) = def.as_mut()
+                        && d.advisory_date.is_none()
+                    {
+                        d.advisory_date = attr(e, b"date");
+                    }
+                }
+                b"criteria" => {
+                    if let Some(d) = def.as_mut() {
+                        let node = oval_vendor::Node::criteria(
+                            attr(e, b"operator").as_deref(),
+                            attr(e, b"negate").as_deref(),
+                        );
+                        if empty {
+                            oval_vendor::close(&mut d.open_criteria, &mut d.criteria, node);
+                        } else {
+                            d.open_criteria.push(node);
+                        }
+                    }
+                }
+                b"extend_definition" => {
+                    if let Some(d) = def.as_mut() {
+                        let leaf = oval_vendor::Node::unsupported("extend_definition");
+                        oval_vendor::push_leaf(&mut d.open_criteria, &mut d.criteria, leaf);
+                    }
+                }
                 b"reference" => {
                     if let Some(d) = def.as_mut() {
+                        if d.vendor_id.is_none()
+                            && attr(e, b"source").is_some_and(|s| s.eq_ignore_ascii_case("elsa"))
+                        {
+                            d.vendor_id = attr(e, b"ref_id");
+                        }
                         if let Some(id) = attr(e, b"ref_id")
                             && attr(e, b"source").as_deref() == Some("CVE")
                             && !d.cves.contains(&id)
@@ -197,6 +272,12 @@ pub fn import(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<FeedReport>
                 }
                 b"criterion" => {
                     if let (Some(d), Some(t)) = (def.as_mut(), attr(e, b"test_ref")) {
+                        let leaf = oval_vendor::Node::criterion(
+                            &t,
+                            attr(e, b"comment"),
+                            attr(e, b"negate").as_deref(),
+                        );
+                        oval_vendor::push_leaf(&mut d.open_criteria, &mut d.criteria, leaf);
                         d.test_refs.push(t);
                     }
                 }
@@ -209,22 +290,38 @@ pub fn import(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<FeedReport>
             continue;
         }
         match ev {
-            XmlEvent::End(_) => {
-                if stack.pop().as_deref() == Some(b"definition".as_slice())
-                    && let Some(d) = def.take()
-                {
-                    emit(
-                        d,
-                        &tables,
-                        &name,
-                        distro,
-                        version.as_deref(),
-                        severity_source,
-                        sink,
-                        &mut report,
-                    );
+            XmlEvent::End(_) => match stack.pop().as_deref() {
+                Some(b"criteria") => {
+                    if let Some(d) = def.as_mut()
+                        && let Some(node) = d.open_criteria.pop()
+                    {
+                        oval_vendor::close(&mut d.open_criteria, &mut d.criteria, node);
+                    }
                 }
-            }
+                Some(b"definition") => {
+                    if let Some(d) = def.take() {
+                        match vendor {
+                            Vendor::Mariner => emit(
+                                d,
+                                &tables,
+                                &name,
+                                distro,
+                                version.as_deref(),
+                                severity_source,
+                                sink,
+                                &mut report,
+                            ),
+                            Vendor::Suse => {
+                                oval_vendor::emit_suse(d, &tables, &name, sink, &mut report)
+                            }
+                            Vendor::Oracle => {
+                                oval_vendor::emit_oracle(d, &tables, &name, sink, &mut report)
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            },
             XmlEvent::Eof => break,
             _ => {}
         }
@@ -251,7 +348,15 @@ fn read_tables(path: &Path) -> Result<std::result::Result<Tables, (String, Strin
         // is used at the next markup, error or end of input.
         let wanted = matches!(
             stack.last().map(Vec::as_slice),
-            Some(b"product_name" | b"name" | b"evr")
+            Some(
+                b"product_name"
+                    | b"name"
+                    | b"evr"
+                    | b"version"
+                    | b"release"
+                    | b"arch"
+                    | b"signature_keyid"
+            )
         );
         match &ev {
             Ok(XmlEvent::Text(t)) => {
@@ -275,9 +380,21 @@ fn read_tables(path: &Path) -> Result<std::result::Result<Tables, (String, Strin
                                 tables.objects.insert(o.clone(), text);
                             }
                         }
-                        Some(b"evr") => {
+                        Some(field @ (b"evr" | b"version" | b"release" | b"arch")) => {
                             if let Some(s) = &cur_state {
-                                tables.states.insert(s.clone(), (cur_op.clone(), text));
+                                let st = tables.states.entry(s.clone()).or_default();
+                                let value = Some((cur_op.clone(), text));
+                                match field {
+                                    b"evr" => st.evr = value,
+                                    b"version" => st.version = value,
+                                    b"release" => st.release = value,
+                                    _ => st.arch = value,
+                                }
+                            }
+                        }
+                        Some(b"signature_keyid") => {
+                            if let Some(s) = &cur_state {
+                                tables.states.entry(s.clone()).or_default().signature = Some(text);
                             }
                         }
                         _ => {}
@@ -304,22 +421,33 @@ fn read_tables(path: &Path) -> Result<std::result::Result<Tables, (String, Strin
             match local.as_slice() {
                 b"rpminfo_test" => {
                     let id = attr(e, b"id").unwrap_or_default();
-                    tables.tests.entry(id.clone()).or_default();
+                    tables.tests.entry(id.clone()).or_default().comment = attr(e, b"comment");
                     cur_test = Some(id);
                 }
                 b"object" => {
                     if let Some(t) = cur_test.as_ref().and_then(|t| tables.tests.get_mut(t)) {
-                        t.0 = attr(e, b"object_ref");
+                        t.object = attr(e, b"object_ref");
                     }
                 }
                 b"state" => {
                     if let Some(t) = cur_test.as_ref().and_then(|t| tables.tests.get_mut(t)) {
-                        t.1 = attr(e, b"state_ref");
+                        t.state = attr(e, b"state_ref");
                     }
                 }
                 b"rpminfo_object" => cur_object = attr(e, b"id"),
-                b"rpminfo_state" => cur_state = attr(e, b"id"),
-                b"evr" => cur_op = attr(e, b"operation").unwrap_or_else(|| "equals".to_owned()),
+                b"definition" if tables.first_definition.is_none() => {
+                    tables.first_definition = attr(e, b"id")
+                }
+                b"rpminfo_state" => {
+                    let id = attr(e, b"id");
+                    if let Some(id) = &id {
+                        tables.states.entry(id.clone()).or_default();
+                    }
+                    cur_state = id;
+                }
+                b"evr" | b"version" | b"release" | b"arch" | b"signature_keyid" => {
+                    cur_op = attr(e, b"operation").unwrap_or_else(|| "equals".to_owned())
+                }
                 _ => {}
             }
             if !empty {
@@ -350,6 +478,29 @@ fn read_tables(path: &Path) -> Result<std::result::Result<Tables, (String, Strin
         }
     }
     Ok(Ok(tables))
+}
+
+/// SUSE's and Oracle's generators name themselves; anything else is read
+/// as Mariner / Azure Linux, the shape Kensa read first.
+fn vendor_of(tables: &Tables) -> Vendor {
+    let product = tables.product_name.as_deref().unwrap_or_default();
+    let any_id = |prefix: &str| {
+        tables
+            .first_definition
+            .iter()
+            .chain(tables.tests.keys())
+            .any(|t| t.starts_with(prefix))
+    };
+    if product.contains("Oracle") || any_id("oval:com.oracle.elsa:") {
+        Vendor::Oracle
+    } else if product.contains("Marcus")
+        || product.contains("SUSE")
+        || any_id("oval:org.opensuse.security:")
+    {
+        Vendor::Suse
+    } else {
+        Vendor::Mariner
+    }
 }
 
 /// `("mariner", Some("2.0"))` from `cbl-mariner-2.0-preview-oval.xml`,
@@ -418,7 +569,12 @@ fn emit(
         _ => None,
     };
     for t in &d.test_refs {
-        let Some((Some(obj), Some(ste))) = tables.tests.get(t) else {
+        let Some(TestInfo {
+            object: Some(obj),
+            state: Some(ste),
+            ..
+        }) = tables.tests.get(t)
+        else {
             report.error(
                 file,
                 Some(d.id.clone()),
@@ -434,7 +590,7 @@ fn emit(
             );
             return;
         };
-        let Some((op, evr)) = tables.states.get(ste) else {
+        let Some((op, evr)) = tables.states.get(ste).and_then(|s| s.evr.as_ref()) else {
             report.error(
                 file,
                 Some(d.id.clone()),

@@ -154,7 +154,7 @@ fn debian_tracker_handmade_states_inheritance_and_errors() {
     for reason in ["RESERVED", "NOT-FOR-US", "REJECTED", "TODO: check"] {
         assert_eq!(report.skipped_count(reason), 1, "{reason}");
     }
-    let lines: Vec<(&str, Option<&str>)> = report
+    let mut lines: Vec<(&str, Option<&str>)> = report
         .errors
         .iter()
         .map(|e| {
@@ -164,6 +164,35 @@ fn debian_tracker_handmade_states_inheritance_and_errors() {
             )
         })
         .collect();
+    // An unreadable unstable line is dropped for unstable and for each
+    // release that inherits it: one error per namespace, named below.
+    lines.dedup();
+    let dropped: Vec<(Option<&str>, Option<&str>, Option<&str>)> = report
+        .errors
+        .iter()
+        .filter(|e| e.package.is_some())
+        .map(|e| {
+            (
+                e.record.as_deref(),
+                e.namespace.as_deref(),
+                e.package.as_deref(),
+            )
+        })
+        .collect();
+    let l24 = Some("CVE-2024-0008 line 24");
+    assert_eq!(
+        dropped,
+        [
+            (l24, Some("debian:sid"), Some("curl")),
+            (l24, Some("debian:12"), Some("curl")),
+            (l24, Some("debian:11"), Some("curl")),
+            (
+                Some("CVE-2024-0008 line 25"),
+                Some("debian:12"),
+                Some("curl")
+            ),
+        ]
+    );
     assert_eq!(
         lines,
         [
@@ -266,6 +295,13 @@ fn debian_tracker_json_export() {
             Some("openssl/CVE-2024-0002 sid")
         ]
     );
+    // The release Kensa knows names the package that lost the record.
+    let named: Vec<_> = report
+        .errors
+        .iter()
+        .map(|e| (e.namespace.as_deref(), e.package.as_deref()))
+        .collect();
+    assert_eq!(named, [(None, None), (Some("debian:sid"), Some("openssl"))]);
     assert!(
         report
             .errors

@@ -13,6 +13,7 @@ mod nvd;
 mod nvd_api;
 mod osv;
 mod oval;
+mod oval_vendor;
 mod redhat;
 mod redhat_csaf;
 mod rustsec;

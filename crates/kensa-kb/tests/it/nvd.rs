@@ -161,6 +161,20 @@ fn nvd_rejected_wrong_types_and_no_metrics() {
         report.errors[1].record.as_deref(),
         Some("vulnerabilities[3]")
     );
+    // A record with an id is remembered by it (a scan warns on a finding
+    // of that CVE, scored without it); one without an id cannot be.
+    let named: Vec<_> = report
+        .errors
+        .iter()
+        .map(|e| (e.namespace.as_deref(), e.package.as_deref()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (Some(nvd::DROPPED_NAMESPACE), Some("CVE-2026-90003")),
+            (None, None)
+        ]
+    );
 
     let first = &v[0];
     assert_eq!(

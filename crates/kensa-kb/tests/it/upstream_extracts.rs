@@ -6,17 +6,17 @@
 //! The secdb files (Alpine's YAML, Wolfi's and Chainguard's JSON, which
 //! have no `distroversion`) are read by the secdb importer.
 //!
-//! Not covered here, because Kensa does not claim those formats: Red Hat
-//! CSAF *advisories* and OVAL (Kensa reads Red Hat's CSAF VEX), Ubuntu's
-//! VEX and CVE tracker files, Oracle and SUSE OVAL, Photon's JSON, and the
-//! endoflife.date API responses (Kensa reads the site's sources), a lone
-//! KEV entry (`kev/single-entry`, a fragment of the catalog), Debian's
-//! tracker excerpt (read by its importer's tests from the mirror), EPSS
-//! (the extract's files are vunnel's error cases).
+//! SUSE OVAL (`sles/`) and Oracle's ELSA OVAL (`oracle/`) are checked in
+//! `oval_vendor.rs`, against an independent Python reader.
 //!
-//! Known gap, not fixed: SUSE OVAL (`sles/`) and Oracle's ELSA OVAL
-//! (`oracle/`) are not read at all: the OVAL importer knows Mariner/Azure
-//! Linux only, and Kensa has no SLES namespace to match them against.
+//! Not covered here, because Kensa does not claim those formats: Red Hat
+//! CSAF *advisories* and its Security Data API CVE JSON (Kensa reads Red
+//! Hat's CSAF VEX), Ubuntu's VEX and CVE tracker files, Photon's JSON, and
+//! the endoflife.date API responses (Kensa reads the site's sources), a
+//! lone KEV entry (`kev/single-entry`, a fragment of the catalog), Debian's
+//! tracker excerpt (read by its importer's tests from the mirror), EPSS
+//! (the extract's files are vunnel's error cases). docs/knowledge-base.md
+//! lists them.
 
 use std::path::{Path, PathBuf};
 

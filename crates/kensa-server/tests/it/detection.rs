@@ -308,3 +308,68 @@ fn the_console_tells_regular_support_from_lts() {
         }
     }
 }
+
+/// The data folder's Alpine 3.4 secdb lists `icu`'s fixes under the key
+/// `57-1-r2`, which is not an apk version: the import drops CVE-2016-7415
+/// for `icu`. An asset with `icu-libs` installed says so in its API
+/// answer (`scan_warnings`, kind `dropped-record`), as `kensa scan` does;
+/// once the package is gone, so is the warning. Checked failing before:
+/// the server's evaluation kept the scan's warnings to itself, and the
+/// answer had no `scan_warnings` at all.
+#[test]
+fn a_dropped_record_about_an_installed_package_is_in_the_assets_answer() {
+    let dropped = |detail: &Value| -> Vec<(String, String)> {
+        detail["scan_warnings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no scan_warnings in {detail}"))
+            .iter()
+            .filter(|w| w["kind"] == "dropped-record")
+            .map(|w| {
+                (
+                    w["package"].as_str().unwrap_or_default().to_owned(),
+                    w["message"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    for backend in backends() {
+        let fleet = start(&backend);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = AlpineRoot::new()
+            .package("icu-libs", "57.1-r1", "icu")
+            .write(&dir.path().join("root"));
+        let cfg = fleet.agent_config(&root, &dir.path().join("state"));
+        let creds = kensa_agent::enroll(&cfg, &fleet.enrollment_token()).expect("enroll");
+        let asset = creds.asset_id.clone();
+        let t0 = now_ms();
+        assert!(matches!(
+            kensa_agent::run_once(&cfg).expect("run"),
+            Outcome::Delivered { .. }
+        ));
+        fleet.wait_for_evaluation(&asset, t0);
+        let got = dropped(&fleet.asset_detail(&asset));
+        assert_eq!(got.len(), 1, "{}: {got:?}", backend.label());
+        let (package, message) = &got[0];
+        assert_eq!(package, "icu-libs");
+        for part in [
+            "icu in alpine:3.4",
+            "57-1-r2",
+            "CVE-2016-7415",
+            "v3.4/main.json",
+        ] {
+            assert!(message.contains(part), "{part:?} not in {message}");
+        }
+
+        // icu removed: the next evaluation has nothing dropped to report.
+        std::fs::remove_file(root.join("lib/apk/db/installed")).expect("rm");
+        AlpineRoot::new().write(&root);
+        let t1 = now_ms();
+        assert!(matches!(
+            kensa_agent::run_once(&cfg).expect("run"),
+            Outcome::Delivered { .. }
+        ));
+        fleet.wait_for_evaluation(&asset, t1);
+        let detail = fleet.asset_detail(&asset);
+        assert!(dropped(&detail).is_empty(), "{}: {detail}", backend.label());
+    }
+}
