@@ -101,6 +101,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_asset_list.sql"),
         postgres: include_str!("../migrations/postgres/0013_asset_list.sql"),
     },
+    // 17, not 14: numbered by the lead at merge (parallel branches take
+    // 14 to 16).
+    Migration {
+        version: 17,
+        name: "asset open counts",
+        sqlite: include_str!("../migrations/sqlite/0017_asset_open_counts.sql"),
+        postgres: include_str!("../migrations/postgres/0017_asset_open_counts.sql"),
+    },
 ];
 
 /// The newest schema this build knows.
