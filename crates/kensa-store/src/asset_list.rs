@@ -350,30 +350,36 @@ fn rows_of(tx: &mut dyn Sql, assets: Vec<Asset>, now: Timestamp) -> Result<Vec<A
             *e = (*e).min(due);
         }
     }
-    // In batches: each pair is two terms of one OR, and SQLite refuses an
-    // expression deeper than 1,000 (an export reads 1,000 assets a page).
-    let pairs: Vec<(i64, i64)> = oldest.into_iter().collect();
-    for batch in pairs.chunks(OVERDUE_BATCH) {
-        let mut conds = Vec::new();
-        let mut params = Vec::new();
-        for (asset, due) in batch {
-            conds.push("(f.asset_id = ? AND f.due_sort = ?)");
-            params.push(Val::I64(*asset));
-            params.push(Val::I64(*due));
-        }
-        // Several findings due at the same instant: the lowest id.
+    // The overdue findings of the assets that have one, in one statement
+    // (the asset id prefix of `findings_asset_open`), the oldest kept per
+    // asset. An OR of (asset, due date) pairs, as this was before, made
+    // SQLite scan every open finding once per hundred assets: most of a
+    // register export's time.
+    let overdue_assets: Vec<Val> = oldest.keys().map(|a| Val::I64(*a)).collect();
+    if !overdue_assets.is_empty() {
+        let mut params = vec![Val::I64(now.unix_ms())];
+        params.extend(overdue_assets.iter().cloned());
+        let mut best: HashMap<i64, (i64, i64, Row)> = HashMap::new();
         for r in tx.query(
             &format!(
-                "SELECT f.asset_id, f.id, f.vulnerability_id, f.package_name, f.due_at \
-                 FROM findings f WHERE f.status = 'ACTIVE' AND ({}) ORDER BY f.asset_id, f.id",
-                conds.join(" OR ")
+                "SELECT f.asset_id, f.id, f.vulnerability_id, f.package_name, f.due_at, f.due_sort \
+                 FROM findings f WHERE f.status = 'ACTIVE' AND f.due_sort < ? \
+                 AND f.asset_id IN ({})",
+                placeholders(overdue_assets.len())
             ),
             &params,
         )? {
-            let o = open.entry(r.i64(0)?).or_default();
-            if o.oldest_overdue.is_none() {
-                o.oldest_overdue = Some(overdue_of(&r)?);
+            let (asset, id, due) = (r.i64(0)?, r.i64(1)?, r.i64(5)?);
+            // Several findings due at the same instant: the lowest id.
+            let older = best
+                .get(&asset)
+                .is_none_or(|(d, i, _)| (due, id) < (*d, *i));
+            if older {
+                best.insert(asset, (due, id, r));
             }
+        }
+        for (asset, (_, _, r)) in best {
+            open.entry(asset).or_default().oldest_overdue = Some(overdue_of(&r)?);
         }
     }
     Ok(assets
@@ -394,10 +400,6 @@ fn overdue_of(r: &Row) -> Result<OverdueFinding> {
         due_at: Timestamp::from_unix_ms(r.i64(4)?),
     })
 }
-
-/// (asset, due) pairs per statement that reads the oldest overdue
-/// findings.
-const OVERDUE_BATCH: usize = 100;
 
 /// Rows per statement of [`Db::export_assets`].
 const EXPORT_PAGE: u64 = 1000;
