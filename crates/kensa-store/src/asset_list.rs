@@ -357,19 +357,23 @@ fn rows_of(tx: &mut dyn Sql, assets: Vec<Asset>, now: Timestamp) -> Result<Vec<A
     // register export's time.
     let overdue_assets: Vec<Val> = oldest.keys().map(|a| Val::I64(*a)).collect();
     if !overdue_assets.is_empty() {
-        let mut params = vec![Val::I64(now.unix_ms())];
-        params.extend(overdue_assets.iter().cloned());
         let mut best: HashMap<i64, (i64, i64, Row)> = HashMap::new();
+        // The due date is compared here, not in the statement: given a
+        // range on it, SQLite walked the status and due date index over
+        // every overdue finding of the fleet instead of these assets'.
+        let t = now.unix_ms();
         for r in tx.query(
             &format!(
                 "SELECT f.asset_id, f.id, f.vulnerability_id, f.package_name, f.due_at, f.due_sort \
-                 FROM findings f WHERE f.status = 'ACTIVE' AND f.due_sort < ? \
-                 AND f.asset_id IN ({})",
+                 FROM findings f WHERE f.asset_id IN ({}) AND f.status = 'ACTIVE'",
                 placeholders(overdue_assets.len())
             ),
-            &params,
+            &overdue_assets,
         )? {
             let (asset, id, due) = (r.i64(0)?, r.i64(1)?, r.i64(5)?);
+            if due >= t {
+                continue;
+            }
             // Several findings due at the same instant: the lowest id.
             let older = best
                 .get(&asset)
