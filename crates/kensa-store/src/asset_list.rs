@@ -6,8 +6,8 @@
 //! Pages are by offset: a fleet is thousands of assets, not millions of
 //! findings, and an offset lets people jump to a page. The counts are
 //! read for the page's assets only (from the `findings_asset_open` index
-//! of migration 13), except when the sort is by a count: then every
-//! asset's are counted in the one statement that sorts.
+//! of migration 13); a sort by a count reads the counts the triggers of
+//! migration 17 keep per asset (`asset_open_counts`).
 
 use std::collections::HashMap;
 
@@ -86,9 +86,10 @@ impl AssetSortKey {
             AssetSortKey::Environment => &["a.environment"],
             AssetSortKey::Exposure => &["COALESCE(a.internet_exposure, 'unknown')"],
             AssetSortKey::LastReport => &["a.inventory_at"],
-            AssetSortKey::Critical => &["COALESCE(c.critical, 0)", "COALESCE(c.high, 0)"],
-            AssetSortKey::Open => &["COALESCE(c.total, 0)"],
-            AssetSortKey::Overdue => &["COALESCE(c.overdue, 0)"],
+            AssetSortKey::Critical => &["c.critical", "c.high"],
+            AssetSortKey::Open => &["c.total"],
+            // Placeholder for [`OVERDUE_NOW`], which takes parameters.
+            AssetSortKey::Overdue => &["OVERDUE_NOW"],
             AssetSortKey::Id => &[],
         }
     }
@@ -212,6 +213,15 @@ pub struct AssetPage {
     pub total: u64,
 }
 
+/// The expression of the overdue count at `now` from the stored counts
+/// (migration 17): exact while the asset's `next_due` is in the future
+/// and it was counted no later than `now` (clocks of several servers
+/// differ), else that asset's findings are counted (three `now`
+/// parameters).
+const OVERDUE_NOW: &str = "CASE WHEN c.overdue_at <= ? AND c.next_due > ? THEN c.overdue ELSE \
+     (SELECT COUNT(*) FROM findings f WHERE f.asset_id = a.id AND f.status = 'ACTIVE' \
+     AND f.due_sort < ?) END";
+
 /// The statement of one page: the ids of `limit` assets from `offset`.
 fn page_sql(
     db: &Db,
@@ -221,26 +231,28 @@ fn page_sql(
     limit: u64,
     offset: u64,
 ) -> Result<(String, Vec<Val>)> {
-    let (cond, cond_params) = filter.to_asset_sql(db.dialect(), now)?;
-    let mut params = Vec::new();
+    let (cond, mut params) = filter.to_asset_sql(db.dialect(), now)?;
+    // The counts are kept per asset by triggers (migration 17), so a
+    // count sort reads one narrow row per asset instead of every finding.
     let join = if sort.key.counts() {
-        params.push(Val::I64(now.unix_ms()));
-        "LEFT JOIN (SELECT f.asset_id, \
-         SUM(CASE WHEN f.severity_rank = 5 THEN 1 ELSE 0 END) AS critical, \
-         SUM(CASE WHEN f.severity_rank = 4 THEN 1 ELSE 0 END) AS high, \
-         COUNT(*) AS total, \
-         SUM(CASE WHEN f.due_sort < ? THEN 1 ELSE 0 END) AS overdue \
-         FROM findings f WHERE f.status = 'ACTIVE' GROUP BY f.asset_id) c ON c.asset_id = a.id "
+        "JOIN asset_open_counts c ON c.asset_id = a.id "
     } else {
         ""
     };
-    params.extend(cond_params);
     let dir = if sort.descending { "DESC" } else { "ASC" };
-    // Assets without the value last, whichever the direction (the name is
-    // never NULL: sorted plainly, the planner walks its index).
+    // Assets without the value last, whichever the direction (the name and
+    // the counts are never NULL: sorted plainly, the planner walks their
+    // index).
     let mut order: Vec<String> = Vec::new();
     for e in sort.key.exprs() {
-        if sort.key != AssetSortKey::Name {
+        if *e == "OVERDUE_NOW" {
+            order.push(format!("{OVERDUE_NOW} {dir}"));
+            for _ in 0..3 {
+                params.push(Val::I64(now.unix_ms()));
+            }
+            continue;
+        }
+        if sort.key != AssetSortKey::Name && !sort.key.counts() {
             order.push(format!("({e} IS NULL)"));
         }
         order.push(format!("{e} {dir}"));
@@ -338,30 +350,40 @@ fn rows_of(tx: &mut dyn Sql, assets: Vec<Asset>, now: Timestamp) -> Result<Vec<A
             *e = (*e).min(due);
         }
     }
-    // In batches: each pair is two terms of one OR, and SQLite refuses an
-    // expression deeper than 1,000 (an export reads 1,000 assets a page).
-    let pairs: Vec<(i64, i64)> = oldest.into_iter().collect();
-    for batch in pairs.chunks(OVERDUE_BATCH) {
-        let mut conds = Vec::new();
-        let mut params = Vec::new();
-        for (asset, due) in batch {
-            conds.push("(f.asset_id = ? AND f.due_sort = ?)");
-            params.push(Val::I64(*asset));
-            params.push(Val::I64(*due));
-        }
-        // Several findings due at the same instant: the lowest id.
+    // The overdue findings of the assets that have one, in one statement
+    // (the asset id prefix of `findings_asset_open`), the oldest kept per
+    // asset. An OR of (asset, due date) pairs, as this was before, made
+    // SQLite scan every open finding once per hundred assets: most of a
+    // register export's time.
+    let overdue_assets: Vec<Val> = oldest.keys().map(|a| Val::I64(*a)).collect();
+    if !overdue_assets.is_empty() {
+        let mut best: HashMap<i64, (i64, i64, Row)> = HashMap::new();
+        // The due date is compared here, not in the statement: given a
+        // range on it, SQLite walked the status and due date index over
+        // every overdue finding of the fleet instead of these assets'.
+        let t = now.unix_ms();
         for r in tx.query(
             &format!(
-                "SELECT f.asset_id, f.id, f.vulnerability_id, f.package_name, f.due_at \
-                 FROM findings f WHERE f.status = 'ACTIVE' AND ({}) ORDER BY f.asset_id, f.id",
-                conds.join(" OR ")
+                "SELECT f.asset_id, f.id, f.vulnerability_id, f.package_name, f.due_at, f.due_sort \
+                 FROM findings f WHERE f.asset_id IN ({}) AND f.status = 'ACTIVE'",
+                placeholders(overdue_assets.len())
             ),
-            &params,
+            &overdue_assets,
         )? {
-            let o = open.entry(r.i64(0)?).or_default();
-            if o.oldest_overdue.is_none() {
-                o.oldest_overdue = Some(overdue_of(&r)?);
+            let (asset, id, due) = (r.i64(0)?, r.i64(1)?, r.i64(5)?);
+            if due >= t {
+                continue;
             }
+            // Several findings due at the same instant: the lowest id.
+            let older = best
+                .get(&asset)
+                .is_none_or(|(d, i, _)| (due, id) < (*d, *i));
+            if older {
+                best.insert(asset, (due, id, r));
+            }
+        }
+        for (asset, (_, _, r)) in best {
+            open.entry(asset).or_default().oldest_overdue = Some(overdue_of(&r)?);
         }
     }
     Ok(assets
@@ -383,10 +405,6 @@ fn overdue_of(r: &Row) -> Result<OverdueFinding> {
     })
 }
 
-/// (asset, due) pairs per statement that reads the oldest overdue
-/// findings.
-const OVERDUE_BATCH: usize = 100;
-
 /// Rows per statement of [`Db::export_assets`].
 const EXPORT_PAGE: u64 = 1000;
 
@@ -404,6 +422,10 @@ impl Db {
             .checked_mul(u64::from(limit))
             .ok_or_else(|| StoreError::InvalidArgument(format!("page {}: too far", q.page)))?;
         let now = Timestamp::now();
+        if q.sort.key == AssetSortKey::Overdue {
+            // Fewer assets to recount in the sort below.
+            self.refresh_overdue(now)?;
+        }
         let (sql, params) = page_sql(self, &q.filter, q.sort, now, u64::from(limit), offset)?;
         let (cond, cond_params) = q.filter.to_asset_sql(self.dialect(), now)?;
         self.tx("list assets", Mode::Read, |tx| {
@@ -457,6 +479,73 @@ impl Db {
             }
             offset += EXPORT_PAGE;
         }
+    }
+
+    /// Moves the stored overdue counts (migration 17) forward to `now` for
+    /// the assets where a finding fell due since they were counted; how
+    /// many. Only a matter of speed: readers recount stale assets anyway.
+    pub fn refresh_overdue(&self, now: Timestamp) -> Result<u64> {
+        let t = now.unix_ms();
+        self.tx("refresh overdue counts", Mode::Write, |tx| {
+            if tx.dialect() == crate::sql::Dialect::Postgres {
+                // Locked first, so that the recount below is a new
+                // statement that sees every evaluation committed on these
+                // assets meanwhile (a concurrent one waits for this
+                // transaction, then applies its changes to the new counts).
+                tx.query(
+                    "SELECT asset_id FROM asset_open_counts WHERE next_due <= ? \
+                     ORDER BY asset_id FOR UPDATE",
+                    &[Val::I64(t)],
+                )?;
+            }
+            let n = tx.exec(
+                "UPDATE asset_open_counts SET \
+                 overdue = (SELECT COUNT(*) FROM findings f WHERE f.asset_id = asset_open_counts.asset_id \
+                 AND f.status = 'ACTIVE' AND f.due_sort < ?), \
+                 next_due = COALESCE((SELECT MIN(f.due_sort) FROM findings f \
+                 WHERE f.asset_id = asset_open_counts.asset_id AND f.status = 'ACTIVE' \
+                 AND f.due_sort >= ?), 9223372036854775807), \
+                 overdue_at = ? WHERE next_due <= ?",
+                &[Val::I64(t), Val::I64(t), Val::I64(t), Val::I64(t)],
+            )?;
+            Ok(n)
+        })
+    }
+
+    /// The open-finding counts the triggers keep (migration 17), every
+    /// asset's, with the overdue count as of `now`; in asset id order.
+    /// `oldest_overdue` is not kept there and is always `None`.
+    pub fn stored_open_counts(&self, now: Timestamp) -> Result<Vec<(AssetId, OpenFindings)>> {
+        let t = now.unix_ms();
+        self.tx("read open counts", Mode::Read, |tx| {
+            tx.query(
+                &format!(
+                    "SELECT a.id, c.critical, c.high, c.medium, c.low, c.informational, \
+                     c.untriaged, c.total, {OVERDUE_NOW} FROM assets a \
+                     JOIN asset_open_counts c ON c.asset_id = a.id ORDER BY a.id"
+                ),
+                &[Val::I64(t), Val::I64(t), Val::I64(t)],
+            )?
+            .iter()
+            .map(|r| {
+                let n = |i| r.i64(i).map(|v| u64::try_from(v).unwrap_or(u64::MAX));
+                Ok((
+                    AssetId(r.i64(0)?),
+                    OpenFindings {
+                        critical: n(1)?,
+                        high: n(2)?,
+                        medium: n(3)?,
+                        low: n(4)?,
+                        informational: n(5)?,
+                        untriaged: n(6)?,
+                        total: n(7)?,
+                        overdue: n(8)?,
+                        oldest_overdue: None,
+                    },
+                ))
+            })
+            .collect()
+        })
     }
 
     /// One asset's row (its agent and open findings), `None` when unknown.

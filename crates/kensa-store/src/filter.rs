@@ -132,6 +132,15 @@ static KEYS: &[KeyDef] = &[
         Case::Upper,
         "f.severity_rank",
     ),
+    // The band of the CVSS v3 base score before the exposure adjustment
+    // (the dashboard's second chart), ranked like `severity`.
+    key(
+        "base_severity",
+        &[],
+        Kind::Severity,
+        Case::Upper,
+        "f.base_rank",
+    ),
     key("status", &[], Kind::Text, Case::Upper, "f.status"),
     key(
         "vulnerability_id",

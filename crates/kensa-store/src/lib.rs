@@ -76,7 +76,8 @@ pub use crate::ingest::CanonicalInventory;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};
 pub use crate::migrate::SCHEMA_VERSION;
 pub use crate::query::{
-    Aggregate, FindingPage, FindingQuery, FindingSummary, GroupBy, Sort, SortKey,
+    Aggregate, FindingPage, FindingQuery, FindingSummary, GroupBy, GroupSort, GroupSortKey, Sort,
+    SortKey,
 };
 pub use crate::queue::{FailOutcome, Job, JobId, JobInfo, JobState, RetryPolicy};
 pub use crate::reach::{

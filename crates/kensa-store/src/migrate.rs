@@ -119,6 +119,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_scan_warnings.sql"),
         postgres: include_str!("../migrations/postgres/0016_scan_warnings.sql"),
     },
+    Migration {
+        version: 17,
+        name: "asset open counts",
+        sqlite: include_str!("../migrations/sqlite/0017_asset_open_counts.sql"),
+        postgres: include_str!("../migrations/postgres/0017_asset_open_counts.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

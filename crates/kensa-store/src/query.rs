@@ -416,6 +416,127 @@ pub struct Aggregate {
     pub max_score: Option<f64>,
     /// Distinct assets in the group.
     pub assets: u64,
+    /// The vulnerability's title when grouping by vulnerability (from one
+    /// of its findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The asset's OS (its pretty name, else id and release) when grouping
+    /// by asset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// The asset's owner when grouping by asset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+/// What groups are sorted by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GroupSortKey {
+    /// Critical, then high, then all findings (the default).
+    #[default]
+    Severity,
+    Total,
+    /// The group's key (vulnerability id, package name, asset id...).
+    Key,
+    MaxScore,
+    Assets,
+    Fixable,
+    Kev,
+}
+
+const GROUP_SORTS: &[(&str, GroupSortKey)] = &[
+    ("severity", GroupSortKey::Severity),
+    ("total", GroupSortKey::Total),
+    ("key", GroupSortKey::Key),
+    ("score", GroupSortKey::MaxScore),
+    ("assets", GroupSortKey::Assets),
+    ("fixable", GroupSortKey::Fixable),
+    ("kev", GroupSortKey::Kev),
+];
+
+/// A group sort and direction: `total`, `-score`, `key:asc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupSort {
+    pub key: GroupSortKey,
+    pub descending: bool,
+}
+
+impl Default for GroupSort {
+    fn default() -> GroupSort {
+        GroupSort {
+            key: GroupSortKey::Severity,
+            descending: true,
+        }
+    }
+}
+
+impl GroupSortKey {
+    pub fn as_str(self) -> &'static str {
+        GROUP_SORTS
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("severity", |(n, _)| n)
+    }
+
+    /// The ORDER BY terms in `dir` (the select list's numbers, see
+    /// [`Db::aggregate_findings_sorted`]).
+    fn order(self, dir: &str) -> String {
+        match self {
+            GroupSortKey::Severity => format!("3 {dir}, 4 {dir}, 2 {dir}"),
+            GroupSortKey::Total => format!("2 {dir}"),
+            GroupSortKey::Key => format!("1 {dir}"),
+            // Groups with no score last either way (the backends put NULL
+            // at different ends).
+            GroupSortKey::MaxScore => format!("(MAX(f.score) IS NULL), 11 {dir}"),
+            GroupSortKey::Assets => format!("12 {dir}"),
+            GroupSortKey::Fixable => format!("9 {dir}"),
+            GroupSortKey::Kev => format!("10 {dir}"),
+        }
+    }
+}
+
+impl std::str::FromStr for GroupSort {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<GroupSort> {
+        let (name, descending) = if let Some(n) = s.strip_prefix('-') {
+            (n, true)
+        } else if let Some((n, dir)) = s.split_once(':') {
+            match dir {
+                "desc" => (n, true),
+                "asc" => (n, false),
+                _ => {
+                    return Err(StoreError::InvalidArgument(format!(
+                        "sort {s:?}: the direction is asc or desc"
+                    )));
+                }
+            }
+        } else {
+            (s, false)
+        };
+        let key = GROUP_SORTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| {
+                StoreError::InvalidArgument(format!(
+                    "sort {s:?}: groups sort by {}",
+                    GROUP_SORTS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+        Ok(GroupSort { key, descending })
+    }
+}
+
+impl std::fmt::Display for GroupSort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dir = if self.descending { "desc" } else { "asc" };
+        write!(f, "{}:{dir}", self.key.as_str())
+    }
 }
 
 impl Db {
@@ -481,6 +602,36 @@ impl Db {
         })
     }
 
+    /// Where each of `ids` was found on its asset: the package's file
+    /// (a language package's lock file, manifest or binary; an OS
+    /// package's database), from the finding's detail. Findings without
+    /// one are left out. For a page of the list, not for exports.
+    pub fn package_paths(
+        &self,
+        ids: &[FindingId],
+    ) -> Result<std::collections::HashMap<FindingId, String>> {
+        let mut out = std::collections::HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let params: Vec<Val> = ids.iter().map(|i| Val::I64(i.0)).collect();
+        self.tx("read package paths", Mode::Read, |tx| {
+            for r in tx.query(
+                &format!(
+                    "SELECT id, detail FROM findings WHERE id IN ({})",
+                    vec!["?"; ids.len()].join(", ")
+                ),
+                &params,
+            )? {
+                let detail: serde_json::Value = r.decode(1)?;
+                if let Some(p) = detail["package"]["path"].as_str().filter(|p| !p.is_empty()) {
+                    out.insert(FindingId(r.i64(0)?), p.to_owned());
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// How many findings the filter selects.
     pub fn count_findings(&self, filter: &Filter) -> Result<u64> {
         let (cond, params) = filter.to_sql(self.dialect(), Timestamp::now())?;
@@ -509,6 +660,20 @@ impl Db {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<Aggregate>> {
+        self.aggregate_findings_sorted(filter, by, GroupSort::default(), limit, offset)
+    }
+
+    /// The filtered findings grouped, in `sort`'s order (ties by key);
+    /// `limit` groups from `offset`. Groups by asset carry the asset's
+    /// name, OS and owner; groups by vulnerability its title.
+    pub fn aggregate_findings_sorted(
+        &self,
+        filter: &Filter,
+        by: GroupBy,
+        sort: GroupSort,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<Aggregate>> {
         if !(1..=1000).contains(&limit) {
             return Err(StoreError::InvalidArgument(format!(
                 "limit {limit}: 1 to 1000 groups per page"
@@ -522,12 +687,13 @@ impl Db {
             ""
         };
         let count = |sev: &str| format!("SUM(CASE WHEN f.severity = '{sev}' THEN 1 ELSE 0 END)");
+        let order = sort.key.order(if sort.descending { "DESC" } else { "ASC" });
         let sql = format!(
             "SELECT {expr} AS k, COUNT(*), {}, {}, {}, {}, {}, {}, \
              SUM(CASE WHEN f.fix_available THEN 1 ELSE 0 END), \
              SUM(CASE WHEN f.kev THEN 1 ELSE 0 END), MAX(f.score), COUNT(DISTINCT f.asset_id) \
              FROM findings f{join} WHERE {cond} GROUP BY {expr} \
-             ORDER BY 3 DESC, 4 DESC, 2 DESC, 1 LIMIT {limit} OFFSET {offset}",
+             ORDER BY {order}, 1 LIMIT {limit} OFFSET {offset}",
             count("CRITICAL"),
             count("HIGH"),
             count("MEDIUM"),
@@ -553,6 +719,9 @@ impl Db {
                     kev: n(&r, 9)?,
                     max_score: r.opt_f64(10)?,
                     assets: n(&r, 11)?,
+                    title: None,
+                    os: None,
+                    owner: None,
                 });
             }
             if by == GroupBy::Asset && !out.is_empty() {
@@ -563,7 +732,8 @@ impl Db {
                     .collect();
                 let names = tx.query(
                     &format!(
-                        "SELECT id, name FROM assets WHERE id IN ({})",
+                        "SELECT id, name, os_pretty, os_id, os_release, owner FROM assets \
+                         WHERE id IN ({})",
                         vec!["?"; ids.len()].join(", ")
                     ),
                     &ids,
@@ -572,6 +742,41 @@ impl Db {
                     let (id, name) = (r.i64(0)?.to_string(), r.text(1)?);
                     if let Some(a) = out.iter_mut().find(|a| a.key == id) {
                         a.name = Some(name);
+                        a.os = match (r.opt_text(2)?, r.opt_text(3)?, r.opt_text(4)?) {
+                            (Some(pretty), _, _) => Some(pretty),
+                            (None, Some(id), rel) => Some(
+                                format!("{id} {}", rel.unwrap_or_default())
+                                    .trim()
+                                    .to_owned(),
+                            ),
+                            _ => None,
+                        };
+                        a.owner = r.opt_text(5)?;
+                    }
+                }
+            }
+            if by == GroupBy::Vulnerability && !out.is_empty() {
+                // One finding's detail per vulnerability (the lowest id):
+                // the title is the advisory's, the same on every asset.
+                let keys: Vec<Val> = out.iter().map(|a| Val::from(a.key.as_str())).collect();
+                let rows = tx.query(
+                    &format!(
+                        "SELECT f.vulnerability_id, f.detail FROM findings f WHERE f.id IN \
+                         (SELECT MIN(g.id) FROM findings g WHERE g.vulnerability_id IN ({}) \
+                         GROUP BY g.vulnerability_id)",
+                        vec!["?"; keys.len()].join(", ")
+                    ),
+                    &keys,
+                )?;
+                for r in rows {
+                    let id = r.text(0)?;
+                    let detail: serde_json::Value = r.decode(1)?;
+                    let title = detail
+                        .get("title")
+                        .and_then(|t| t.as_str())
+                        .map(str::to_owned);
+                    if let Some(a) = out.iter_mut().find(|a| a.key == id) {
+                        a.title = title;
                     }
                 }
             }

@@ -67,6 +67,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/admin/ssh-credentials", post(pages::credential_create))
         .route("/coverage", get(pages::coverage))
         .route("/rules", get(pages::rules).post(pages::rule_create))
+        .route("/exports", get(pages::exports).post(pages::export_create))
+        .route("/exports/{id}/{action}", post(pages::export_action))
         .route("/rules/{id}/delete", post(pages::rule_delete))
         .route("/reviews", get(pages::reviews).post(pages::review_open))
         .route("/reviews/{id}", get(pages::review))
@@ -294,6 +296,7 @@ pub(crate) fn layout(cx: &Ctx, title: &str, body: Markup) -> Markup {
         ("/coverage", "nav.coverage", Role::Viewer),
         ("/rules", "nav.rules", Role::Viewer),
         ("/reviews", "nav.reviews", Role::Viewer),
+        ("/exports", "nav.exports", Role::Viewer),
         ("/admin", "nav.admin", Role::Admin),
     ];
     let role_key = match cx.role {

@@ -5,7 +5,18 @@ use maud::{Markup, html};
 
 /// Horizontal bars, one per `(label, value, css class)`, scaled to the
 /// largest value.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn bars(title: &str, rows: &[(&str, u64, &str)]) -> Markup {
+    let linked: Vec<(&str, u64, &str, String)> = rows
+        .iter()
+        .map(|(l, v, c)| (*l, *v, *c, String::new()))
+        .collect();
+    bars_linked(title, &linked)
+}
+
+/// Bars as [`bars`], each a link to the list it counts when its address
+/// is not empty (`(label, value, css class, address)`).
+pub fn bars_linked(title: &str, rows: &[(&str, u64, &str, String)]) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
     let (label_w, bar_w, row_h) = (130.0, 260.0, 22.0);
     let height = row_h * rows.len() as f64 + 4.0;
@@ -13,12 +24,21 @@ pub fn bars(title: &str, rows: &[(&str, u64, &str)]) -> Markup {
         svg class="chart" role="img" aria-label=(title) width=(label_w + bar_w + 70.0) height=(height)
             viewBox={ "0 0 " (label_w + bar_w + 70.0) " " (height) } xmlns="http://www.w3.org/2000/svg" {
             title { (title) }
-            @for (i, (label, value, class)) in rows.iter().enumerate() {
+            @for (i, (label, value, class, href)) in rows.iter().enumerate() {
                 @let y = i as f64 * row_h + 2.0;
                 @let w = (*value as f64 / max as f64 * bar_w).max(if *value > 0 { 1.0 } else { 0.0 });
-                text x="0" y=(y + 15.0) class="lbl" { (label) }
-                rect x=(label_w) y=(y + 3.0) width=(format!("{w:.1}")) height=(row_h - 6.0) class=(class) {}
-                text x=(label_w + w + 6.0) y=(y + 15.0) class="num" { (value) }
+                @if href.is_empty() {
+                    text x="0" y=(y + 15.0) class="lbl" { (label) }
+                    rect x=(label_w) y=(y + 3.0) width=(format!("{w:.1}")) height=(row_h - 6.0) class=(class) {}
+                    text x=(label_w + w + 6.0) y=(y + 15.0) class="num" { (value) }
+                } @else {
+                    a class="bar-link" href=(href) {
+                        title { (label) ": " (value) }
+                        text x="0" y=(y + 15.0) class="lbl" { (label) }
+                        rect x=(label_w) y=(y + 3.0) width=(format!("{w:.1}")) height=(row_h - 6.0) class=(class) {}
+                        text x=(label_w + w + 6.0) y=(y + 15.0) class="num" { (value) }
+                    }
+                }
             }
         }
     }
@@ -84,6 +104,12 @@ mod tests {
         assert!(s.contains("&lt;a&gt;"), "{s}");
         assert!(s.contains("width=\"260.0\""), "{s}");
         assert!(s.contains("width=\"130.0\""), "{s}");
+        let linked =
+            bars_linked("t", &[("b", 3, "c", "/findings?q=a%3Db&x=1".into())]).into_string();
+        assert!(
+            linked.contains("<a class=\"bar-link\" href=\"/findings?q=a%3Db&amp;x=1\">"),
+            "{linked}"
+        );
         let l = line("t", &[("d1".into(), 0), ("d2".into(), 4)]).into_string();
         assert!(l.contains("<polyline"), "{l}");
         assert!(l.contains(">4<"), "{l}");

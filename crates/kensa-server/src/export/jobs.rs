@@ -245,6 +245,24 @@ fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiRe
     }
 }
 
+/// Queues an export of `filter` in `format` to a download for `p` (the
+/// console's form); the job's id. The caller wakes the worker.
+pub(crate) fn queue_download(
+    db: &Db,
+    exports: &Exports,
+    p: &Principal,
+    format: &str,
+    filter: Option<&str>,
+) -> ApiResult<JobId> {
+    let req = ExportRequest {
+        format: format.to_owned(),
+        filter: filter.map(str::to_owned),
+        sort: None,
+        destination: Destination::Download,
+    };
+    queue(db, exports, p, req)
+}
+
 /// `POST /api/v1/exports`
 pub async fn create(
     State(state): State<Arc<AppState>>,
@@ -282,22 +300,8 @@ pub async fn retry(
     let exports = Arc::clone(&state.exports);
     let ex = Arc::clone(&exports);
     let new = with_db(&state, move |db| {
-        let (p, job) = visible_job(db, &headers, id)?;
-        if matches!(job.info.state, JobState::Queued | JobState::Running) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!("export {id} is {}: nothing to retry", state_name(&job)),
-            ));
-        }
-        let pl = &job.info.payload;
-        let req = ExportRequest {
-            format: pl["format"].as_str().unwrap_or("csv").to_owned(),
-            filter: pl["filter"].as_str().map(str::to_owned),
-            sort: pl["sort"].as_str().map(str::to_owned),
-            destination: serde_json::from_value(pl["destination"].clone())
-                .map_err(|e| ApiError::bad(format!("export {id}: destination: {e}")))?,
-        };
-        queue(db, &ex, &p, req)
+        let p = authorize(db, &headers, Role::Viewer, "exports need a user token")?;
+        retry_job(db, &ex, &p, id)
     })
     .await?;
     exports.wake.notify();
@@ -305,6 +309,27 @@ pub async fn retry(
         StatusCode::ACCEPTED,
         Json(json!({ "id": new.0, "status": "queued", "retry_of": id })),
     ))
+}
+
+/// Queues export `id` again for `p` (the API's retry and the console's);
+/// the new job's id. The caller wakes the worker.
+pub(crate) fn retry_job(db: &Db, exports: &Exports, p: &Principal, id: i64) -> ApiResult<JobId> {
+    let job = job_for(db, p, id)?;
+    if matches!(job.info.state, JobState::Queued | JobState::Running) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("export {id} is {}: nothing to retry", state_name(&job)),
+        ));
+    }
+    let pl = &job.info.payload;
+    let req = ExportRequest {
+        format: pl["format"].as_str().unwrap_or("csv").to_owned(),
+        filter: pl["filter"].as_str().map(str::to_owned),
+        sort: pl["sort"].as_str().map(str::to_owned),
+        destination: serde_json::from_value(pl["destination"].clone())
+            .map_err(|e| ApiError::bad(format!("export {id}: destination: {e}")))?,
+    };
+    queue(db, exports, p, req)
 }
 
 /// `POST /api/v1/exports/{id}/cancel`: a queued or running export stops
@@ -317,25 +342,35 @@ pub async fn cancel(
 ) -> ApiResult<Json<Value>> {
     let exports = Arc::clone(&state.exports);
     with_db(&state, move |db| {
-        let (p, job) = visible_job(db, &headers, id)?;
-        let (who, _) = owner_of(&p)?;
-        if !db.cancel_export(JobId(id), &who)? {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!(
-                    "export {id} is {}: only a queued or running export can be cancelled",
-                    state_name(&job)
-                ),
-            ));
-        }
-        exports.remove_temp(id, &job.info.payload);
-        let settings = ExportSettings::load(db)?;
-        let job = db
-            .export_job(JobId(id))?
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no export {id}")))?;
-        Ok(Json(job_view(&job, &settings)))
+        let p = authorize(db, &headers, Role::Viewer, "exports need a user token")?;
+        let job = cancel_job(db, &exports, &p, id)?;
+        Ok(Json(job_view(&job, &ExportSettings::load(db)?)))
     })
     .await
+}
+
+/// Cancels export `id` for `p` (the API's and the console's); the job as
+/// it is now.
+pub(crate) fn cancel_job(
+    db: &Db,
+    exports: &Exports,
+    p: &Principal,
+    id: i64,
+) -> ApiResult<ExportJob> {
+    let job = job_for(db, p, id)?;
+    let (who, _) = owner_of(p)?;
+    if !db.cancel_export(JobId(id), &who)? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "export {id} is {}: only a queued or running export can be cancelled",
+                state_name(&job)
+            ),
+        ));
+    }
+    exports.remove_temp(id, &job.info.payload);
+    db.export_job(JobId(id))?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no export {id}")))
 }
 
 /// `DELETE /api/v1/exports/{id}`: the job and the file kept for its
@@ -346,19 +381,22 @@ pub async fn delete(
     UrlPath(id): UrlPath<i64>,
 ) -> ApiResult<StatusCode> {
     let exports = Arc::clone(&state.exports);
-    let job = with_db(&state, move |db| {
-        let (_, job) = visible_job(db, &headers, id)?;
-        db.delete_export(JobId(id))?;
-        Ok(job)
+    with_db(&state, move |db| {
+        let p = authorize(db, &headers, Role::Viewer, "exports need a user token")?;
+        delete_job(db, &exports, &p, id)
     })
     .await?;
-    tokio::task::spawn_blocking(move || {
-        exports.remove_temp(job.info.id.0, &job.info.payload);
-        exports.remove_download(job.info.id.0, &job.info.payload);
-    })
-    .await
-    .map_err(|e| ApiError::from(ServerError::Internal(e.to_string())))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes export `id` for `p` (the API's and the console's), with its
+/// temporary file and kept download.
+pub(crate) fn delete_job(db: &Db, exports: &Exports, p: &Principal, id: i64) -> ApiResult<()> {
+    let job = job_for(db, p, id)?;
+    db.delete_export(JobId(id))?;
+    exports.remove_temp(job.info.id.0, &job.info.payload);
+    exports.remove_download(job.info.id.0, &job.info.payload);
+    Ok(())
 }
 
 /// What the API calls a job's state: the queue's, or `cancelled` (failed
@@ -415,17 +453,23 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     with_db(&state, move |db| {
         let p = authorize(db, &headers, Role::Viewer, "exports need a user token")?;
-        let (owner, role) = owner_of(&p)?;
-        let who = (role != Role::Admin).then_some(owner.as_str());
-        let jobs = db.export_jobs(who, 200)?;
-        let settings = ExportSettings::load(db)?;
-        Ok(Json(json!({
-            "exports": jobs.iter().map(|j| job_view(j, &settings)).collect::<Vec<_>>(),
-            "held_bytes": db.export_bytes_held(&owner)?,
-            "max_bytes_per_user": settings.max_bytes_per_user,
-        })))
+        list_jobs(db, &p).map(Json)
     })
     .await
+}
+
+/// The jobs `p` sees (their own; an admin every one's) as the API lists
+/// them, with the bytes their downloads hold and the limit.
+pub(crate) fn list_jobs(db: &Db, p: &Principal) -> ApiResult<Value> {
+    let (owner, role) = owner_of(p)?;
+    let who = (role != Role::Admin).then_some(owner.as_str());
+    let jobs = db.export_jobs(who, 200)?;
+    let settings = ExportSettings::load(db)?;
+    Ok(json!({
+        "exports": jobs.iter().map(|j| job_view(j, &settings)).collect::<Vec<_>>(),
+        "held_bytes": db.export_bytes_held(&owner)?,
+        "max_bytes_per_user": settings.max_bytes_per_user,
+    }))
 }
 
 /// The caller and the job, if the caller may see it (its owner, or an
@@ -436,12 +480,17 @@ pub(super) fn visible_job(
     id: i64,
 ) -> ApiResult<(Principal, ExportJob)> {
     let p = authorize(db, headers, Role::Viewer, "exports need a user token")?;
-    let (owner, role) = owner_of(&p)?;
-    let job = db
-        .export_job(JobId(id))?
-        .filter(|j| role == Role::Admin || j.info.payload.get("owner") == Some(&json!(owner)))
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no export {id}")))?;
+    let job = job_for(db, &p, id)?;
     Ok((p, job))
+}
+
+/// Job `id` if `p` may see it (its owner, or an admin); 404 otherwise,
+/// so that other users' jobs are not even confirmed to exist.
+pub(crate) fn job_for(db: &Db, p: &Principal, id: i64) -> ApiResult<ExportJob> {
+    let (owner, role) = owner_of(p)?;
+    db.export_job(JobId(id))?
+        .filter(|j| role == Role::Admin || j.info.payload.get("owner") == Some(&json!(owner)))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no export {id}")))
 }
 
 /// `GET /api/v1/exports/{id}`

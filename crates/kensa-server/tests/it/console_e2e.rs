@@ -491,7 +491,9 @@ fn the_console_in_a_real_browser() {
             packages.iter().all(|p| p.starts_with("busybox")),
             "{packages:?}"
         );
-        let bands = b.texts("#findings .sev");
+        // The badge names the band in the reader's language; the band's
+        // API word is its `data-band`.
+        let bands = b.attrs("#findings .sev", "data-band");
         assert!(bands.iter().all(|s| *s == severity), "{bands:?}");
         let expected = server.api(
             "GET",
@@ -653,11 +655,15 @@ fn the_console_in_a_real_browser() {
             Err(e) => panic!("export: {e}"),
         }
 
-        // Bulk-suppress what the filter selects.
+        // Bulk-suppress what the filter selects: chosen explicitly, and
+        // confirmed with the number it changes.
         b.go(&url);
         b.click("#bulk-suppress");
         b.type_in("#bulk-reason", "accepted in the e2e test");
+        b.click("#bulk-scope-filter");
         b.submit("#bulk-submit");
+        assert_eq!(b.text("#bulk-n"), expected.to_string());
+        b.submit("#bulk-confirm-submit");
         assert_eq!(b.text("#changed"), format!("{expected} findings changed."));
         assert!(
             !b.find_all("#no-findings").is_empty(),
@@ -1091,7 +1097,7 @@ fn the_assets_page_in_a_real_browser() {
             14 + band
         ));
         assert!(b.url().contains("/findings?q=asset_id"), "{}", b.url());
-        let sevs = b.texts("#findings tbody .sev");
+        let sevs = b.attrs("#findings tbody .sev", "data-band");
         assert_eq!(sevs.len() as u64, counts[band].min(50));
         assert!(sevs.iter().all(|s| s == sev), "{sevs:?}");
 
@@ -1118,6 +1124,382 @@ fn the_assets_page_in_a_real_browser() {
         b.shot("assets-ja");
         b.submit("#lang-switch");
     }
+}
+
+/// The console where users tripped (issue 17, item 5) and the exports
+/// page and rule errors (issue 13), in the browser on both backends, in
+/// English and Japanese: language packages with their ecosystem and file,
+/// the bulk form acting on the ticked rows unless everything the filter
+/// selects is chosen and confirmed with its number, grouped views sorted
+/// by a column with the vulnerability's title or the asset's OS and owner,
+/// the audit history as dated changes, the dashboard's numbers as links to
+/// what they count, a rule's last error where rules are listed, and the
+/// caller's exports with download, retry and delete. Screenshots in
+/// `target/e2e-screenshots/finish-<backend>/`.
+#[test]
+fn the_console_finish_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let driver = Driver::start();
+    for backend in backends() {
+        let server = Server::start(&backend);
+        let base = server.base.clone();
+        let count = |filter: &str| -> u64 {
+            let (s, b) = server.api(
+                "GET",
+                &format!("/api/v1/findings?filter={}&count=true&limit=1", enc(filter)),
+                None,
+            );
+            assert_eq!(s, 200, "{b}");
+            b["total"].as_u64().expect("a count")
+        };
+
+        // A rule the database will refuse from now on (injected, as no
+        // rule can be made to fail through the API: see
+        // `security::refuse_rule`); the next evaluation skips it and
+        // records why.
+        let (s, r) = server.api(
+            "POST",
+            "/api/v1/suppression-rules",
+            Some(json!({"name": "busybox accepted", "filter": "package=busybox", "reason": "e2e"})),
+        );
+        assert_eq!(s, 201, "{r}");
+        let rule = r["rule"]["id"].as_i64().expect("rule id");
+        crate::security::refuse_rule(&server, rule);
+
+        // A second host, with a Python package beside its apk database.
+        let dir = server.data_dir().join("py-agent");
+        let root = AlpineRoot::new()
+            .hostname("py-host")
+            .machine_id("e2e0py0host0000000000000000000001")
+            .write(&dir.join("root"));
+        let meta = root.join("usr/lib/python3.5/site-packages/vantage6_server-4.1.0.dist-info");
+        std::fs::create_dir_all(&meta).expect("mkdir");
+        std::fs::write(
+            meta.join("METADATA"),
+            "Metadata-Version: 2.1\nName: vantage6-server\nVersion: 4.1.0\n",
+        )
+        .expect("write");
+        let cfg = server.agent_config(&root, &dir.join("state"));
+        let creds = kensa_agent::enroll(&cfg, &server.enrollment_token()).expect("enroll");
+        let t0 = kensa_testkit::now_ms();
+        kensa_agent::run_once(&cfg).expect("run");
+        let py: i64 = creds.asset_id.parse().expect("asset id");
+        server.wait_evaluated(py, t0);
+        let python = count("package_kind=python status=ACTIVE");
+        assert!(python > 0, "vantage6-server 4.1.0 has PyPI advisories");
+
+        let mut b = driver.browser(screenshots(&format!("finish-{}", backend.label())));
+        b.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": 1800, "height": 1200})),
+        );
+        login(&mut b, &base, "admin", &server.admin_password);
+
+        // Language packages: their ecosystem and the file they were found
+        // in; OS packages neither.
+        b.go(&format!("{base}/findings?q=package_kind%3Dpython"));
+        let ecos = b.texts("#findings td.pkg .eco");
+        assert_eq!(ecos.len() as u64, python.min(50), "{ecos:?}");
+        assert!(ecos.iter().all(|e| e == "python"), "{ecos:?}");
+        let paths = b.texts("#findings td.pkg .path");
+        assert_eq!(paths.len(), ecos.len());
+        assert!(
+            paths
+                .iter()
+                .all(|p| p.contains("site-packages/vantage6_server-4.1.0.dist-info")),
+            "{paths:?}"
+        );
+        b.shot("language-packages");
+        b.go(&format!("{base}/findings?q=package_kind%3Dapk"));
+        assert!(!b.find_all("#findings tbody tr").is_empty());
+        assert!(b.find_all("#findings td.pkg .eco").is_empty());
+
+        // Bulk: the ticked rows by default.
+        let ids = b.attrs("#findings tbody tr", "data-id");
+        assert!(ids.len() >= 3, "{ids:?}");
+        let checked = |b: &Browser<'_>, css: &str| {
+            let e = b.find(css);
+            b.call("GET", &format!("/element/{e}/property/checked"), None) == json!(true)
+        };
+        assert!(checked(&b, "#bulk-scope-ticked"), "the default scope");
+        assert!(!checked(&b, "#bulk-scope-filter"));
+        for id in &ids[..2] {
+            b.click(&format!("#findings tr[data-id=\"{id}\"] input.pick"));
+        }
+        b.type_in("#bulk-assignee", "ticked-two");
+        b.submit("#bulk-submit");
+        assert_eq!(b.text("#changed"), "2 findings changed.");
+        let (_, two) = server.api(
+            "GET",
+            "/api/v1/findings?filter=assignee%3Dticked-two&limit=10",
+            None,
+        );
+        let mut got: Vec<String> = two["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["id"].to_string())
+            .collect();
+        got.sort();
+        let mut want = ids[..2].to_vec();
+        want.sort();
+        assert_eq!(got, want, "exactly the ticked findings");
+        // Nothing ticked: refused, nothing changed.
+        b.go(&format!("{base}/findings?q=package_kind%3Dapk"));
+        b.type_in("#bulk-assignee", "nobody");
+        b.submit("#bulk-submit");
+        assert!(
+            b.text("p.error").contains("no finding is ticked"),
+            "{}",
+            b.text("main")
+        );
+        assert_eq!(count("assignee=nobody"), 0);
+        // Everything the filter selects: chosen, then confirmed with its
+        // number.
+        b.go(&format!("{base}/findings?q=package_kind%3Dpython"));
+        b.type_in("#bulk-assignee", "whole-filter");
+        b.click("#bulk-scope-filter");
+        b.submit("#bulk-submit");
+        assert_eq!(b.text("#bulk-n"), python.to_string());
+        assert_eq!(count("assignee=whole-filter"), 0, "not before confirming");
+        b.shot("bulk-confirm");
+        b.submit("#bulk-confirm-submit");
+        assert_eq!(b.text("#changed"), format!("{python} findings changed."));
+        assert_eq!(count("assignee=whole-filter"), python);
+
+        // Grouped views: by asset with OS and owner, sortable.
+        b.go(&format!("{base}/assets/{py}"));
+        b.type_in("#management-form input[name=owner]", "py-owner@example.com");
+        b.submit("#management-submit");
+        b.go(&format!("{base}/findings?view=asset"));
+        let row = format!("#groups tr[data-key=\"{py}\"]");
+        // The OS as the asset names it (this root's os-release has no
+        // pretty name: id and release).
+        assert_eq!(
+            b.text(&format!("{row} td.os")),
+            "alpine 3.4",
+            "{}",
+            b.text(&row)
+        );
+        assert_eq!(b.text(&format!("{row} td.owner")), "py-owner@example.com");
+        b.shot("by-asset");
+        let totals = |b: &Browser<'_>| -> Vec<u64> {
+            b.texts("#groups td.total")
+                .iter()
+                .map(|t| t.parse().expect("a count"))
+                .collect()
+        };
+        b.submit("a.sort[data-key=total]");
+        assert!(b.url().contains("sort=total%3Adesc"), "{}", b.url());
+        let desc = totals(&b);
+        assert!(desc.len() == 2 && desc[0] >= desc[1], "{desc:?}");
+        b.submit("a.sort[data-key=total]");
+        assert!(b.url().contains("sort=total%3Aasc"), "{}", b.url());
+        let asc = totals(&b);
+        assert_eq!(asc, desc.iter().rev().copied().collect::<Vec<_>>());
+        // By vulnerability, with titles, sorted by id.
+        b.go(&format!("{base}/findings?view=vulnerability"));
+        assert!(
+            b.texts("#groups td.title").iter().any(|t| !t.is_empty()),
+            "titles"
+        );
+        b.submit("a.sort[data-key=key]");
+        assert!(b.url().contains("sort=key%3Aasc"), "{}", b.url());
+        let keys = b.attrs("#groups tbody tr", "data-key");
+        assert!(
+            keys.len() > 1 && keys.windows(2).all(|w| w[0] <= w[1]),
+            "{keys:?}"
+        );
+        b.submit("a.sort[data-key=assets]");
+        let assets: Vec<u64> = b
+            .texts("#groups td.assets")
+            .iter()
+            .map(|t| t.parse().expect("a count"))
+            .collect();
+        assert!(assets.windows(2).all(|w| w[0] >= w[1]), "{assets:?}");
+        b.shot("by-vulnerability-sorted");
+
+        // The audit history: dated changes, no JSON, no epoch
+        // milliseconds.
+        let finding = ids[2].clone();
+        b.go(&format!("{base}/findings/{finding}"));
+        b.click("#triage-state option[value=in_triage]");
+        b.type_in("#triage-form input[name=due_date]", "2027-03-01");
+        b.submit("#triage-submit");
+        let entry = b.text("#audit tr.audit-entry");
+        assert!(entry.contains("2027-03-01"), "{entry}");
+        assert!(entry.contains("in_triage"), "{entry}");
+        assert!(entry.contains("Due"), "{entry}");
+        assert!(!entry.contains('{') && !entry.contains("\":"), "{entry}");
+        assert!(
+            !entry
+                .split(|c: char| !c.is_ascii_digit())
+                .any(|n| n.len() >= 12),
+            "no epoch milliseconds: {entry}"
+        );
+        b.shot("audit-history");
+
+        // The dashboard: every band's number links to its findings.
+        b.go(&format!("{base}/"));
+        let links = b.attrs("#card-severity a.bar-link", "href");
+        assert_eq!(links.len(), 6, "{links:?}");
+        let numbers: Vec<u64> = b
+            .texts("#card-severity a.bar-link text.num")
+            .iter()
+            .map(|t| t.parse().expect("a count"))
+            .collect();
+        let bands = [
+            "CRITICAL",
+            "HIGH",
+            "MEDIUM",
+            "LOW",
+            "INFORMATIONAL",
+            "UNTRIAGED",
+        ];
+        for ((href, n), band) in links.iter().zip(&numbers).zip(bands) {
+            assert!(href.contains(&format!("severity%3D{band}")), "{href}");
+            assert_eq!(
+                *n,
+                count(&format!("status=ACTIVE severity={band}")),
+                "{band}"
+            );
+        }
+        assert_eq!(
+            b.texts("#card-severity text.lbl")[5],
+            "Untriaged (no score yet)"
+        );
+        b.shot("dashboard");
+        let i = numbers.iter().position(|n| *n > 0).expect("an open band");
+        b.go(&format!("{base}{}", links[i]));
+        let shown = b.attrs("#findings tbody .sev", "data-band");
+        assert_eq!(shown.len() as u64, numbers[i].min(50));
+        assert!(shown.iter().all(|s| s == bands[i]), "{shown:?}");
+        // The coverage bars link to the assets of each reason.
+        b.go(&format!("{base}/"));
+        let cov = b.attrs("#card-coverage a.bar-link", "href");
+        let cov_n: Vec<usize> = b
+            .texts("#card-coverage a.bar-link text.num")
+            .iter()
+            .map(|t| t.parse().expect("a count"))
+            .collect();
+        assert!(!cov.is_empty());
+        for (href, n) in cov.iter().zip(&cov_n) {
+            b.go(&format!("{base}{href}"));
+            assert_eq!(b.find_all("#coverage tbody tr").len(), *n, "{href}");
+        }
+
+        // The refused rule, where rules are listed.
+        b.go(&format!("{base}/rules"));
+        let err = b.text("#rules td.last-error");
+        assert!(err.contains("skipped"), "{err}");
+        assert!(err.contains("injected: the database refuses"), "{err}");
+        b.shot("rules-last-error");
+
+        // Exports: queued from the page, listed with status, size and
+        // expiry, downloaded, retried and deleted.
+        b.go(&format!("{base}/exports"));
+        assert_eq!(b.find_all("#no-exports").len(), 1);
+        b.type_in("#export-filter", "package_kind=python");
+        b.submit("#export-submit");
+        let wait_done = |b: &Browser<'_>, n: usize| {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                b.go(&format!("{base}/exports"));
+                let states = b.attrs("#exports tr.export", "data-status");
+                if states.len() == n && states.iter().all(|s| s == "done") {
+                    return b.attrs("#exports tr.export", "data-id");
+                }
+                assert!(Instant::now() < deadline, "exports not done: {states:?}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        };
+        let first = wait_done(&b, 1);
+        let row = format!("#exports tr[data-id=\"{}\"]", first[0]);
+        assert_ne!(b.text(&format!("{row} td.size")), "0 B");
+        assert!(!b.text(&format!("{row} td.expires")).is_empty());
+        assert!(
+            b.find_all(&format!("{row} button.cancel")).is_empty(),
+            "done"
+        );
+        b.shot("exports");
+        let href = b.attr(&format!("{row} a.download"), "href");
+        let cookie = b.cookie("kensa_session");
+        let csv = server
+            .http
+            .get(&href)
+            .set("Cookie", &format!("kensa_session={cookie}"))
+            .call()
+            .expect("download")
+            .into_string()
+            .expect("CSV");
+        assert_eq!(
+            csv::Reader::from_reader(csv.as_bytes()).records().count() as u64,
+            count("package_kind=python"),
+            "one row per finding of the filter"
+        );
+        b.submit(&format!("{row} button.retry"));
+        assert!(b.text("#done").contains("Queued export"));
+        let both = wait_done(&b, 2);
+        assert!(both.contains(&first[0]));
+        b.submit(&format!("{row} button.delete"));
+        assert_eq!(b.attrs("#exports tr.export", "data-id").len(), 1);
+        let (s, _) = server.api("GET", &format!("/api/v1/exports/{}", first[0]), None);
+        assert_eq!(s, 404, "deleted");
+
+        // In Japanese: severity names, coverage reasons, yes/no, export
+        // states and the untriaged band's name.
+        b.go(&format!("{base}/findings?q=package_kind%3Dpython"));
+        b.submit("#lang-switch");
+        let names = b.texts("#findings .sev");
+        let ja = ["緊急", "高", "中", "低", "情報", "未評価（スコアなし）"];
+        assert!(
+            !names.is_empty() && names.iter().all(|n| ja.contains(&n.as_str())),
+            "{names:?}"
+        );
+        assert_eq!(
+            b.text("#quick-severity option[value=UNTRIAGED]"),
+            "未評価（スコアなし）"
+        );
+        b.shot("language-packages-ja");
+        b.go(&format!("{base}/coverage"));
+        let reasons = b.texts("#coverage td.reason");
+        assert!(
+            !reasons.is_empty() && reasons.iter().all(|r| !r.is_ascii()),
+            "{reasons:?}"
+        );
+        let agents = b.texts("#coverage tbody td:nth-child(7)");
+        assert!(
+            agents.iter().all(|a| a == "はい" || a == "いいえ"),
+            "{agents:?}"
+        );
+        b.shot("coverage-ja");
+        b.go(&format!("{base}/findings/{finding}"));
+        assert!(b.text("#audit tr.audit-entry").contains("期限"));
+        b.shot("audit-history-ja");
+        b.go(&format!("{base}/findings?view=asset"));
+        b.shot("by-asset-ja");
+        b.go(&format!("{base}/"));
+        assert_eq!(b.texts("#card-severity text.lbl")[0], "緊急");
+        b.shot("dashboard-ja");
+        b.go(&format!("{base}/exports"));
+        assert_eq!(b.text("#exports td.status"), "完了");
+        b.shot("exports-ja");
+        b.go(&format!("{base}/rules"));
+        assert!(b.text("#rules td.last-error").contains("スキップ"));
+        b.shot("rules-ja");
+        b.submit("#lang-switch");
+    }
+}
+
+/// A filter as a query value.
+fn enc(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .unwrap_or_default()
+        .trim_start_matches('=')
+        .to_owned()
 }
 
 /// A review in the browser (issue 17), on both backends: the 20 servers

@@ -598,7 +598,7 @@ fn the_console_lists_and_revokes_api_tokens() {
 /// databases accept), so the failure is injected here, by a direct write
 /// to the database, as a stand-in for what the database may refuse later
 /// (a limit, a lock, a corrupt row).
-fn refuse_rule(s: &TestServer, id: i64) {
+pub(crate) fn refuse_rule(s: &TestServer, id: i64) {
     let via = format!("suppression rule {id}");
     match &s.database {
         None => {

@@ -11,6 +11,7 @@ mod inventories;
 mod lifecycle;
 mod migrations;
 mod pg_tls;
+mod open_counts;
 mod query;
 mod queue;
 mod register;

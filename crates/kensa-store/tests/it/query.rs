@@ -354,6 +354,49 @@ fn query_agrees_with_rust(t: &TestDb) {
     }
     // Most critical first.
     assert!(groups.windows(2).all(|w| w[0].critical >= w[1].critical));
+    // Any column, either way; the same groups with the same counts.
+    for (sort, key) in [
+        (
+            "total:asc",
+            (|g: &kensa_store::Aggregate| g.total) as fn(&_) -> u64,
+        ),
+        ("-total", |g| g.total),
+        ("-assets", |g| g.assets),
+        ("kev:asc", |g| g.kev),
+    ] {
+        let sorted = db
+            .aggregate_findings_sorted(
+                &filter,
+                GroupBy::Package,
+                sort.parse().expect("sort"),
+                1000,
+                0,
+            )
+            .expect("sorted");
+        let v: Vec<u64> = sorted.iter().map(key).collect();
+        let ordered = if sort.ends_with(":asc") {
+            v.windows(2).all(|w| w[0] <= w[1])
+        } else {
+            v.windows(2).all(|w| w[0] >= w[1])
+        };
+        assert!(ordered, "{sort}: {v:?}");
+        let mut a: Vec<_> = sorted.iter().map(|g| (g.key.clone(), g.total)).collect();
+        let mut b: Vec<_> = groups.iter().map(|g| (g.key.clone(), g.total)).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{sort}");
+    }
+    let by_key = db
+        .aggregate_findings_sorted(
+            &filter,
+            GroupBy::Package,
+            "key:desc".parse().expect("s"),
+            1000,
+            0,
+        )
+        .expect("by key");
+    assert!(by_key.windows(2).all(|w| w[0].key >= w[1].key));
+    assert!("colour".parse::<kensa_store::GroupSort>().is_err());
     let by_asset = db
         .aggregate_findings(&Filter::default(), GroupBy::Asset, 3, 0)
         .expect("by asset");

@@ -132,7 +132,7 @@ pub(super) fn asset_page(
                 thead { tr { th { (cx.t("f.severity")) } th { (cx.t("f.vulnerability")) } th { (cx.t("f.package")) } th { (cx.t("f.installed")) } th { (cx.t("f.fixed")) } } }
                 tbody {
                     @for f in &findings.findings {
-                        tr { td { (sev_badge(&f.severity)) } td { a href={ "/findings/" (f.id.0) } { (f.vulnerability_id) } } td { (f.package_name) } td class="mono" { (f.installed_version) } td class="mono" { (f.fixed_version.as_deref().unwrap_or("")) } }
+                        tr { td { (sev_badge(cx, &f.severity)) } td { a href={ "/findings/" (f.id.0) } { (f.vulnerability_id) } } td { (f.package_name) } td class="mono" { (f.installed_version) } td class="mono" { (f.fixed_version.as_deref().unwrap_or("")) } }
                     }
                 }
             }

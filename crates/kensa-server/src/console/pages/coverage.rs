@@ -16,8 +16,20 @@ pub(super) fn reason_rank(reason: &str) -> u8 {
     }
 }
 
-pub(crate) async fn coverage(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    page(&state, headers, "/coverage".into(), |db, cx| {
+#[derive(Deserialize)]
+pub(crate) struct CoverageQuery {
+    /// Only the assets with this reason (`UNMANAGED`...): the dashboard's
+    /// coverage bars link here.
+    reason: Option<String>,
+}
+
+pub(crate) async fn coverage(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    Query(q): Query<CoverageQuery>,
+) -> Response {
+    page(&state, headers, here("/coverage", &raw), move |db, cx| {
         let cov = CoverageContext::new(db, 24 * 3_600_000)?;
         let mut rows: Vec<_> = db
             .assets()?
@@ -41,23 +53,36 @@ pub(crate) async fn coverage(State(state): State<Arc<AppState>>, headers: Header
         for (_, r, _) in &rows {
             *counts.entry(r).or_default() += 1;
         }
+        let only = q.reason.as_deref().filter(|r| !r.is_empty());
+        if let Some(only) = only {
+            rows.retain(|(_, r, _)| *r == only);
+        }
         Ok(Out::Page(layout(
             cx,
             cx.t("cov.title"),
             html! {
                 h1 { (cx.t("cov.title")) }
-                p id="coverage-counts" { @for (r, n) in &counts { span class="panel" { (r) ": " strong { (n) } } " " } }
+                p id="coverage-counts" {
+                    @for (r, n) in &counts {
+                        a.panel.on[only == Some(*r)] data-reason=(r)
+                            href={ "/coverage?" (serde_urlencoded::to_string([("reason", *r)]).unwrap_or_default()) } {
+                            (cx.t(reason_key(r))) ": " strong { (n) }
+                        } " "
+                    }
+                    @if only.is_some() { a href="/coverage" id="coverage-all" { (cx.t("cov.all")) } }
+                }
                 table id="coverage" {
                     thead { tr { th { (cx.t("f.asset")) } th { (cx.t("cov.status")) } th { (cx.t("cov.reason")) } th { (cx.t("a.os")) } th { (cx.t("cov.exposure")) } th { (cx.t("cov.source")) } th { (cx.t("cov.agent")) } th { (cx.t("cov.inventory_at")) } } }
                     tbody {
                         @for (s, r, a) in &rows {
                             tr {
                                 td { a href={ "/assets/" (a.id.0) } { (a.name) } }
-                                td { (s) } td class="reason" { (r) }
+                                td data-status=(s) { (cx.t(if *s == "ACTIVE" { "cov.s.active" } else { "cov.s.inactive" })) }
+                                td class="reason" data-reason=(r) { (cx.t(reason_key(r))) }
                                 td { (a.os_id.as_deref().unwrap_or("")) " " (a.os_release.as_deref().unwrap_or("")) }
-                                td class="exposure" { (a.effective_exposure().0.unwrap_or_default().as_str()) }
+                                td class="exposure" { (cx.t(exposure_key(a.effective_exposure().0.unwrap_or_default()))) }
                                 td { (a.source.as_str()) }
-                                td { @if cov.agents.contains(&a.id) { "✓" } }
+                                td { (yes_no(cx, cov.agents.contains(&a.id))) }
                                 td { (a.inventory_at.map(when).unwrap_or_default()) }
                             }
                         }

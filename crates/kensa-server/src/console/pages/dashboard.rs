@@ -82,12 +82,6 @@ pub(super) fn dashboard_numbers(db: &kensa_store::Db, ends: &[i64]) -> ApiResult
     Ok(n)
 }
 
-pub(super) fn as_refs<'a>(
-    rows: &'a [(&'static str, u64, String)],
-) -> Vec<(&'static str, u64, &'a str)> {
-    rows.iter().map(|(a, b, c)| (*a, *b, c.as_str())).collect()
-}
-
 pub(super) fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup> {
     // The end of each of the last 30 days (UTC), oldest first.
     const DAY: i64 = 86_400_000;
@@ -169,16 +163,39 @@ pub(super) fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup
             (d.get(5..).unwrap_or(&d).to_owned(), *n)
         })
         .collect();
-    let band_rows = |v: &[u64; 6]| -> Vec<(&'static str, u64, String)> {
+    let link = |f: &str| {
+        format!(
+            "/findings?{}",
+            serde_urlencoded::to_string([("q", f), ("status", "")]).unwrap_or_default()
+        )
+    };
+    // Every number links to the list it counts: a band's bar to the open
+    // findings of that band (by the adjusted or the base score).
+    let band_rows = |v: &[u64; 6], key: &str| -> Vec<(&'static str, u64, &'static str, String)> {
         BANDS
             .iter()
             .zip(v)
-            .map(|(b, n)| (*b, *n, format!("c-{b}")))
+            .zip([
+                "c-CRITICAL",
+                "c-HIGH",
+                "c-MEDIUM",
+                "c-LOW",
+                "c-INFORMATIONAL",
+                "c-UNTRIAGED",
+            ])
+            .map(|((b, n), class)| {
+                (
+                    cx.t(sev_key(b)),
+                    *n,
+                    class,
+                    link(&format!("status=ACTIVE {key}={b}")),
+                )
+            })
             .collect()
     };
-    let adj = band_rows(&counts.adjusted);
-    let base = band_rows(&counts.base);
-    let cov_rows: Vec<(&str, u64, &str)> = reasons
+    let adj = band_rows(&counts.adjusted, "severity");
+    let base = band_rows(&counts.base, "base_severity");
+    let cov_rows: Vec<(&str, u64, &str, String)> = reasons
         .iter()
         .map(|(r, n)| {
             let class = match *r {
@@ -186,16 +203,14 @@ pub(super) fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup
                 "OS_END_OF_LIFE" => "c-warn",
                 _ => "c-bad",
             };
-            (*r, *n, class)
+            let href = format!(
+                "/coverage?{}",
+                serde_urlencoded::to_string([("reason", *r)]).unwrap_or_default()
+            );
+            (cx.t(reason_key(r)), *n, class, href)
         })
         .collect();
     let now_ts = Timestamp::now();
-    let link = |f: &str| {
-        format!(
-            "/findings?{}",
-            serde_urlencoded::to_string([("q", f), ("status", "")]).unwrap_or_default()
-        )
-    };
     Ok(layout(
         cx,
         cx.t("dash.title"),
@@ -206,17 +221,17 @@ pub(super) fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup
                 div class="card" id="card-severity" {
                     h2 { (cx.t("dash.open_by_severity")) }
                     p class="big" { a href="/findings" { (counts.total) } }
-                    (svg::bars(cx.t("dash.open_by_severity"), &as_refs(&adj)))
+                    (svg::bars_linked(cx.t("dash.open_by_severity"), &adj))
                 }
                 div class="card" id="card-base" {
                     h2 { (cx.t("dash.base_by_severity")) }
-                    (svg::bars(cx.t("dash.base_by_severity"), &as_refs(&base)))
+                    (svg::bars_linked(cx.t("dash.base_by_severity"), &base))
                 }
                 div class="card" id="card-fix" {
                     h2 { (cx.t("dash.fixable")) " / " (cx.t("dash.unfixed")) }
-                    (svg::bars(cx.t("dash.fixable"), &[
-                        (cx.t("dash.fixable"), counts.fixable, "c-ok"),
-                        (cx.t("dash.unfixed"), counts.total.saturating_sub(counts.fixable), "c-bad"),
+                    (svg::bars_linked(cx.t("dash.fixable"), &[
+                        (cx.t("dash.fixable"), counts.fixable, "c-ok", link("status=ACTIVE fix_available=true")),
+                        (cx.t("dash.unfixed"), counts.total.saturating_sub(counts.fixable), "c-bad", link("status=ACTIVE fix_available=false")),
                     ]))
                     h2 { (cx.t("dash.kev")) }
                     p class="big" id="kev-count" { a href=(link("status=ACTIVE kev=true")) { (counts.kev) } }
@@ -241,10 +256,10 @@ pub(super) fn dashboard_page(db: &kensa_store::Db, cx: &Ctx) -> ApiResult<Markup
                 }
                 div class="card" id="card-coverage" {
                     h2 { a href="/coverage" { (cx.t("dash.coverage")) } }
-                    (svg::bars(cx.t("dash.coverage"), &cov_rows))
+                    (svg::bars_linked(cx.t("dash.coverage"), &cov_rows))
                 }
                 div class="card" id="card-eol" {
-                    h2 { (cx.t("dash.eol")) " (" (eol.len()) ")" }
+                    h2 { (cx.t("dash.eol")) " (" a id="eol-count" href="/assets?q=os_eol%3Ctoday" { (eol.len()) } ")" }
                     @if eol.is_empty() { p { (cx.t("dash.none")) } }
                     ul { @for a in eol.iter().take(20) {
                         li { a href={ "/assets/" (a.id.0) } { (a.name) } " " span class="muted" {

@@ -40,7 +40,7 @@ pub(super) fn finding_page(db: &kensa_store::Db, cx: &Ctx, id: FindingId) -> Api
         cx,
         &title,
         html! {
-            h1 id="finding-title" { (sev_badge(sev)) " " (f.vulnerability_id) " — " (f.package_name)
+            h1 id="finding-title" { (sev_badge(cx, sev)) " " (f.vulnerability_id) " — " (f.package_name)
                 @if f.kev { span class="kev" { "KEV" } } }
             @if let Some(t) = &d.title { p { strong { (t) } } }
             div class="cards" {
@@ -127,12 +127,16 @@ pub(super) fn finding_page(db: &kensa_store::Db, cx: &Ctx, id: FindingId) -> Api
             }
             h2 { (cx.t("fd.audit")) }
             table id="audit" {
-                thead { tr { th { (cx.t("fd.at")) } th { (cx.t("fd.actor")) } th { (cx.t("fd.via")) } th { (cx.t("fd.before")) } th { (cx.t("fd.after")) } } }
+                thead { tr { th { (cx.t("fd.at")) } th { (cx.t("fd.actor")) } th { (cx.t("fd.via")) } th { (cx.t("fd.changes")) } } }
                 tbody {
                     @for a in audit.iter().rev() {
                         tr class="audit-entry" {
-                            td { (when(a.at)) } td class="actor" { (a.actor) } td { (a.via) }
-                            td { code { (a.before.to_string()) } } td { code class="after" { (a.after.to_string()) } }
+                            td class="at" { (when(a.at)) " UTC" } td class="actor" { (a.actor) } td { (a.via) }
+                            td { ul class="changes" {
+                                @for (field, before, after) in audit_changes(cx, &a.before, &a.after) {
+                                    li class="change" { strong { (field) } ": " span class="before" { (before) } " → " span class="after" { (after) } }
+                                }
+                            } }
                         }
                     }
                 }
@@ -144,6 +148,88 @@ pub(super) fn finding_page(db: &kensa_store::Db, cx: &Ctx, id: FindingId) -> Api
             }
         },
     ))
+}
+
+/// The fields an audit entry changed, each as (name, before, after) in
+/// the reader's language, in the triage's field order: what a person reads
+/// instead of two JSON objects with times in epoch milliseconds.
+pub(super) fn audit_changes(
+    cx: &Ctx,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> Vec<(String, String, String)> {
+    const FIELDS: &[(&str, &str)] = &[
+        ("status", "f.status"),
+        ("state", "fd.state"),
+        ("justification", "fd.justification"),
+        ("response", "fd.response"),
+        ("assignee", "f.assignee"),
+        ("comment", "fd.comment"),
+        ("due_at", "f.due"),
+        ("due_by_hand", "fd.due_by_hand"),
+        ("risk_accepted_until", "fd.risk_until"),
+        ("suppressed_by", "fd.suppressed_by"),
+        ("suppress_reason", "f.suppress_reason"),
+        ("rule", "fd.rule"),
+    ];
+    let null = serde_json::Value::Null;
+    let mut out = Vec::new();
+    let mut known = std::collections::BTreeSet::new();
+    for (k, label) in FIELDS {
+        known.insert(*k);
+        let (b, a) = (
+            before.get(k).unwrap_or(&null),
+            after.get(k).unwrap_or(&null),
+        );
+        if b != a {
+            out.push((
+                cx.t(label).to_owned(),
+                audit_value(cx, k, b),
+                audit_value(cx, k, a),
+            ));
+        }
+    }
+    // Fields a later version may add: shown by their own name.
+    let mut rest: Vec<&String> = before
+        .as_object()
+        .into_iter()
+        .chain(after.as_object())
+        .flat_map(|o| o.keys())
+        .filter(|k| !known.contains(k.as_str()))
+        .collect();
+    rest.sort();
+    rest.dedup();
+    for k in rest {
+        let (b, a) = (
+            before.get(k).unwrap_or(&null),
+            after.get(k).unwrap_or(&null),
+        );
+        if b != a {
+            out.push((k.clone(), audit_value(cx, k, b), audit_value(cx, k, a)));
+        }
+    }
+    out
+}
+
+/// One audited value as a person reads it: times as dates, nothing as a
+/// dash, yes/no, lists joined.
+fn audit_value(cx: &Ctx, field: &str, v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "—".to_owned(),
+        Value::Bool(b) => yes_no(cx, *b).to_owned(),
+        Value::Number(n) if field.ends_with("_at") => n
+            .as_i64()
+            .map_or_else(|| n.to_string(), |ms| day(Timestamp::from_unix_ms(ms))),
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.is_empty() => "—".to_owned(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| audit_value(cx, field, i))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
 }
 
 pub(super) fn triage_form(cx: &Ctx, id: FindingId, t: &kensa_store::Triage) -> Markup {

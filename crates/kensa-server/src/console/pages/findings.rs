@@ -165,7 +165,7 @@ pub(super) fn findings_page(
                 label { (cx.t("f.severity"))
                     select name="severity" id="quick-severity" {
                         option value="" { (cx.t("f.any")) }
-                        @for b in BANDS { option value=(b) selected[q.severity.as_deref() == Some(b)] { (b) } }
+                        @for b in BANDS { option value=(b) selected[q.severity.as_deref() == Some(b)] { (cx.t(sev_key(b))) } }
                     }
                 }
                 label { (cx.t("f.status"))
@@ -185,13 +185,14 @@ pub(super) fn findings_page(
                 code id="effective-filter" { (text) }
                 " · " a id="export-csv" href={ "/api/v1/findings/export?" (export) } { (cx.t("f.export_csv")) }
                 " · " a id="export-json" href={ "/api/v1/findings/export?" (export_json) } { (cx.t("f.export_json")) }
+                " · " a id="export-background" href={ "/exports?" (serde_urlencoded::to_string([("filter", text.as_str())]).unwrap_or_default()) } { (cx.t("x.queue")) }
                 " · " span class="muted" { (cx.t("f.saved_view")) }
             }
             (saved_views_panel(cx, &saved, &this_view))
             nav class="tabs" {
                 @for (v, key) in tabs {
                     a class=[(v == view).then_some("on")] id={ "view-" (v) }
-                        href=(q.url(&[("view", (v != "list").then_some(v)), ("cursor", None), ("page", None), ("changed", None)])) { (cx.t(key)) }
+                        href=(q.url(&[("view", (v != "list").then_some(v)), ("sort", None), ("cursor", None), ("page", None), ("changed", None)])) { (cx.t(key)) }
                 }
             }
             (body)
@@ -269,6 +270,14 @@ pub(super) fn findings_list(
             kensa_store::StoreError::InvalidArgument(m) => ApiError::bad(m),
             e => ApiError::from(e),
         })?;
+    // Where the page's language packages were found, in one statement.
+    let lang_ids: Vec<FindingId> = page
+        .findings
+        .iter()
+        .filter(|f| language_package(&f.package_kind))
+        .map(|f| f.id)
+        .collect();
+    let paths = db.package_paths(&lang_ids)?;
     let analyst = cx.can(Role::Analyst);
     let sort_link = |key: SortKey| {
         // A second click on the sorted column turns it round; a first one
@@ -302,6 +311,12 @@ pub(super) fn findings_list(
                 label { (cx.t("fd.comment")) input type="text" name="comment"; }
                 label { (cx.t("f.suppress")) input type="checkbox" name="suppress" value="1" id="bulk-suppress"; }
                 label { (cx.t("f.suppress_reason")) input type="text" name="suppress_reason" id="bulk-reason"; }
+                // The ticked rows by default: a whole filter's findings
+                // only when chosen, and confirmed with their number.
+                fieldset class="scope" {
+                    label { input type="radio" name="scope" value="ticked" id="bulk-scope-ticked" checked; " " (cx.t("f.scope_ticked")) }
+                    label { input type="radio" name="scope" value="filter" id="bulk-scope-filter"; " " (cx.t("f.scope_filter")) }
+                }
                 button type="submit" id="bulk-submit" { (cx.t("f.bulk_submit")) }
             }
         }
@@ -323,7 +338,7 @@ pub(super) fn findings_list(
                     }
                 } }
                 tbody {
-                    @for f in &page.findings { (finding_row(f, analyst)) }
+                    @for f in &page.findings { (finding_row(cx, f, analyst, paths.get(&f.id).map(String::as_str))) }
                 }
             }
         }
@@ -338,14 +353,32 @@ pub(super) fn findings_list(
     })
 }
 
-pub(super) fn finding_row(f: &FindingSummary, analyst: bool) -> Markup {
+/// OS packages: their database says nothing a person needs in the list.
+/// Anything else is a language package, shown with its ecosystem and the
+/// file it was found in (which lock file, which binary).
+pub(super) fn language_package(kind: &str) -> bool {
+    !matches!(kind, "deb" | "rpm" | "apk" | "kernel" | "")
+}
+
+pub(super) fn finding_row(
+    cx: &Ctx,
+    f: &FindingSummary,
+    analyst: bool,
+    path: Option<&str>,
+) -> Markup {
     let now = Timestamp::now();
     html! {
         tr data-id=(f.id.0) {
             @if analyst { td { input type="checkbox" class="pick" name="id" value=(f.id.0) form="bulk"; } }
-            td { (sev_badge(&f.severity)) @if f.kev { span class="kev" { "KEV" } } }
+            td { (sev_badge(cx, &f.severity)) @if f.kev { span class="kev" { "KEV" } } }
             td { a class="finding-link" href={ "/findings/" (f.id.0) } { (f.vulnerability_id) } }
-            td class="pkg" { (f.package_name) @if let Some(a) = &f.package_arch { span class="muted" { " " (a) } } }
+            td class="pkg" {
+                (f.package_name) @if let Some(a) = &f.package_arch { span class="muted" { " " (a) } }
+                @if language_package(&f.package_kind) {
+                    br; span class="eco" title=(cx.t("f.ecosystem")) { (f.package_kind) }
+                    @if let Some(p) = path { " " span class="path mono muted" title=(cx.t("f.path")) { (p) } }
+                }
+            }
             td class="mono" { (f.installed_version) }
             td class="mono" { (f.fixed_version.as_deref().unwrap_or("")) }
             td { a href={ "/assets/" (f.asset_id.0) } { (f.asset_name) } }
@@ -372,8 +405,18 @@ pub(super) fn findings_grouped(
     view: &str,
 ) -> ApiResult<Markup> {
     let by: GroupBy = view.parse().map_err(bad)?;
+    let sort: GroupSort = match q.sort.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => s.parse().map_err(bad)?,
+        None => GroupSort::default(),
+    };
     let page_no = q.page.unwrap_or(0);
-    let groups = db.aggregate_findings(filter, by, AGG_PAGE + 1, page_no * u64::from(AGG_PAGE))?;
+    let groups = db.aggregate_findings_sorted(
+        filter,
+        by,
+        sort,
+        AGG_PAGE + 1,
+        page_no * u64::from(AGG_PAGE),
+    )?;
     let more = groups.len() > AGG_PAGE as usize;
     let key_term = |key: &str| match by {
         GroupBy::Asset => format!("asset_id={key}"),
@@ -388,6 +431,7 @@ pub(super) fn findings_grouped(
         q.url(&[
             ("view", None),
             ("q", Some(&q2)),
+            ("sort", None),
             ("page", None),
             ("cursor", None),
         ])
@@ -397,29 +441,66 @@ pub(super) fn findings_grouped(
         GroupBy::Vulnerability => "f.vulnerability",
         _ => "f.package",
     };
+    // A second click on the sorted column turns it round; a first one
+    // sorts the key ascending and the numbers most-first.
+    let sort_link = |key: GroupSortKey| {
+        let descending = if sort.key == key {
+            !sort.descending
+        } else {
+            key != GroupSortKey::Key
+        };
+        let s = GroupSort { key, descending }.to_string();
+        q.url(&[("sort", Some(&s)), ("page", None), ("changed", None)])
+    };
+    let th = |key: GroupSortKey, label: Markup| {
+        html! {
+            a class="sort" data-key=(key.as_str()) href=(sort_link(key)) {
+                (label)
+                @if sort.key == key { @if sort.descending { " ▼" } @else { " ▲" } }
+            }
+        }
+    };
     Ok(html! {
         @if groups.is_empty() {
             p id="no-findings" { (cx.t("f.none")) }
         } @else {
             table id="groups" {
                 thead { tr {
-                    th { (cx.t(head)) }
-                    th class="num" { (cx.t("f.total")) }
-                    @for b in BANDS { th class="num" { (sev_badge(b)) } }
-                    th class="num" { (cx.t("dash.fixable")) }
-                    th class="num" { "KEV" }
-                    th class="num" { (cx.t("f.max_score")) }
-                    th class="num" { (cx.t("f.assets")) }
+                    th { (th(GroupSortKey::Key, html! { (cx.t(head)) })) }
+                    @match by {
+                        GroupBy::Vulnerability => { th { (cx.t("f.title_col")) } }
+                        GroupBy::Asset => { th { (cx.t("a.os")) } th { (cx.t("f.owner")) } }
+                        _ => {}
+                    }
+                    th class="num" { (th(GroupSortKey::Total, html! { (cx.t("f.total")) })) }
+                    @for b in BANDS {
+                        th class="num" {
+                            @if b == "CRITICAL" { (th(GroupSortKey::Severity, sev_badge(cx, b))) }
+                            @else { (sev_badge(cx, b)) }
+                        }
+                    }
+                    th class="num" { (th(GroupSortKey::Fixable, html! { (cx.t("dash.fixable")) })) }
+                    th class="num" { (th(GroupSortKey::Kev, html! { "KEV" })) }
+                    th class="num" { (th(GroupSortKey::MaxScore, html! { (cx.t("f.max_score")) })) }
+                    th class="num" { (th(GroupSortKey::Assets, html! { (cx.t("f.assets")) })) }
                 } }
                 tbody {
                     @for g in groups.iter().take(AGG_PAGE as usize) {
-                        tr {
+                        tr class="group" data-key=(g.key) {
                             td { a class="group-link" href=(drill(&g.key)) { (g.name.as_deref().unwrap_or(&g.key)) } }
-                            td class="num" { (g.total) }
+                            @match by {
+                                GroupBy::Vulnerability => { td class="title" { (g.title.as_deref().unwrap_or("")) } }
+                                GroupBy::Asset => {
+                                    td class="os" { (g.os.as_deref().unwrap_or("")) }
+                                    td class="owner" { (g.owner.as_deref().unwrap_or("")) }
+                                }
+                                _ => {}
+                            }
+                            td class="num total" { (g.total) }
                             td class="num" { (g.critical) } td class="num" { (g.high) } td class="num" { (g.medium) }
                             td class="num" { (g.low) } td class="num" { (g.informational) } td class="num" { (g.untriaged) }
                             td class="num" { (g.fixable) } td class="num" { (g.kev) }
-                            td class="num" { (score(g.max_score)) } td class="num" { (g.assets) }
+                            td class="num" { (score(g.max_score)) } td class="num assets" { (g.assets) }
                         }
                     }
                 }
@@ -436,8 +517,12 @@ pub(super) fn findings_grouped(
     })
 }
 
-/// `POST /findings/bulk` (analyst): one triage change over the filter the
-/// list showed, or over the ticked findings of it.
+/// `POST /findings/bulk` (analyst): one triage change over the ticked
+/// findings of the list (the default), or over everything the list's
+/// filter selects when `scope=filter`: that answers a page saying how
+/// many findings it would change, and changes them only when posted
+/// again with `confirm` equal to that number (a different number, as when
+/// findings came or went meanwhile, asks again).
 pub(crate) async fn bulk(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -454,7 +539,17 @@ pub(crate) async fn bulk(
                     .map_err(|_| ApiError::bad(format!("id {v:?}: expected a number")))
             })
             .collect::<ApiResult<_>>()?;
-        if !ids.is_empty() {
+        let whole_filter = match form.get("scope").unwrap_or("ticked") {
+            "ticked" => false,
+            "filter" => true,
+            other => {
+                return Err(ApiError::bad(format!("scope {other:?}: ticked or filter")));
+            }
+        };
+        if !whole_filter {
+            if ids.is_empty() {
+                return Err(ApiError::bad(cx.t("f.none_ticked")));
+            }
             let list: Vec<String> = ids.iter().map(i64::to_string).collect();
             filter = filter.and(&Filter::parse(&format!("id={}", list.join(","))).map_err(bad)?);
         }
@@ -463,35 +558,81 @@ pub(crate) async fn bulk(
                 "a bulk change needs a non-empty filter or ticked findings",
             ));
         }
-        let mut change = TriageChange::default();
-        if let Some(s) = form.get("state") {
-            change.state = Some(Some(
-                kensa_store::TriageState::parse(s)
-                    .ok_or_else(|| ApiError::bad(format!("state {s:?}")))?,
-            ));
+        let change = bulk_change(&form)?;
+        if whole_filter {
+            let n = db.count_findings(&filter)?;
+            if form.get("confirm") != Some(n.to_string().as_str()) {
+                return Ok(Out::Page(bulk_confirm(cx, &form, &filter, n)));
+            }
         }
-        if let Some(a) = form.get("assignee") {
-            change.assignee = Some(Some(a.to_owned()));
-        }
-        if let Some(c) = form.get("comment") {
-            change.comment = Some(Some(c.to_owned()));
-        }
-        if form.get("suppress").is_some() {
-            change.suppressed = Some(true);
-            change.suppress_reason = form.get("suppress_reason").map(str::to_owned);
-        }
-        if change.is_empty() {
-            return Err(ApiError::bad(
-                "nothing to change: choose a state, an assignee, a comment or suppress",
-            ));
-        }
-        change.validate().map_err(bad)?;
         let n = db.triage_bulk(&filter, &change, &cx.user, Timestamp::now())?;
         let back = super::super::local(form.get("back").unwrap_or("/findings"));
         let sep = if back.contains('?') { '&' } else { '?' };
         Ok(Out::See(format!("{back}{sep}changed={n}")))
     })
     .await
+}
+
+/// The triage change a bulk form asks for.
+fn bulk_change(form: &Form) -> ApiResult<TriageChange> {
+    let mut change = TriageChange::default();
+    if let Some(s) = form.get("state") {
+        change.state = Some(Some(
+            kensa_store::TriageState::parse(s)
+                .ok_or_else(|| ApiError::bad(format!("state {s:?}")))?,
+        ));
+    }
+    if let Some(a) = form.get("assignee") {
+        change.assignee = Some(Some(a.to_owned()));
+    }
+    if let Some(c) = form.get("comment") {
+        change.comment = Some(Some(c.to_owned()));
+    }
+    if form.get("suppress").is_some() {
+        change.suppressed = Some(true);
+        change.suppress_reason = form.get("suppress_reason").map(str::to_owned);
+    }
+    if change.is_empty() {
+        return Err(ApiError::bad(
+            "nothing to change: choose a state, an assignee, a comment or suppress",
+        ));
+    }
+    change.validate().map_err(bad)?;
+    Ok(change)
+}
+
+/// The page that asks to confirm a change of `n` findings: the same form
+/// again, every field kept, with `confirm=n`.
+fn bulk_confirm(cx: &Ctx, form: &Form, filter: &Filter, n: u64) -> Markup {
+    let back = super::super::local(form.get("back").unwrap_or("/findings"));
+    let kept = [
+        "filter",
+        "back",
+        "state",
+        "assignee",
+        "comment",
+        "suppress",
+        "suppress_reason",
+    ];
+    layout(
+        cx,
+        cx.t("f.confirm_title"),
+        html! {
+            h1 { (cx.t("f.confirm_title")) }
+            p id="bulk-count" { strong id="bulk-n" { (n) } " " (cx.t("f.confirm_count")) }
+            p { code id="bulk-filter" { (filter.to_string()) } }
+            form method="post" action="/findings/bulk" id="bulk-confirm" class="panel row" {
+                (csrf_field(cx))
+                @for k in kept {
+                    @if let Some(v) = form.get(k) { input type="hidden" name=(k) value=(v); }
+                }
+                input type="hidden" name="scope" value="filter";
+                input type="hidden" name="confirm" value=(n);
+                button type="submit" id="bulk-confirm-submit" class="danger" { (cx.t("f.confirm")) }
+                " " a href=(back) id="bulk-cancel" { (cx.t("f.cancel")) }
+            }
+        },
+    )
 }
 
 /// `POST /views`: saves the view's address under a name, for the caller.

@@ -9,8 +9,8 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use kensa_store::{
-    AssetId, BANDS, Filter, FindingId, FindingQuery, FindingSummary, GroupBy, InternetExposure,
-    ManagementPatch, Sort, SortKey, Timestamp, TriageChange,
+    AssetId, BANDS, Filter, FindingId, FindingQuery, FindingSummary, GroupBy, GroupSort,
+    GroupSortKey, InternetExposure, ManagementPatch, Sort, SortKey, Timestamp, TriageChange,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -26,6 +26,7 @@ mod asset;
 mod assets;
 mod coverage;
 mod dashboard;
+mod exports;
 mod finding;
 mod findings;
 mod reviews;
@@ -39,6 +40,7 @@ pub use assets::render_assets;
 pub(crate) use assets::*;
 pub(crate) use coverage::*;
 pub(crate) use dashboard::*;
+pub(crate) use exports::*;
 pub(crate) use finding::*;
 pub use findings::render_findings;
 pub(crate) use findings::*;
@@ -138,13 +140,35 @@ fn quote(v: &str) -> String {
     }
 }
 
-fn sev_badge(s: &str) -> Markup {
-    // UNTRIAGED is a severity (no score yet), not a triage state: the
-    // badge says so on hover, in English (the badge's word is English too).
-    let title = (s == "UNTRIAGED").then_some(
-        "UNTRIAGED: no CVSS score or vendor severity yet. A severity, not a triage state.",
-    );
-    html! { span class={ "sev sev-" (s) } title=[title] { (s) } }
+/// The message key of a severity band's name.
+pub(super) fn sev_key(s: &str) -> &'static str {
+    match s {
+        "CRITICAL" => "sev.CRITICAL",
+        "HIGH" => "sev.HIGH",
+        "MEDIUM" => "sev.MEDIUM",
+        "LOW" => "sev.LOW",
+        "INFORMATIONAL" => "sev.INFORMATIONAL",
+        "UNTRIAGED" => "sev.UNTRIAGED",
+        _ => "a.unknown",
+    }
+}
+
+/// A severity badge in the reader's language. UNTRIAGED is a severity (no
+/// score yet, as Amazon Inspector uses the word), not a triage state: its
+/// name says so ("Untriaged (no score yet)"), and so does its hover text.
+/// The band's API word stays in `data-band` for filters and tests.
+fn sev_badge(cx: &Ctx, s: &str) -> Markup {
+    let title = (s == "UNTRIAGED").then(|| cx.t("sev.untriaged_note"));
+    let name = match sev_key(s) {
+        "a.unknown" => s,
+        k => cx.t(k),
+    };
+    html! { span class={ "sev sev-" (s) } data-band=(s) title=[title] { (name) } }
+}
+
+/// Yes or no in the reader's language.
+pub(super) fn yes_no(cx: &Ctx, v: bool) -> &'static str {
+    cx.t(if v { "w.yes" } else { "w.no" })
 }
 
 fn score(v: Option<f64>) -> String {

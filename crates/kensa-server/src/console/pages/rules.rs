@@ -24,13 +24,22 @@ pub(crate) async fn rules(
                 h1 { (cx.t("r.title")) }
                 @if let Some(n) = q.changed { p class="ok" id="changed" { (n) " " (cx.t("f.changed")) } }
                 table id="rules" {
-                    thead { tr { th { "ID" } th { (cx.t("r.name")) } th { (cx.t("r.filter")) } th { (cx.t("r.reason")) } th { (cx.t("r.created")) } @if cx.can(Role::Analyst) { th {} } } }
+                    thead { tr { th { "ID" } th { (cx.t("r.name")) } th { (cx.t("r.filter")) } th { (cx.t("r.reason")) } th { (cx.t("r.created")) } th { (cx.t("r.last_error")) } @if cx.can(Role::Analyst) { th {} } } }
                     tbody {
                         @for r in &rules {
                             tr {
                                 td { (r.id) } td { (r.name) }
                                 td { a href={ "/findings?" (serde_urlencoded::to_string([("q", r.filter.as_str()), ("status", "")]).unwrap_or_default()) } { code { (r.filter) } } }
                                 td { (r.reason) } td { (r.created_by) " · " (when(r.created_at)) }
+                                // A rule the database could not run is skipped by
+                                // evaluations: say so where it is listed.
+                                td class="last-error" {
+                                    @if let Some(e) = &r.last_error {
+                                        span class="error" { (cx.t("r.skipped")) }
+                                        @if let Some(t) = r.last_error_at { " · " (when(t)) " UTC" }
+                                        br; code { (e) }
+                                    } @else { span class="muted" { "—" } }
+                                }
                                 @if cx.can(Role::Analyst) {
                                     td { form method="post" action={ "/rules/" (r.id) "/delete" } class="inline" {
                                         (csrf_field(cx)) button type="submit" class="danger" { (cx.t("r.delete")) }

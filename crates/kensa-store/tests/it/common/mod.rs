@@ -63,6 +63,25 @@ impl TestDb {
         }
     }
 
+    /// Every column of the first row, as integers.
+    pub fn raw_ints(&self, sql: &str) -> Vec<i64> {
+        match &self.backend {
+            Backend::Sqlite(path) => rusqlite::Connection::open(path)
+                .and_then(|c| {
+                    c.query_row(sql, [], |r| {
+                        (0..r.as_ref().column_count())
+                            .map(|i| r.get(i))
+                            .collect::<rusqlite::Result<Vec<i64>>>()
+                    })
+                })
+                .expect("raw SQLite"),
+            Backend::Postgres(url) => postgres::Client::connect(url, postgres::NoTls)
+                .and_then(|mut c| c.query_one(sql, &[]))
+                .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
+                .expect("raw PostgreSQL"),
+        }
+    }
+
     /// The first column of the first row, as an integer.
     pub fn raw_count(&self, sql: &str) -> i64 {
         match &self.backend {
