@@ -35,6 +35,7 @@ pub mod filter;
 pub mod ingest;
 mod lifecycle;
 pub mod migrate;
+pub mod notify;
 mod query;
 mod queue;
 mod reach;
@@ -72,6 +73,10 @@ pub use crate::filter::Filter;
 pub use crate::ingest::CanonicalInventory;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};
 pub use crate::migrate::SCHEMA_VERSION;
+pub use crate::notify::{
+    Channel, DeadLetter, Delivery, Event, NewRule, OutboxBacklog, Pacing, Rule, SweepCounts,
+    SweepPolicy,
+};
 pub use crate::query::{
     Aggregate, FindingPage, FindingQuery, FindingSummary, GroupBy, Sort, SortKey,
 };

@@ -101,6 +101,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_asset_list.sql"),
         postgres: include_str!("../migrations/postgres/0013_asset_list.sql"),
     },
+    Migration {
+        version: 14,
+        name: "notifications",
+        sqlite: include_str!("../migrations/sqlite/0014_notifications.sql"),
+        postgres: include_str!("../migrations/postgres/0014_notifications.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -69,6 +69,23 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/rules", get(pages::rules).post(pages::rule_create))
         .route("/rules/{id}/delete", post(pages::rule_delete))
         .route("/admin", get(pages::admin))
+        .route("/admin/notifications", get(pages::notifications))
+        .route(
+            "/admin/notifications/rules",
+            post(pages::notification_rule_create),
+        )
+        .route(
+            "/admin/notifications/rules/{id}/delete",
+            post(pages::notification_rule_delete),
+        )
+        .route(
+            "/admin/notifications/rules/{id}/test",
+            post(pages::notification_rule_test),
+        )
+        .route(
+            "/admin/notifications/dead/{id}/retry",
+            post(pages::dead_letter_retry),
+        )
         .route("/admin/users", post(pages::user_create))
         .route("/admin/tokens", post(pages::token_create))
         .route("/admin/tokens/revoke", post(pages::token_revoke))
@@ -279,6 +296,7 @@ pub(crate) fn layout(cx: &Ctx, title: &str, body: Markup) -> Markup {
         ("/coverage", "nav.coverage", Role::Viewer),
         ("/rules", "nav.rules", Role::Viewer),
         ("/admin", "nav.admin", Role::Admin),
+        ("/admin/notifications", "nav.notifications", Role::Admin),
     ];
     let role_key = match cx.role {
         Role::Viewer => "role.viewer",

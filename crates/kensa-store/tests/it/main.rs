@@ -10,6 +10,7 @@ mod ingest;
 mod inventories;
 mod lifecycle;
 mod migrations;
+mod notify;
 mod query;
 mod queue;
 mod register;

@@ -28,6 +28,7 @@ mod coverage;
 mod dashboard;
 mod finding;
 mod findings;
+mod notifications;
 mod rules;
 
 // Each page's handlers and helpers, for the router and for each other.
@@ -41,6 +42,7 @@ pub(crate) use dashboard::*;
 pub(crate) use finding::*;
 pub use findings::render_findings;
 pub(crate) use findings::*;
+pub(crate) use notifications::*;
 pub(crate) use rules::*;
 
 /// The request's path and query, as the way back from the login page or a
