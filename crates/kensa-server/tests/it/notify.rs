@@ -571,3 +571,95 @@ fn mail_goes_over_starttls_with_auth_in_each_recipients_language() {
         drop(backend);
     }
 }
+
+/// A knowledge update that adds an advisory for Alpine 3.4's zlib: its
+/// `kb.updated` event (with counts) and the findings it opens on two
+/// assets share the update's cause, so the rule sends one digest.
+#[test]
+fn a_knowledge_update_is_one_digest_with_its_counts() {
+    use kensa_kb::model::{Advisory, Affected, Event, Feed, FixStatus, Record};
+    for backend in backends() {
+        let kb_dir = tempfile::tempdir().expect("temp dir");
+        kensa_testkit::kb::build(kb_dir.path(), Vec::new());
+        // The cause's events come from several jobs (the update's, each
+        // asset's re-evaluation): a quiet time longer than they take.
+        let mut cfg = fast();
+        cfg.pacing.window = Duration::from_secs(8);
+        cfg.pacing.max_window = Duration::from_secs(60);
+        let srv = TestServer::builder(&backend)
+            .kb(kb_dir.path())
+            .notify(cfg)
+            .start();
+        let hook = Receiver::webhook("http://127.0.0.2:9/");
+        let web = channel(
+            &srv,
+            "hook",
+            "webhook",
+            json!({ "url": hook.url() }),
+            Some(SECRET),
+        );
+        rule(
+            &srv,
+            "update",
+            &["kb.updated", "finding.opened"],
+            "vulnerability_id=CVE-2099-0001",
+            web,
+        );
+        let a = report_alpine(&srv, "alpine-kb-a", 5);
+        let b = report_alpine(&srv, "alpine-kb-b", 6);
+        // The first evaluations opened findings the filter leaves out.
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(hook.records().is_empty(), "{:?}", hook.records());
+
+        kensa_testkit::kb::build(
+            kb_dir.path(),
+            vec![Record::Advisory(Advisory {
+                id: "CVE-2099-0001".into(),
+                feed: Feed::AlpineSecdb,
+                aliases: Vec::new(),
+                published: None,
+                modified: None,
+                summary: Some("a flaw added by the update".into()),
+                severity: None,
+                cvss: Vec::new(),
+                references: Vec::new(),
+                affected: vec![Affected {
+                    namespace: "alpine:3.4".into(),
+                    package: "zlib".into(),
+                    status: FixStatus::Fixed,
+                    ranges: vec![vec![
+                        Event::Introduced("0".into()),
+                        Event::Fixed("1.2.8-r99".into()),
+                    ]],
+                    versions: Vec::new(),
+                    fixed: Some("1.2.8-r99".into()),
+                    note: None,
+                    module: None,
+                    arches: Vec::new(),
+                }],
+            })],
+        );
+        let got = hook.wait_for(1, 90);
+        assert_eq!(got.len(), 1, "{got:?}");
+        let body = &got[0]["body"];
+        assert_eq!(got[0]["valid"], true);
+        assert_eq!(body["kind"], "digest", "{body}");
+        assert_eq!(body["counts"]["kb.updated"], 1, "{body}");
+        assert_eq!(body["counts"]["finding.opened"], 2, "{body}");
+        let events = body["events"].as_array().expect("events");
+        let kb = events
+            .iter()
+            .find(|e| e["type"] == "kb.updated")
+            .expect("the update");
+        assert_eq!(kb["detail"]["assets"], 2, "{kb}");
+        assert_eq!(kb["detail"]["assets_to_reevaluate"], 2, "{kb}");
+        let mut on: Vec<i64> = events
+            .iter()
+            .filter(|e| e["type"] == "finding.opened")
+            .map(|e| e["asset"]["id"].as_i64().expect("asset"))
+            .collect();
+        on.sort_unstable();
+        assert_eq!(on, [a.min(b), a.max(b)]);
+        drop(backend);
+    }
+}
