@@ -182,12 +182,12 @@ fn main() {
     if let Ok(url) = std::env::var("KENSA_BENCH_PG") {
         // A database of its own, dropped first so that runs compare.
         let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
-        admin
-            .batch_execute(
-                "DROP DATABASE IF EXISTS kensa_bench_notify WITH (FORCE); \
-                 CREATE DATABASE kensa_bench_notify",
-            )
-            .expect("create the bench database");
+        for sql in [
+            "DROP DATABASE IF EXISTS kensa_bench_notify WITH (FORCE)",
+            "CREATE DATABASE kensa_bench_notify",
+        ] {
+            admin.batch_execute(sql).expect("the bench database");
+        }
         let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
         run(
             &Backend::Postgres(format!("{base}/kensa_bench_notify")),
