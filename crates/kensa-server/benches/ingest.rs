@@ -64,6 +64,7 @@ fn main() {
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
+        notify: Default::default(),
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

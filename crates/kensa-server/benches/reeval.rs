@@ -235,6 +235,7 @@ fn main() {
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
+        notify: Default::default(),
     })
     .expect("server");
     let t = Instant::now();

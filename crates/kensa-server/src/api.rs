@@ -30,6 +30,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::push::routes())
         .merge(crate::network::routes())
         .merge(crate::agentless::routes())
+        .merge(crate::notify::api::routes())
         .merge(crate::session::routes())
         .merge(crate::console::routes())
         .layer(DefaultBodyLimit::max(limit))

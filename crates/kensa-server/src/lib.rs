@@ -42,6 +42,7 @@ pub mod ingest;
 pub mod kit;
 pub mod lease;
 pub mod network;
+pub mod notify;
 mod pool;
 mod push;
 pub mod register;
@@ -88,6 +89,8 @@ pub struct Config {
     /// output: portable binary, .deb, .rpm, SHA256SUMS); `<data>/agent-dist`
     /// when `None`.
     pub agent_dist: Option<PathBuf>,
+    /// Notification pacing and sweeps.
+    pub notify: notify::NotifyConfig,
 }
 
 /// How much the server takes on at once; past it, requests wait, then are
@@ -299,6 +302,23 @@ pub fn start(cfg: Config) -> Result<Running> {
                 .name("kensa-export".into())
                 .spawn(move || w.run(stop))
                 .map_err(|e| ServerError::Internal(format!("export thread: {e}")))?,
+        );
+    }
+
+    // Notifications: one thread, apart from evaluations, so that a slow
+    // receiver never holds one up.
+    {
+        let w = notify::NotifyWorker {
+            name: format!("{host}:{}:{instance}:notify", std::process::id()),
+            db: Db::open(&backend)?,
+            cfg: cfg.notify.clone(),
+        };
+        let stop = Arc::clone(&stop);
+        threads.push(
+            std::thread::Builder::new()
+                .name("kensa-notify".into())
+                .spawn(move || w.run(stop))
+                .map_err(|e| ServerError::Internal(format!("notification thread: {e}")))?,
         );
     }
 

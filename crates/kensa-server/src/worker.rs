@@ -172,14 +172,32 @@ impl Worker {
                 },
             };
             if affected {
+                // The cause lets the notification rules make one message of
+                // the findings this update opens across the fleet.
                 self.db.enqueue(
                     EVALUATE,
-                    &serde_json::json!({ "asset": asset.id.0, "inventory": hash }),
+                    &serde_json::json!({
+                        "asset": asset.id.0,
+                        "inventory": hash,
+                        "cause": format!("kb:{new_name}"),
+                    }),
                     Some(&format!("evaluate:{}", asset.id.0)),
                 )?;
                 queued += 1;
             }
         }
+        // Once per generation, however many servers run this job.
+        self.db.record_event(
+            kensa_store::notify::KB_UPDATED,
+            &format!("kb:{new_name}"),
+            &serde_json::json!({
+                "generation": new_name,
+                "changed_keys": changed.as_ref().map(std::collections::HashSet::len),
+                "assets": assets,
+                "assets_to_reevaluate": queued,
+            }),
+            Some(&format!("kb-updated:{new_name}")),
+        )?;
         tracing::info!(
             "knowledge base {new_name}: {} changed keys; {queued} of {assets} assets to re-evaluate",
             changed.as_ref().map_or_else(
@@ -338,7 +356,14 @@ impl Worker {
             self.db.set_asset_scan_warnings(asset, &evaluated.dropped)?;
         }
         let findings = &evaluated.findings;
-        match self.db.apply_evaluation(asset, findings, Timestamp::now()) {
+        let applied = match job.payload.get("cause").and_then(serde_json::Value::as_str) {
+            Some(cause) => {
+                self.db
+                    .apply_evaluation_caused(asset, findings, Timestamp::now(), cause)
+            }
+            None => self.db.apply_evaluation(asset, findings, Timestamp::now()),
+        };
+        match applied {
             // Another worker applied a newer evaluation meanwhile: this
             // one's result is older, and dropping it is right.
             Ok(_) | Err(kensa_store::StoreError::StaleEvaluation { .. }) => {}

@@ -36,6 +36,7 @@ pub mod ingest;
 mod lifecycle;
 pub mod migrate;
 mod pg_tls;
+pub mod notify;
 mod query;
 mod queue;
 mod reach;
@@ -75,6 +76,10 @@ pub use crate::filter::Filter;
 pub use crate::ingest::CanonicalInventory;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};
 pub use crate::migrate::SCHEMA_VERSION;
+pub use crate::notify::{
+    Channel, DeadLetter, Delivery, Event, NewRule, OutboxBacklog, Pacing, Rule, SweepCounts,
+    SweepPolicy,
+};
 pub use crate::query::{
     Aggregate, FindingPage, FindingQuery, FindingSummary, GroupBy, GroupSort, GroupSortKey, Sort,
     SortKey,

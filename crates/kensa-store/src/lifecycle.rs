@@ -268,7 +268,21 @@ impl Db {
         findings: &[Finding],
         at: Timestamp,
     ) -> Result<LifecycleCounts> {
-        self.apply_scoped(asset, findings, at, Scope::Packages)
+        let cause = format!("evaluation:{}:{}", asset.0, at.unix_ms());
+        self.apply_scoped(asset, findings, at, Scope::Packages, &cause)
+    }
+
+    /// [`Db::apply_evaluation`], with the cause its events carry (e.g.
+    /// `kb:<generation>` for the re-evaluations of one knowledge update),
+    /// so that a rule sends one message per cause, not one per finding.
+    pub fn apply_evaluation_caused(
+        &self,
+        asset: AssetId,
+        findings: &[Finding],
+        at: Timestamp,
+        cause: &str,
+    ) -> Result<LifecycleCounts> {
+        self.apply_scoped(asset, findings, at, Scope::Packages, cause)
     }
 
     /// Applies the reachability job's findings of the asset (package kind
@@ -290,7 +304,8 @@ impl Db {
                 f.vulnerability_id, f.package.name
             )));
         }
-        self.apply_scoped(asset, findings, at, Scope::Network)
+        let cause = format!("reachability:{}", at.unix_ms());
+        self.apply_scoped(asset, findings, at, Scope::Network, &cause)
     }
 
     fn apply_scoped(
@@ -299,6 +314,7 @@ impl Db {
         findings: &[Finding],
         at: Timestamp,
         scope: Scope,
+        cause: &str,
     ) -> Result<LifecycleCounts> {
         // Copies of one package at several paths (two virtual environments)
         // are one finding: keep the most urgent record and count them.
@@ -355,6 +371,8 @@ impl Db {
             }
             let mut counts = LifecycleCounts::default();
             let t = at.unix_ms();
+            let since = crate::notify::last_history_id(tx)?;
+            let mut changes = Vec::new();
             let policy = crate::triage::sla(tx)?;
             for (key, f, n) in rows {
                 let version = Some(f.package.installed_version.as_str());
@@ -444,6 +462,25 @@ impl Db {
                 }
                 if reopened {
                     event(tx, old.id, at, "reopened", version)?;
+                } else if status == Status::Active {
+                    // A live finding whose urgency changed; a reopened one
+                    // is announced as such.
+                    if old.severity != f.severity.as_str() {
+                        changes.push(crate::notify::Change {
+                            finding: old.id,
+                            kind: crate::notify::SEVERITY_CHANGED,
+                            from: old.severity.clone().into(),
+                            to: f.severity.as_str().into(),
+                        });
+                    }
+                    if old.finding.kev.is_some() != f.kev.is_some() {
+                        changes.push(crate::notify::Change {
+                            finding: old.id,
+                            kind: crate::notify::KEV_CHANGED,
+                            from: old.finding.kev.is_some().into(),
+                            to: f.kev.is_some().into(),
+                        });
+                    }
                 }
             }
             for old in existing.values() {
@@ -471,6 +508,10 @@ impl Db {
                 ),
                 p![t, asset.0, t],
             )?;
+            // The outbox, in this transaction: a crash loses no event and
+            // a rolled-back evaluation emits none.
+            crate::notify::emit_lifecycle(tx, asset, since, cause)?;
+            crate::notify::emit_changes(tx, asset, cause, at, &changes)?;
             crate::triage::apply_triage_rules(tx, Some(asset), at)?;
             crate::triage::apply_suppression_rules(tx, Some(asset), at)?;
             if scope == Scope::Packages {

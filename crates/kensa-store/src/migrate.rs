@@ -125,6 +125,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_asset_open_counts.sql"),
         postgres: include_str!("../migrations/postgres/0017_asset_open_counts.sql"),
     },
+    Migration {
+        version: 18,
+        name: "notifications",
+        sqlite: include_str!("../migrations/sqlite/0018_notifications.sql"),
+        postgres: include_str!("../migrations/postgres/0018_notifications.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -266,7 +266,7 @@ impl Db {
             if n == 0 {
                 return Err(lease_lost(job));
             }
-            Ok(())
+            export_event(tx, job, crate::notify::EXPORT_FINISHED, None)
         })
     }
 
@@ -306,8 +306,9 @@ impl Db {
                 tx.exec(
                     "UPDATE jobs SET state = 'failed', last_error = ?, lease_until = NULL, \
                      finished_at = NOW_MS, updated_at = NOW_MS WHERE id = ?",
-                    p![why, job.id.0],
+                    p![why.clone(), job.id.0],
                 )?;
+                export_event(tx, job, crate::notify::EXPORT_FAILED, Some(&why))?;
                 return Ok(FailOutcome::GaveUp);
             }
             let wait = duration_ms(retry.backoff(attempts));
@@ -373,6 +374,29 @@ impl Db {
 
 /// Queue a job inside the caller's transaction (see [`Db::enqueue`]), so
 /// that the job commits with the change it is about, or not at all.
+/// An export's end, in the transaction that records it: an event for the
+/// notification rules (the format and job only: destinations may name
+/// private paths and buckets, which the API shows to the export's owner).
+fn export_event(tx: &mut dyn Sql, job: &Job, kind: &str, error: Option<&str>) -> Result<()> {
+    if job.kind != crate::export::EXPORT_JOB {
+        return Ok(());
+    }
+    let payload = serde_json::json!({
+        "job": job.id.0,
+        "format": job.payload.get("format"),
+        "error": error,
+    });
+    let key = format!("{kind}:{}", job.id.0);
+    crate::notify::emit(
+        tx,
+        kind,
+        &format!("export:{}", job.id.0),
+        None,
+        &payload,
+        Some(&key),
+    )
+}
+
 pub(crate) fn enqueue_in(
     tx: &mut dyn Sql,
     kind: &str,

@@ -71,6 +71,7 @@ pub struct Builder {
     timeout: Duration,
     redirects: u32,
     agent_dist: Option<PathBuf>,
+    notify: kensa_server::notify::NotifyConfig,
 }
 
 impl Builder {
@@ -143,6 +144,12 @@ impl Builder {
         self
     }
 
+    /// Notification pacing (default: [`kensa_server::notify::NotifyConfig::default`]).
+    pub fn notify(mut self, cfg: kensa_server::notify::NotifyConfig) -> Builder {
+        self.notify = cfg;
+        self
+    }
+
     /// Redirects the client follows (default 5; 0 to see them).
     pub fn redirects(mut self, n: u32) -> Builder {
         self.redirects = n;
@@ -162,6 +169,7 @@ impl Builder {
             agentless: self.agentless,
             capacity: self.capacity,
             agent_dist: self.agent_dist,
+            notify: self.notify,
         })
         .expect("server starts");
         let ca = kensa_agent::CaSource::Pinned(running.ca_cert.clone());
@@ -228,6 +236,7 @@ impl TestServer {
             timeout: Duration::from_secs(30),
             redirects: 5,
             agent_dist: None,
+            notify: Default::default(),
         }
     }
 

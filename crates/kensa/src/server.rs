@@ -50,6 +50,7 @@ pub fn run(args: Args) -> ExitCode {
         agentless: args.agentless,
         capacity: args.capacity,
         agent_dist: args.agent_dist,
+        notify: Default::default(),
     }) {
         Ok(r) => r,
         Err(e) => {

@@ -102,6 +102,7 @@ pub fn run(args: Args) -> ExitCode {
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
+        notify: Default::default(),
     }) {
         Ok(r) => r,
         Err(e) => return fail(e),

@@ -86,6 +86,23 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             post(pages::review_send_back),
         )
         .route("/admin", get(pages::admin))
+        .route("/admin/notifications", get(pages::notifications))
+        .route(
+            "/admin/notifications/rules",
+            post(pages::notification_rule_create),
+        )
+        .route(
+            "/admin/notifications/rules/{id}/delete",
+            post(pages::notification_rule_delete),
+        )
+        .route(
+            "/admin/notifications/rules/{id}/test",
+            post(pages::notification_rule_test),
+        )
+        .route(
+            "/admin/notifications/dead/{id}/retry",
+            post(pages::dead_letter_retry),
+        )
         .route("/admin/users", post(pages::user_create))
         .route("/admin/tokens", post(pages::token_create))
         .route("/admin/tokens/revoke", post(pages::token_revoke))
@@ -298,6 +315,7 @@ pub(crate) fn layout(cx: &Ctx, title: &str, body: Markup) -> Markup {
         ("/reviews", "nav.reviews", Role::Viewer),
         ("/exports", "nav.exports", Role::Viewer),
         ("/admin", "nav.admin", Role::Admin),
+        ("/admin/notifications", "nav.notifications", Role::Admin),
     ];
     let role_key = match cx.role {
         Role::Viewer => "role.viewer",

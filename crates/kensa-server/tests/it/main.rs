@@ -9,6 +9,7 @@ mod detection;
 mod export;
 mod fleet;
 mod load;
+mod notify;
 mod openapi;
 mod reach;
 mod register;

@@ -431,6 +431,7 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
+        notify: Default::default(),
     });
     let Err(e) = r else {
         panic!("started on a port in use");
@@ -450,6 +451,7 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
+        notify: Default::default(),
     })
     .expect("starts");
     assert!(s.admin_password.is_some() && s.admin_token.is_some());

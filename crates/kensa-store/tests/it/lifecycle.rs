@@ -14,13 +14,13 @@ use kensa_kb::base::{KnowledgeBase, KnowledgeBaseBuilder};
 use kensa_model::Finding;
 use kensa_store::{AssetUpsert, Db, Status, StoreError, StoredFinding, Timestamp};
 
-struct World {
+pub(crate) struct World {
     _dir: tempfile::TempDir,
-    kb: KnowledgeBase,
-    inventory: Inventory,
+    pub(crate) kb: KnowledgeBase,
+    pub(crate) inventory: Inventory,
 }
 
-fn world() -> World {
+pub(crate) fn world() -> World {
     let dir = kensa_testkit::process_tempdir();
     let kb_dir = dir.path().join("kb");
     let mut builder = KnowledgeBaseBuilder::create(&kb_dir).expect("kb builder");
@@ -48,7 +48,7 @@ fn world() -> World {
 }
 
 impl World {
-    fn scan(&self, inv: &Inventory) -> Vec<Finding> {
+    pub(crate) fn scan(&self, inv: &Inventory) -> Vec<Finding> {
         let opts = kensa_detect::Options {
             today: Some("2026-11-30".into()),
             scanned_at: Some("2026-11-30T07:00:00Z".into()),
@@ -60,7 +60,7 @@ impl World {
     }
 
     /// The inventory with one package at another version.
-    fn with_version(&self, package: &str, version: &str) -> Inventory {
+    pub(crate) fn with_version(&self, package: &str, version: &str) -> Inventory {
         let mut inv = self.inventory.clone();
         for p in inv.packages.iter_mut().filter(|p| p.name == package) {
             p.version = version.into();

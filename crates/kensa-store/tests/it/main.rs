@@ -12,6 +12,7 @@ mod lifecycle;
 mod migrations;
 mod pg_tls;
 mod open_counts;
+mod notify;
 mod query;
 mod queue;
 mod register;

@@ -124,6 +124,8 @@ struct Server {
     port: u16,
     database: Option<String>,
     child: Option<Child>,
+    /// More environment for the next start (the notification settings).
+    env: Vec<(&'static str, String)>,
 }
 
 impl Server {
@@ -134,6 +136,7 @@ impl Server {
             port: free_port(),
             database: backend.url(),
             child: None,
+            env: Vec::new(),
         };
         s.start();
         s
@@ -181,6 +184,7 @@ impl Server {
             .args(["--tls-name", "127.0.0.1", "--tls-name", "localhost"])
             .env_remove("KENSA_DATABASE_URL")
             .env("KENSA_JOB_LEASE", LEASE.to_string())
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(append("stdout"))
             .stderr(err);
@@ -968,6 +972,157 @@ fn kill_9_during_ingest() {
             server.jobs()
         );
         server.assert_clean_log();
+        server.terminate();
+    });
+}
+
+// -------------------------------------------------------- notifications
+
+/// The webhook receiver of the server's notification tests: it checks the
+/// signature and records each delivery as a JSON line.
+struct Receiver {
+    child: Child,
+    port: u16,
+    record: PathBuf,
+}
+
+impl Receiver {
+    fn start(dir: &Path) -> Receiver {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../kensa-server/tests/it/support/webhook_receiver.py");
+        let record = dir.join("deliveries.jsonl");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg(NOTIFY_SECRET)
+            .arg(&record)
+            .arg(dir.join("mode"))
+            .arg("http://127.0.0.2:9/")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the webhook receiver starts");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("its port");
+        Receiver {
+            child,
+            port: line.trim().parse().expect("a port"),
+            record,
+        }
+    }
+
+    fn deliveries(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.record)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const NOTIFY_SECRET: &str = "the-kill-9-test-webhook-secret";
+
+/// Events recorded, then the server killed before it delivers them
+/// (delivery paused by the undocumented `KENSA_NOTIFY_PAUSED`): after the
+/// restart the message arrives once, with every event. On PostgreSQL a
+/// second server on the same database runs beside the restarted one, and
+/// the message still arrives once.
+#[test]
+fn kill_9_between_event_and_delivery_delivers_once() {
+    on_backends("notify", |backend| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let receiver = Receiver::start(dir.path());
+        let mut server = Server::new(backend.label(), dir.path(), backend);
+        server.terminate();
+        let fast = [
+            ("KENSA_NOTIFY_WINDOW_MS", "500".to_owned()),
+            ("KENSA_NOTIFY_POLL_MS", "100".to_owned()),
+        ];
+        server.env = fast.to_vec();
+        server.env.push(("KENSA_NOTIFY_PAUSED", "1".to_owned()));
+        server.start();
+        let (s, c) = server.call(
+            "POST",
+            "/api/v1/notifications/channels",
+            Some(&format!(
+                r#"{{"name": "hook", "kind": "webhook", "config": {{"url": "http://127.0.0.1:{}/"}}, "secret": "{NOTIFY_SECRET}"}}"#,
+                receiver.port
+            )),
+        );
+        assert_eq!(s, 201, "{c}");
+        let (s, r) = server.call(
+            "POST",
+            "/api/v1/notifications/rules",
+            Some(&format!(
+                r#"{{"name": "all opened", "event_types": ["finding.opened"], "channel_id": {}}}"#,
+                c["id"]
+            )),
+        );
+        assert_eq!(s, 201, "{r}");
+        let t0 = now_ms();
+        let agent = enroll(&server, &dir.path().join("agent"), BUSYBOX[0], 1);
+        let (code, out) = run_once(&server.ca(), &agent);
+        assert_eq!(code, 0, "{out}");
+        settle(
+            &server,
+            std::slice::from_ref(&agent),
+            t0,
+            true,
+            Duration::from_secs(120),
+        );
+        let opened = server.findings(&agent.asset).len();
+        assert!(opened > 0);
+        std::thread::sleep(Duration::from_secs(1));
+        assert!(receiver.deliveries().is_empty(), "paused, yet delivered");
+        server.kill9();
+
+        // Restarted with deliveries on; on PostgreSQL, a second server too.
+        server.env = fast.to_vec();
+        server.start();
+        let mut second = server.database.is_some().then(|| {
+            // Its own data directory (CA, port), the shared database's
+            // admin token.
+            let data = dir.path().join("second/server");
+            std::fs::create_dir_all(&data).expect("mkdir");
+            std::fs::copy(server.data.join("admin-token"), data.join("admin-token"))
+                .expect("admin token");
+            let mut s = Server {
+                label: "second",
+                data,
+                port: free_port(),
+                database: server.database.clone(),
+                child: None,
+                env: fast.to_vec(),
+            };
+            s.start();
+            s
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while receiver.deliveries().is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "nothing delivered after the restart"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Time for a duplicate to show up, were there one.
+        std::thread::sleep(Duration::from_secs(3));
+        let got = receiver.deliveries();
+        assert_eq!(got.len(), 1, "delivered more than once: {got:?}");
+        assert_eq!(got[0]["valid"], true);
+        assert_eq!(got[0]["body"]["event_count"].as_u64(), Some(opened as u64));
+        if let Some(s) = second.as_mut() {
+            s.terminate();
+        }
         server.terminate();
     });
 }

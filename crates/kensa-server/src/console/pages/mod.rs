@@ -30,6 +30,7 @@ mod exports;
 mod finding;
 mod findings;
 mod reviews;
+mod notifications;
 mod rules;
 
 // Each page's handlers and helpers, for the router and for each other.
@@ -45,6 +46,7 @@ pub(crate) use finding::*;
 pub use findings::render_findings;
 pub(crate) use findings::*;
 pub(crate) use reviews::*;
+pub(crate) use notifications::*;
 pub(crate) use rules::*;
 
 /// The request's path and query, as the way back from the login page or a
