@@ -64,6 +64,8 @@ fn main() {
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
+        observe: Default::default(),
+        clock: Default::default(),
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

@@ -235,6 +235,8 @@ fn main() {
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
+        observe: Default::default(),
+        clock: Default::default(),
     })
     .expect("server");
     let t = Instant::now();

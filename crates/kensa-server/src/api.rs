@@ -17,15 +17,17 @@ pub use crate::kit::{AppState, Limits};
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.limits.body;
     let csrf = axum::middleware::from_fn_with_state(Arc::clone(&state), crate::session::csrf);
+    let count = axum::middleware::from_fn_with_state(Arc::clone(&state), crate::observe::count);
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/openapi.json", get(openapi))
+        .merge(crate::observe::routes())
         .merge(crate::tokens::routes())
         .merge(crate::agents::routes())
         .merge(crate::agent_dist::routes())
         .merge(crate::assets::routes())
         .merge(crate::findings::routes())
         .merge(crate::export::routes())
+        .merge(crate::schedule::routes())
         .merge(crate::push::routes())
         .merge(crate::network::routes())
         .merge(crate::agentless::routes())
@@ -36,6 +38,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Outermost, so that it covers every route, whatever order they
         // are added in.
         .layer(csrf)
+        // Outside the CSRF check, so that its refusals are counted too.
+        .layer(count)
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -35,10 +35,12 @@ pub mod filter;
 pub mod ingest;
 mod lifecycle;
 pub mod migrate;
+mod observe;
 mod query;
 mod queue;
 mod reach;
 mod register;
+mod schedule;
 mod security;
 mod sql;
 mod time;
@@ -72,6 +74,7 @@ pub use crate::filter::Filter;
 pub use crate::ingest::CanonicalInventory;
 pub use crate::lifecycle::{FindingEvent, FindingId, LifecycleCounts, Status, StoredFinding};
 pub use crate::migrate::SCHEMA_VERSION;
+pub use crate::observe::QueueDepth;
 pub use crate::query::{
     Aggregate, FindingPage, FindingQuery, FindingSummary, GroupBy, Sort, SortKey,
 };
@@ -83,6 +86,7 @@ pub use crate::register::{
     AssetSource, ExposedPort, ImportCounts, ImportError, ManagementPatch, Middleware,
     RegisterRecord, middleware_of, valid_date,
 };
+pub use crate::schedule::{Schedule, ScheduleDef};
 pub use crate::security::{AUDIT_PAGE, ApiTokenInfo, LiveApiToken, SecurityEvent};
 pub use crate::time::Timestamp;
 pub use crate::triage::{

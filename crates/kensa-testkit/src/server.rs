@@ -71,6 +71,8 @@ pub struct Builder {
     timeout: Duration,
     redirects: u32,
     agent_dist: Option<PathBuf>,
+    observe: kensa_server::observe::ObserveConfig,
+    clock: kensa_server::schedule::Clock,
 }
 
 impl Builder {
@@ -143,6 +145,20 @@ impl Builder {
         self
     }
 
+    /// Who may read `/metrics` and where (default: admins only, on the
+    /// main listener).
+    pub fn observe(mut self, cfg: kensa_server::observe::ObserveConfig) -> Builder {
+        self.observe = cfg;
+        self
+    }
+
+    /// The schedules' clock: a file holding an RFC 3339 instant, which
+    /// the test advances (default: the system clock).
+    pub fn clock_file(mut self, file: &Path) -> Builder {
+        self.clock = kensa_server::schedule::Clock::file(file.to_owned());
+        self
+    }
+
     /// Redirects the client follows (default 5; 0 to see them).
     pub fn redirects(mut self, n: u32) -> Builder {
         self.redirects = n;
@@ -162,6 +178,8 @@ impl Builder {
             agentless: self.agentless,
             capacity: self.capacity,
             agent_dist: self.agent_dist,
+            observe: self.observe,
+            clock: self.clock,
         })
         .expect("server starts");
         let ca = kensa_agent::CaSource::Pinned(running.ca_cert.clone());
@@ -228,6 +246,8 @@ impl TestServer {
             timeout: Duration::from_secs(30),
             redirects: 5,
             agent_dist: None,
+            observe: Default::default(),
+            clock: Default::default(),
         }
     }
 

@@ -18,6 +18,7 @@ pub struct Args {
     pub agentless: kensa_server::agentless::AgentlessConfig,
     pub capacity: kensa_server::Capacity,
     pub agent_dist: Option<PathBuf>,
+    pub observe: kensa_server::observe::ObserveConfig,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -50,6 +51,8 @@ pub fn run(args: Args) -> ExitCode {
         agentless: args.agentless,
         capacity: args.capacity,
         agent_dist: args.agent_dist,
+        observe: args.observe,
+        clock: kensa_server::schedule::Clock::from_env(),
     }) {
         Ok(r) => r,
         Err(e) => {
@@ -62,6 +65,9 @@ pub fn run(args: Args) -> ExitCode {
         running.addr, running.backend
     );
     println!("  agents pin the CA in {}", running.ca_cert.display());
+    if let Some(a) = running.metrics_addr {
+        println!("  /metrics, /healthz and /readyz also on http://{a}");
+    }
     let sums = agent_dist.join(kensa_server::agent_dist::SUMS);
     if sums.exists() {
         println!(

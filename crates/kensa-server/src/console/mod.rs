@@ -68,6 +68,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/coverage", get(pages::coverage))
         .route("/rules", get(pages::rules).post(pages::rule_create))
         .route("/rules/{id}/delete", post(pages::rule_delete))
+        .route(
+            "/schedules",
+            get(pages::schedules).post(pages::schedule_create),
+        )
+        .route("/schedules/{id}/delete", post(pages::schedule_delete))
         .route("/admin", get(pages::admin))
         .route("/admin/users", post(pages::user_create))
         .route("/admin/tokens", post(pages::token_create))
@@ -278,6 +283,7 @@ pub(crate) fn layout(cx: &Ctx, title: &str, body: Markup) -> Markup {
         ("/assets", "nav.assets", Role::Viewer),
         ("/coverage", "nav.coverage", Role::Viewer),
         ("/rules", "nav.rules", Role::Viewer),
+        ("/schedules", "nav.schedules", Role::Viewer),
         ("/admin", "nav.admin", Role::Admin),
     ];
     let role_key = match cx.role {

@@ -451,6 +451,8 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
+        observe: Default::default(),
+        clock: Default::default(),
     });
     let Err(e) = r else {
         panic!("started on a port in use");
@@ -470,6 +472,8 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
+        observe: Default::default(),
+        clock: Default::default(),
     })
     .expect("starts");
     assert!(s.admin_password.is_some() && s.admin_token.is_some());

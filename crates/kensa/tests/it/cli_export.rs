@@ -88,6 +88,8 @@ fn export_streams_to_a_file_and_decrypt_needs_the_right_key() {
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
+        observe: Default::default(),
+        clock: Default::default(),
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

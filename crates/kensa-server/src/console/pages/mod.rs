@@ -29,6 +29,7 @@ mod dashboard;
 mod finding;
 mod findings;
 mod rules;
+mod schedules;
 
 // Each page's handlers and helpers, for the router and for each other.
 pub(crate) use admin::*;
@@ -42,6 +43,7 @@ pub(crate) use finding::*;
 pub use findings::render_findings;
 pub(crate) use findings::*;
 pub(crate) use rules::*;
+pub(crate) use schedules::*;
 
 /// The request's path and query, as the way back from the login page or a
 /// language switch.
