@@ -65,6 +65,8 @@ fn main() {
         capacity: Default::default(),
         agent_dist: None,
         notify: Default::default(),
+        observe: Default::default(),
+        clock: Default::default(),
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

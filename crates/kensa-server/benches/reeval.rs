@@ -236,6 +236,8 @@ fn main() {
         capacity: Default::default(),
         agent_dist: None,
         notify: Default::default(),
+        observe: Default::default(),
+        clock: Default::default(),
     })
     .expect("server");
     let t = Instant::now();

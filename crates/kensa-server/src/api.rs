@@ -17,9 +17,10 @@ pub use crate::kit::{AppState, Limits};
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.limits.body;
     let csrf = axum::middleware::from_fn_with_state(Arc::clone(&state), crate::session::csrf);
+    let count = axum::middleware::from_fn_with_state(Arc::clone(&state), crate::observe::count);
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/openapi.json", get(openapi))
+        .merge(crate::observe::routes())
         .merge(crate::tokens::routes())
         .merge(crate::agents::routes())
         .merge(crate::agent_dist::routes())
@@ -27,6 +28,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::findings::routes())
         .merge(crate::reviews::routes())
         .merge(crate::export::routes())
+        .merge(crate::schedule::routes())
         .merge(crate::push::routes())
         .merge(crate::network::routes())
         .merge(crate::agentless::routes())
@@ -38,6 +40,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Outermost, so that it covers every route, whatever order they
         // are added in.
         .layer(csrf)
+        // Outside the CSRF check, so that its refusals are counted too.
+        .layer(count)
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -213,7 +213,7 @@ pub(crate) struct ListQuery {
     page: Option<u64>,
 }
 
-fn parse_sort(s: Option<&str>, default: AssetSort) -> ApiResult<AssetSort> {
+pub(crate) fn parse_sort(s: Option<&str>, default: AssetSort) -> ApiResult<AssetSort> {
     match s.filter(|s| !s.is_empty()) {
         Some(s) => s
             .parse()
@@ -453,20 +453,20 @@ pub enum RegisterFormat {
 }
 
 impl RegisterFormat {
-    fn parse(s: &str) -> ApiResult<RegisterFormat> {
+    pub(crate) fn parse(s: &str) -> ApiResult<RegisterFormat> {
         match s {
             "csv" => Ok(RegisterFormat::Csv),
             "xlsx" => Ok(RegisterFormat::Xlsx),
             _ => Err(ApiError::bad(format!("format {s:?}: expected csv or xlsx"))),
         }
     }
-    fn ext(self) -> &'static str {
+    pub(crate) fn ext(self) -> &'static str {
         match self {
             RegisterFormat::Csv => "csv",
             RegisterFormat::Xlsx => "xlsx",
         }
     }
-    fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             RegisterFormat::Csv => "text/csv; charset=utf-8",
             RegisterFormat::Xlsx => {

@@ -37,6 +37,10 @@ pub struct AppState {
     pub ingests: Arc<tokio::sync::Semaphore>,
     /// Where the agent artefacts served at `/agent/…` are.
     pub agent_dist: std::path::PathBuf,
+    /// Metrics, health and readiness.
+    pub observe: crate::observe::Observe,
+    /// The schedules' clock.
+    pub clock: crate::schedule::Clock,
 }
 
 /// Request size limits.

@@ -43,12 +43,14 @@ pub mod kit;
 pub mod lease;
 pub mod network;
 pub mod notify;
+pub mod observe;
 mod pool;
 mod push;
 pub mod register;
 pub mod review_render;
 mod reviews;
 mod rules;
+pub mod schedule;
 pub mod session;
 pub mod tls;
 mod tokens;
@@ -91,6 +93,10 @@ pub struct Config {
     pub agent_dist: Option<PathBuf>,
     /// Notification pacing and sweeps.
     pub notify: notify::NotifyConfig,
+    /// Who may read `/metrics`, and where (docs/operations.md).
+    pub observe: observe::ObserveConfig,
+    /// The schedules' clock: the system's, except in tests.
+    pub clock: schedule::Clock,
 }
 
 /// How much the server takes on at once; past it, requests wait, then are
@@ -120,6 +126,8 @@ impl Default for Capacity {
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The `--metrics-listen` address, when there is one.
+    pub metrics_addr: Option<SocketAddr>,
     /// The CA agents pin.
     pub ca_cert: PathBuf,
     /// The admin token, on the start that created it.
@@ -239,6 +247,16 @@ pub fn start(cfg: Config) -> Result<Running> {
     // leaves no admin password or token nobody was shown.
     let listener = std::net::TcpListener::bind(cfg.listen)
         .map_err(|e| ServerError::Internal(format!("listening on {}: {e}", cfg.listen)))?;
+    let metrics_listener = cfg
+        .observe
+        .metrics_listen
+        .map(|a| {
+            std::net::TcpListener::bind(a)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .map_err(|e| ServerError::Internal(format!("--metrics-listen {a}: {e}")))
+        })
+        .transpose()?;
+    let metrics = Arc::new(observe::Metrics::default());
     let backend = match &cfg.database {
         Some(url) => Backend::Postgres(url.clone()),
         None => Backend::Sqlite(cfg.data_dir.join("kensa.db")),
@@ -274,7 +292,8 @@ pub fn start(cfg: Config) -> Result<Running> {
             format!("{host}:{}:{instance}:{i}", std::process::id()),
             Db::open(&backend)?,
             cfg.kb_dir.clone(),
-        );
+        )
+        .metrics(Arc::clone(&metrics));
         if i == 0 {
             w = w.watch_kb();
         }
@@ -295,6 +314,7 @@ pub fn start(cfg: Config) -> Result<Running> {
             name: format!("{host}:{}:{instance}:export", std::process::id()),
             db: Db::open(&backend)?,
             exports: Arc::clone(&exports),
+            metrics: Arc::clone(&metrics),
         };
         let stop = Arc::clone(&stop);
         threads.push(
@@ -319,6 +339,22 @@ pub fn start(cfg: Config) -> Result<Running> {
                 .name("kensa-notify".into())
                 .spawn(move || w.run(stop))
                 .map_err(|e| ServerError::Internal(format!("notification thread: {e}")))?,
+        );
+    }
+    // Schedules: one thread that queues due exports for the export worker.
+    {
+        let (db, ex, clock, stop) = (
+            Db::open(&backend)?,
+            Arc::clone(&exports),
+            cfg.clock.clone(),
+            Arc::clone(&stop),
+        );
+        let name = format!("{host}:{}:{instance}:schedule", std::process::id());
+        threads.push(
+            std::thread::Builder::new()
+                .name("kensa-schedule".into())
+                .spawn(move || schedule::run(name, db, ex, clock, stop))
+                .map_err(|e| ServerError::Internal(format!("schedule thread: {e}")))?,
         );
     }
 
@@ -385,11 +421,15 @@ pub fn start(cfg: Config) -> Result<Running> {
             .agent_dist
             .clone()
             .unwrap_or_else(|| cfg.data_dir.join("agent-dist")),
+        observe: observe::Observe::new(&cfg.observe, Arc::clone(&metrics), cfg.kb_dir.clone()),
+        clock: cfg.clock.clone(),
     });
     // Kept outside the runtime: pooled PostgreSQL clients run their own
     // runtime when closed, which must not happen on an async thread, so
     // the pool is dropped after `block_on` returns.
     let pool = Arc::clone(&state.pool);
+    let private = metrics_listener.map(|l| (l, observe::private_router(Arc::clone(&state))));
+    let metrics_addr = private.as_ref().and_then(|(l, _)| l.local_addr().ok());
     let app = api::router(state);
     let http = axum_server::Handle::new();
     let handle = http.clone();
@@ -403,6 +443,15 @@ pub fn start(cfg: Config) -> Result<Running> {
             .name("kensa-http".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    if let Some((listener, router)) = private {
+                        // Plain HTTP, stopped with the main listener.
+                        let server = axum_server::from_tcp(listener).handle(handle.clone());
+                        tokio::spawn(async move {
+                            if let Err(e) = server.serve(router.into_make_service()).await {
+                                tracing::error!("metrics listener: {e}");
+                            }
+                        });
+                    }
                     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
                     let server = axum_server::from_tcp_rustls(listener, config);
                     if let Err(e) = server
@@ -420,6 +469,7 @@ pub fn start(cfg: Config) -> Result<Running> {
     );
     Ok(Running {
         addr,
+        metrics_addr,
         ca_cert: tls_files.ca_cert,
         admin_token,
         admin_password,

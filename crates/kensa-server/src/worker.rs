@@ -82,6 +82,8 @@ pub struct Worker {
     /// Set on one worker per process: it notices knowledge base updates
     /// and queues their `kb-updated` job.
     watch: Option<String>,
+    /// Where job durations are counted for `/metrics`.
+    metrics: Arc<crate::observe::Metrics>,
 }
 
 impl Worker {
@@ -93,7 +95,14 @@ impl Worker {
             kb: None,
             cache: HashMap::new(),
             watch: None,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Count this worker's jobs in the server's metrics.
+    pub fn metrics(mut self, metrics: Arc<crate::observe::Metrics>) -> Worker {
+        self.metrics = metrics;
+        self
     }
 
     /// Make this worker the one that watches for knowledge base updates.
@@ -244,6 +253,7 @@ impl Worker {
         // A re-evaluation after a knowledge update can outlast any fixed
         // lease: it is renewed while this worker runs it.
         let db = Arc::clone(&self.db);
+        let started = std::time::Instant::now();
         let result = crate::lease::run_leased(&db, &job, || {
             if job.kind == KB_UPDATED {
                 self.kb_updated(&job)
@@ -256,6 +266,8 @@ impl Worker {
                 self.evaluate(&job)
             }
         });
+        self.metrics
+            .job(&job.kind, result.is_ok(), started.elapsed());
         match result {
             Ok(()) => self.db.complete(&job)?,
             Err(e) => {

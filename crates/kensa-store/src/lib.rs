@@ -37,12 +37,14 @@ mod lifecycle;
 pub mod migrate;
 mod pg_tls;
 pub mod notify;
+mod observe;
 mod query;
 mod queue;
 mod reach;
 mod register;
 pub mod review;
 pub mod review_report;
+mod schedule;
 mod security;
 mod sql;
 mod time;
@@ -80,6 +82,7 @@ pub use crate::notify::{
     Channel, DeadLetter, Delivery, Event, NewRule, OutboxBacklog, Pacing, Rule, SweepCounts,
     SweepPolicy,
 };
+pub use crate::observe::QueueDepth;
 pub use crate::query::{
     Aggregate, FindingPage, FindingQuery, FindingSummary, GroupBy, GroupSort, GroupSortKey, Sort,
     SortKey,
@@ -95,6 +98,7 @@ pub use crate::register::{
 pub use crate::review::{
     AssetFacts, Checklist, Decision, OwnerSign, Review, ReviewAsset, ReviewEvent, VerifiedReport,
 };
+pub use crate::schedule::{Schedule, ScheduleDef};
 pub use crate::security::{AUDIT_PAGE, ApiTokenInfo, LiveApiToken, SecurityEvent};
 pub use crate::time::Timestamp;
 pub use crate::triage::{

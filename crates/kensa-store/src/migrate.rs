@@ -131,6 +131,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_notifications.sql"),
         postgres: include_str!("../migrations/postgres/0018_notifications.sql"),
     },
+    Migration {
+        version: 19,
+        name: "schedules",
+        sqlite: include_str!("../migrations/sqlite/0019_schedules.sql"),
+        postgres: include_str!("../migrations/postgres/0019_schedules.sql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -72,6 +72,8 @@ pub struct Builder {
     redirects: u32,
     agent_dist: Option<PathBuf>,
     notify: kensa_server::notify::NotifyConfig,
+    observe: kensa_server::observe::ObserveConfig,
+    clock: kensa_server::schedule::Clock,
 }
 
 impl Builder {
@@ -150,6 +152,20 @@ impl Builder {
         self
     }
 
+    /// Who may read `/metrics` and where (default: admins only, on the
+    /// main listener).
+    pub fn observe(mut self, cfg: kensa_server::observe::ObserveConfig) -> Builder {
+        self.observe = cfg;
+        self
+    }
+
+    /// The schedules' clock: a file holding an RFC 3339 instant, which
+    /// the test advances (default: the system clock).
+    pub fn clock_file(mut self, file: &Path) -> Builder {
+        self.clock = kensa_server::schedule::Clock::file(file.to_owned());
+        self
+    }
+
     /// Redirects the client follows (default 5; 0 to see them).
     pub fn redirects(mut self, n: u32) -> Builder {
         self.redirects = n;
@@ -170,6 +186,8 @@ impl Builder {
             capacity: self.capacity,
             agent_dist: self.agent_dist,
             notify: self.notify,
+            observe: self.observe,
+            clock: self.clock,
         })
         .expect("server starts");
         let ca = kensa_agent::CaSource::Pinned(running.ca_cert.clone());
@@ -237,6 +255,8 @@ impl TestServer {
             redirects: 5,
             agent_dist: None,
             notify: Default::default(),
+            observe: Default::default(),
+            clock: Default::default(),
         }
     }
 

@@ -18,6 +18,16 @@ use kensa_version::range::{Event, is_affected};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written on standard error: text, or json (one
+    /// object per line, for a log collector). Levels: KENSA_LOG.
+    #[arg(long, global = true, env = "KENSA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -123,6 +133,10 @@ enum Command {
         /// data directory.
         #[arg(long = "tls-name")]
         tls_names: Vec<String>,
+        #[command(flatten)]
+        exports: serve_args::ExportArgs,
+        #[command(flatten)]
+        observe: serve_args::ObserveArgs,
     },
     /// The server: the fleet API over TLS and the evaluation workers.
     Server {
@@ -146,15 +160,10 @@ enum Command {
         /// Evaluation worker threads.
         #[arg(long, default_value_t = 2)]
         workers: usize,
-        /// The only directory export jobs may write files to (default:
-        /// <data>/exports). S3 destinations use KENSA_S3_ENDPOINT,
-        /// AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
-        #[arg(long)]
-        export_dir: Option<PathBuf>,
-        /// The key-encryption key for client-side encrypted exports: 32
-        /// raw bytes or 64 hex digits.
-        #[arg(long, env = "KENSA_EXPORT_KEK_FILE")]
-        export_kek_file: Option<PathBuf>,
+        #[command(flatten)]
+        exports: serve_args::ExportArgs,
+        #[command(flatten)]
+        observe: serve_args::ObserveArgs,
         /// Time between two agentless (SSH) scans of a target, plus a
         /// random jitter of up to a tenth of it (docs/agentless.md).
         #[arg(long, default_value = "1d", value_parser = humantime::parse_duration)]
@@ -489,24 +498,29 @@ enum VersionCommand {
 }
 
 /// Logs (the server's, the agent's, and their libraries' `tracing` events)
-/// as text lines on standard error, at `KENSA_LOG`'s level (error, warn,
-/// info, debug, trace; default info). A command's own answers and errors
-/// are its output, not logs: they are printed as they were.
-fn init_logging() {
+/// as text or JSON lines on standard error, at `KENSA_LOG`'s level (error,
+/// warn, info, debug, trace; default info). A command's own answers and
+/// errors are its output, not logs: they are printed as they were.
+fn init_logging(format: LogFormat) {
     use tracing_subscriber::filter::LevelFilter;
     let level = std::env::var("KENSA_LOG")
         .ok()
         .and_then(|v| v.parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .init();
+        .with_max_level(level);
+    match format {
+        LogFormat::Text => fmt.init(),
+        // Fields flattened to the top level, so that collectors index
+        // `message`, `level` and `target` without digging.
+        LogFormat::Json => fmt.json().flatten_event(true).init(),
+    }
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     match cli.command {
         Command::Inventory {
             push:
@@ -564,14 +578,24 @@ fn main() -> ExitCode {
             root,
             once,
             tls_names,
-        } => up::run(up::Args {
-            data: data.unwrap_or_else(default_up_dir),
-            listen,
-            mirror,
-            root,
-            once,
-            tls_names,
-        }),
+            exports,
+            observe,
+        } => match observe.config() {
+            Ok(observe) => up::run(up::Args {
+                data: data.unwrap_or_else(default_up_dir),
+                listen,
+                mirror,
+                root,
+                once,
+                tls_names,
+                exports: exports.config(),
+                observe,
+            }),
+            Err(e) => {
+                eprintln!("kensa up: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Server {
             data,
             listen,
@@ -579,38 +603,41 @@ fn main() -> ExitCode {
             store,
             tls_names,
             workers,
-            export_dir,
-            export_kek_file,
+            exports,
+            observe,
             agentless_interval,
             agentless_concurrency,
             db_max_connections,
             db_wait_ms,
             max_ingests,
             agent_dist,
-        } => server::run(server::Args {
-            data,
-            listen,
-            database,
-            kb: db::store_dir(store),
-            names: tls_names,
-            workers,
-            exports: kensa_server::export::ExportConfig {
-                dir: export_dir,
-                kek_file: export_kek_file,
-                s3: kensa_server::export::S3Config::from_env(),
-            },
-            agentless: kensa_server::agentless::AgentlessConfig {
-                interval: agentless_interval,
-                concurrency: agentless_concurrency,
-                ..Default::default()
-            },
-            capacity: kensa_server::Capacity {
-                db_max_connections,
-                db_wait: std::time::Duration::from_millis(db_wait_ms),
-                max_ingests,
-            },
-            agent_dist,
-        }),
+        } => match observe.config() {
+            Err(e) => {
+                eprintln!("kensa server: {e}");
+                ExitCode::from(2)
+            }
+            Ok(observe) => server::run(server::Args {
+                data,
+                listen,
+                database,
+                kb: db::store_dir(store),
+                names: tls_names,
+                workers,
+                exports: exports.config(),
+                agentless: kensa_server::agentless::AgentlessConfig {
+                    interval: agentless_interval,
+                    concurrency: agentless_concurrency,
+                    ..Default::default()
+                },
+                capacity: kensa_server::Capacity {
+                    db_max_connections,
+                    db_wait: std::time::Duration::from_millis(db_wait_ms),
+                    max_ingests,
+                },
+                agent_dist,
+                observe,
+            }),
+        },
         Command::Findings(c) => findings::run(c),
         Command::Bench(BenchCommand::Populate {
             target,
@@ -700,6 +727,7 @@ mod db;
 mod findings;
 mod inventory;
 mod scan;
+mod serve_args;
 mod server;
 mod ssh;
 mod up;

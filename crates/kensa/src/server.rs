@@ -18,6 +18,7 @@ pub struct Args {
     pub agentless: kensa_server::agentless::AgentlessConfig,
     pub capacity: kensa_server::Capacity,
     pub agent_dist: Option<PathBuf>,
+    pub observe: kensa_server::observe::ObserveConfig,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -51,6 +52,8 @@ pub fn run(args: Args) -> ExitCode {
         capacity: args.capacity,
         agent_dist: args.agent_dist,
         notify: Default::default(),
+        observe: args.observe,
+        clock: kensa_server::schedule::Clock::from_env(),
     }) {
         Ok(r) => r,
         Err(e) => {
@@ -63,6 +66,9 @@ pub fn run(args: Args) -> ExitCode {
         running.addr, running.backend
     );
     println!("  agents pin the CA in {}", running.ca_cert.display());
+    if let Some(a) = running.metrics_addr {
+        println!("  /metrics, /healthz and /readyz also on http://{a}");
+    }
     let sums = agent_dist.join(kensa_server::agent_dist::SUMS);
     if sums.exists() {
         println!(

@@ -22,6 +22,9 @@ pub struct Args {
     pub once: bool,
     /// Names for the server certificate besides the loopback ones.
     pub tls_names: Vec<String>,
+    /// Export destinations, as `kensa server` takes them.
+    pub exports: kensa_server::export::ExportConfig,
+    pub observe: kensa_server::observe::ObserveConfig,
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
@@ -98,11 +101,13 @@ pub fn run(args: Args) -> ExitCode {
             .chain(args.tls_names.iter().cloned())
             .collect(),
         workers: 2,
-        exports: Default::default(),
+        exports: args.exports.clone(),
         agentless: Default::default(),
         capacity: Default::default(),
         agent_dist: None,
         notify: Default::default(),
+        observe: args.observe.clone(),
+        clock: kensa_server::schedule::Clock::from_env(),
     }) {
         Ok(r) => r,
         Err(e) => return fail(e),

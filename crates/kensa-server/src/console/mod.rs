@@ -85,6 +85,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/reviews/{id}/assets/{asset}/send-back",
             post(pages::review_send_back),
         )
+        .route(
+            "/schedules",
+            get(pages::schedules).post(pages::schedule_create),
+        )
+        .route("/schedules/{id}/delete", post(pages::schedule_delete))
         .route("/admin", get(pages::admin))
         .route("/admin/notifications", get(pages::notifications))
         .route(
@@ -314,6 +319,7 @@ pub(crate) fn layout(cx: &Ctx, title: &str, body: Markup) -> Markup {
         ("/rules", "nav.rules", Role::Viewer),
         ("/reviews", "nav.reviews", Role::Viewer),
         ("/exports", "nav.exports", Role::Viewer),
+        ("/schedules", "nav.schedules", Role::Viewer),
         ("/admin", "nav.admin", Role::Admin),
         ("/admin/notifications", "nav.notifications", Role::Admin),
     ];

@@ -166,7 +166,13 @@ pub(super) fn json_of(r: &ExportRecord) -> JsonRecord<'_> {
 /// Counts what passes through.
 pub(super) struct Counting<W> {
     inner: W,
-    bytes: u64,
+    pub(super) bytes: u64,
+}
+
+impl<W> Counting<W> {
+    pub(super) fn new(inner: W) -> Counting<W> {
+        Counting { inner, bytes: 0 }
+    }
 }
 
 impl<W: Write> Write for Counting<W> {

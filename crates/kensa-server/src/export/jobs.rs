@@ -52,28 +52,31 @@ pub(super) struct ExportRequest {
 }
 
 /// The name of what job `id` writes when the caller does not name it.
-pub fn job_file_name(id: i64, format: Format, encryption: Option<&Encryption>) -> String {
+pub fn job_file_name(id: i64, ext: &str, encryption: Option<&Encryption>) -> String {
     match encryption {
-        Some(Encryption::Client) => format!("kensa-export-{id}.{}.kenc", format.ext()),
-        _ => format!("kensa-export-{id}.{}", format.ext()),
+        Some(Encryption::Client) => format!("kensa-export-{id}.{ext}.kenc"),
+        _ => format!("kensa-export-{id}.{ext}"),
     }
 }
 
-/// Where a `path` destination writes for job `id`, checked.
+/// Where a `path` destination writes for job `id`, checked; missing
+/// directories under the export directory are made when `create` (the
+/// worker, as it writes), only checked otherwise (the API, as it queues).
 pub fn path_target(
     dir: &Path,
     path: Option<&str>,
     sub: Option<&str>,
     name: &str,
+    create: bool,
 ) -> std::result::Result<PathBuf, String> {
     match (path, sub) {
-        (Some(p), None) => resolve_path(dir, p),
+        (Some(p), None) => resolve_path(dir, p, create),
         (None, sub) => {
             let sub = sub.unwrap_or("").trim_end_matches('/');
             if sub.is_empty() {
-                resolve_path(dir, name)
+                resolve_path(dir, name, create)
             } else {
-                resolve_path(dir, &format!("{sub}/{name}"))
+                resolve_path(dir, &format!("{sub}/{name}"), create)
             }
         }
         (Some(_), Some(_)) => Err("path: give `path` or `dir`, not both".into()),
@@ -89,42 +92,93 @@ pub fn s3_key(key: Option<&str>, prefix: Option<&str>, name: &str) -> String {
     }
 }
 
-/// A `path` destination inside the export directory: relative to it, or
-/// absolute under it; no `..`, and no symbolic link out of it.
-pub fn resolve_path(dir: &Path, requested: &str) -> std::result::Result<PathBuf, String> {
+/// A `path` destination inside the export directory, relative to it: no
+/// absolute path, no `..`, no symbolic link out of it. Its directories
+/// are made under the export directory when missing and `create` (a
+/// schedule writing `reports/2026/week-1.csv` the first time); without
+/// `create` a missing directory is fine, since the worker makes it.
+pub fn resolve_path(
+    dir: &Path,
+    requested: &str,
+    create: bool,
+) -> std::result::Result<PathBuf, String> {
     let p = Path::new(requested);
     if requested.is_empty() || p.file_name().is_none() {
         return Err(format!("path {requested:?}: a file name is needed"));
     }
-    if p.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Err(format!("path {requested:?}: '..' is not allowed"));
+    for c in p.components() {
+        match c {
+            Component::Normal(_) | Component::CurDir => {}
+            Component::ParentDir => return Err(format!("path {requested:?}: '..' is not allowed")),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(format!(
+                    "path {requested:?}: give it relative to the export directory, not absolute"
+                ));
+            }
+        }
     }
     let root = dir
         .canonicalize()
         .map_err(|e| format!("the export directory {}: {e}", dir.display()))?;
-    let joined = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        root.join(p)
-    };
-    let parent = joined
-        .parent()
-        .ok_or_else(|| format!("path {requested:?}: no directory"))?;
-    // The parent must exist and resolve inside the export directory (a
-    // link inside it that points out counts as out).
-    let parent = parent
-        .canonicalize()
-        .map_err(|e| format!("path {requested:?}: its directory: {e}"))?;
-    if !parent.starts_with(&root) {
-        return Err(format!(
-            "path {requested:?} is outside the export directory {}",
-            root.display()
-        ));
-    }
-    let name = joined
+    let name = p
         .file_name()
         .ok_or_else(|| format!("path {requested:?}: a file name is needed"))?;
-    let target = parent.join(name);
+    let mut at = root.clone();
+    // Once one directory is missing (and not made), the rest are too.
+    let mut missing = false;
+    for part in p.parent().into_iter().flat_map(Path::components) {
+        let Component::Normal(part) = part else {
+            continue;
+        };
+        let next = at.join(part);
+        if missing {
+            at = next;
+            continue;
+        }
+        match std::fs::symlink_metadata(&next) {
+            Ok(m) if m.is_symlink() => {
+                // A link is followed only while it stays inside.
+                let real = next
+                    .canonicalize()
+                    .map_err(|e| format!("path {requested:?}: {}: {e}", next.display()))?;
+                if !real.starts_with(&root) || !real.is_dir() {
+                    return Err(format!(
+                        "path {requested:?} is outside the export directory {}",
+                        root.display()
+                    ));
+                }
+                at = real;
+            }
+            Ok(m) if m.is_dir() => at = next,
+            Ok(_) => {
+                return Err(format!(
+                    "path {requested:?}: {} is not a directory",
+                    next.display()
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if create {
+                    match std::fs::create_dir(&next) {
+                        Ok(()) => {}
+                        // Another export made it meanwhile.
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::AlreadyExists && next.is_dir() => {}
+                        Err(e) => {
+                            return Err(format!(
+                                "path {requested:?}: making {}: {e}",
+                                next.display()
+                            ));
+                        }
+                    }
+                } else {
+                    missing = true;
+                }
+                at = next;
+            }
+            Err(e) => return Err(format!("path {requested:?}: {}: {e}", next.display())),
+        }
+    }
+    let target = at.join(name);
     if target.is_symlink() || target.is_dir() {
         return Err(format!(
             "path {requested:?}: exists and is not a regular file"
@@ -140,14 +194,16 @@ pub(super) fn owner_of(p: &Principal) -> ApiResult<(String, Role)> {
     }
 }
 
-/// Checks a request from `p` against the settings and queues it; the
-/// job's id. Shared by a new export and a retry.
-fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiResult<JobId> {
-    let (owner, role) = owner_of(p)?;
-    let format = Format::parse(&req.format)?;
-    let filter = parse_filter(req.filter.as_deref())?;
-    let sort = parse_sort(req.sort.as_deref())?;
-    let settings = ExportSettings::load(db)?;
+/// Whether `role` may send an export to `dest` under `settings`, and
+/// whether `dest` is well formed: the caller's 400 or 403 up front, not a
+/// failed job to find later. Shared by exports and schedules.
+pub(crate) fn check_destination(
+    exports: &Exports,
+    settings: &ExportSettings,
+    role: Role,
+    dest: &Destination,
+    ext: &str,
+) -> ApiResult<()> {
     let named = |what: &str, instead: &str| {
         ApiError::forbidden(&format!(
             "naming the export ({what}): it is named by its job (kensa-export-<id>.<ext>); \
@@ -157,14 +213,14 @@ fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiRe
     };
     // Checked now, so that a refused destination is the caller's 400 or
     // 403, not a failed job to find later.
-    if !matches!(req.destination, Destination::Download) && !role.includes(settings.role()) {
+    if !matches!(dest, Destination::Download) && !role.includes(settings.role()) {
         return Err(ApiError::forbidden(&format!(
             "sending an export to a path or S3 needs the {} role (export setting \
              destination_role); a download needs none",
             settings.destination_role
         )));
     }
-    match &req.destination {
+    match dest {
         Destination::Download => {}
         Destination::Path { path, dir } => {
             if path.is_some() && !settings.caller_names {
@@ -174,7 +230,8 @@ fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiRe
                 &exports.dir,
                 path.as_deref(),
                 dir.as_deref(),
-                &job_file_name(0, format, None),
+                &job_file_name(0, ext, None),
+                false,
             )
             .map_err(ApiError::bad)?;
         }
@@ -211,6 +268,18 @@ fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiRe
             }
         }
     }
+    Ok(())
+}
+
+/// Checks a request from `p` against the settings and queues it; the
+/// job's id. Shared by a new export and a retry.
+fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiResult<JobId> {
+    let (owner, role) = owner_of(p)?;
+    let format = Format::parse(&req.format)?;
+    let filter = parse_filter(req.filter.as_deref())?;
+    let sort = parse_sort(req.sort.as_deref())?;
+    let settings = ExportSettings::load(db)?;
+    check_destination(exports, &settings, role, &req.destination, format.ext())?;
     // The byte limit is on what the server keeps for download.
     let max_bytes = match req.destination {
         Destination::Download => settings.max_bytes_per_user,
@@ -581,25 +650,49 @@ mod tests {
         let root = d.path().canonicalize().expect("canon");
         std::fs::create_dir(root.join("sub")).expect("mkdir");
         assert_eq!(
-            resolve_path(&root, "a.csv").expect("plain"),
+            resolve_path(&root, "a.csv", false).expect("plain"),
             root.join("a.csv")
         );
         assert_eq!(
-            resolve_path(&root, "sub/a.csv").expect("sub"),
+            resolve_path(&root, "sub/a.csv", false).expect("sub"),
             root.join("sub/a.csv")
         );
         let abs = root.join("b.csv");
-        assert_eq!(
-            resolve_path(&root, abs.to_str().expect("utf8")).expect("absolute inside"),
-            abs
+        assert!(
+            resolve_path(&root, abs.to_str().expect("utf8"), true).is_err(),
+            "absolute, even inside"
         );
-        assert!(resolve_path(&root, "../x.csv").is_err());
-        assert!(resolve_path(&root, "sub/../../x.csv").is_err());
-        assert!(resolve_path(&root, "/etc/passwd").is_err());
-        assert!(resolve_path(&root, "/tmp/x.csv").is_err());
-        assert!(resolve_path(&root, "").is_err());
-        assert!(resolve_path(&root, "missing-dir/x.csv").is_err());
+        assert!(resolve_path(&root, "../x.csv", true).is_err());
+        assert!(resolve_path(&root, "sub/../../x.csv", true).is_err());
+        assert!(resolve_path(&root, "new/../x.csv", true).is_err());
+        assert!(
+            !root.join("new").exists(),
+            "nothing made for a refused path"
+        );
+        assert!(resolve_path(&root, "/etc/passwd", true).is_err());
+        assert!(resolve_path(&root, "/tmp/x.csv", true).is_err());
+        assert!(resolve_path(&root, "", true).is_err());
         std::os::unix::fs::symlink("/tmp", root.join("out")).expect("symlink");
-        assert!(resolve_path(&root, "out/x.csv").is_err());
+        assert!(resolve_path(&root, "out/x.csv", true).is_err());
+        assert!(resolve_path(&root, "out/deeper/x.csv", true).is_err());
+        std::fs::write(root.join("file"), "").expect("file");
+        assert!(resolve_path(&root, "file/x.csv", true).is_err());
+        // Missing directories: checked only, then made.
+        assert_eq!(
+            resolve_path(&root, "r/2026/w1.csv", false).expect("checked"),
+            root.join("r/2026/w1.csv")
+        );
+        assert!(!root.join("r").exists(), "a check makes nothing");
+        assert_eq!(
+            resolve_path(&root, "r/2026/w1.csv", true).expect("made"),
+            root.join("r/2026/w1.csv")
+        );
+        assert!(root.join("r/2026").is_dir());
+        // A link inside that stays inside is followed.
+        std::os::unix::fs::symlink(root.join("r"), root.join("alias")).expect("symlink");
+        assert_eq!(
+            resolve_path(&root, "alias/2026/w2.csv", true).expect("inside link"),
+            root.join("r/2026/w2.csv")
+        );
     }
 }

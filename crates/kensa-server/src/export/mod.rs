@@ -18,6 +18,7 @@
 pub mod crypto;
 mod format;
 mod jobs;
+mod report;
 pub mod s3;
 mod settings;
 mod stream;
@@ -70,6 +71,7 @@ use crate::worker::Wake;
 // export jobs and their API, the worker that runs them.
 pub use format::*;
 pub use jobs::*;
+pub use report::Report;
 pub use settings::*;
 pub use stream::*;
 pub use worker::*;
@@ -155,7 +157,8 @@ impl Exports {
                     &self.dir,
                     path.as_deref(),
                     dir.as_deref(),
-                    &job_file_name(id, format, None),
+                    &job_file_name(id, format.ext(), None),
+                    false,
                 ) {
                     Ok(t) => t.parent().map(Path::to_path_buf),
                     Err(_) => None,

@@ -67,6 +67,8 @@ pub struct ExportWorker {
     pub name: String,
     pub db: Db,
     pub exports: Arc<Exports>,
+    /// Where export durations are counted for `/metrics`.
+    pub metrics: Arc<crate::observe::Metrics>,
 }
 
 impl ExportWorker {
@@ -79,7 +81,10 @@ impl ExportWorker {
             return Ok(false);
         };
         // Renewed for the whole job, the upload of a large object included.
+        let started = Instant::now();
         let result = crate::lease::run_leased(&self.db, &job, || self.run_job(&job));
+        self.metrics
+            .job(&job.kind, result.is_ok(), started.elapsed());
         match result {
             Ok(()) => {
                 if let Err(e) = self.db.complete(&job) {
@@ -106,10 +111,7 @@ impl ExportWorker {
     fn run_job(&self, job: &Job) -> Result<()> {
         let bad = |what: &str| ServerError::Internal(format!("export {}: {what}", job.id.0));
         let p = &job.payload;
-        let format: Format =
-            serde_json::from_value(p["format"].clone()).map_err(|e| bad(&e.to_string()))?;
-        let filter = Filter::parse(p["filter"].as_str().unwrap_or(""))?;
-        let sort: Sort = p["sort"].as_str().unwrap_or("severity:desc").parse()?;
+        let report = Report::of(p)?;
         let dest: Destination =
             serde_json::from_value(p["destination"].clone()).map_err(|e| bad(&e.to_string()))?;
         let settings = ExportSettings::load(&self.db)?;
@@ -132,25 +134,34 @@ impl ExportWorker {
         };
         let (written, extra) = match &dest {
             Destination::Download => {
+                let Report::Findings { format, .. } = &report else {
+                    return Err(bad(
+                        "a register report goes to a path or S3, not a download",
+                    ));
+                };
                 let owner = p["owner"].as_str().unwrap_or_default();
                 let room = settings
                     .max_bytes_per_user
                     .saturating_sub(db.export_bytes_held(owner)?);
-                let path = self.exports.download_path(id.0, format);
-                let w = self.to_file(job, &path, room, &filter, sort, format, &mut tick)?;
+                let path = self.exports.download_path(id.0, *format);
+                let w = self.to_file(job, &path, room, &report, &mut tick)?;
                 (w, json!({}))
             }
             Destination::Path { path, dir } => {
-                let name = job_file_name(id.0, format, None);
-                let target = path_target(&self.exports.dir, path.as_deref(), dir.as_deref(), &name)
-                    .map_err(|e| bad(&e))?;
+                let name = job_file_name(id.0, report.ext(), None);
+                let target = path_target(
+                    &self.exports.dir,
+                    path.as_deref(),
+                    dir.as_deref(),
+                    &name,
+                    true,
+                )
+                .map_err(|e| bad(&e))?;
                 let w = self.to_file(
                     job,
                     &target,
                     settings.max_bytes_per_user,
-                    &filter,
-                    sort,
-                    format,
+                    &report,
                     &mut tick,
                 )?;
                 (w, json!({ "written_to": target }))
@@ -161,18 +172,9 @@ impl ExportWorker {
                 prefix,
                 encryption,
             } => {
-                let name = job_file_name(id.0, format, encryption.as_ref());
+                let name = job_file_name(id.0, report.ext(), encryption.as_ref());
                 let key = s3_key(key.as_deref(), prefix.as_deref(), &name);
-                self.to_s3(
-                    id,
-                    bucket,
-                    &key,
-                    encryption.as_ref(),
-                    &filter,
-                    sort,
-                    format,
-                    &mut tick,
-                )?
+                self.to_s3(id, bucket, &key, encryption.as_ref(), &report, &mut tick)?
             }
         };
         let mut done = job.payload.clone();
@@ -189,15 +191,12 @@ impl ExportWorker {
     /// that a sweep after a crash knows whose it is), renamed into place
     /// once complete: a reader never sees half an export. At most `limit`
     /// bytes.
-    #[allow(clippy::too_many_arguments)]
     fn to_file(
         &self,
         job: &Job,
         target: &Path,
         limit: u64,
-        filter: &Filter,
-        sort: Sort,
-        format: Format,
+        report: &Report,
         tick: &mut impl FnMut(u64) -> Result<()>,
     ) -> Result<Written> {
         let dir = target.parent().unwrap_or(Path::new("."));
@@ -215,7 +214,7 @@ impl ExportWorker {
             written: 0,
             limit,
         };
-        let w = write_export(&self.db, filter, sort, format, &mut out, tick)?;
+        let w = report.write(&self.db, &mut out, tick)?;
         file.sync_all().map_err(io)?;
         // Not put in place for a job cancelled or deleted meanwhile.
         if !self.db.job_held(job)? {
@@ -227,16 +226,13 @@ impl ExportWorker {
         std::fs::rename(&temp.path, target).map_err(io)?;
         Ok(w)
     }
-    #[allow(clippy::too_many_arguments)]
     fn to_s3(
         &self,
         id: JobId,
         bucket: &str,
         key: &str,
         encryption: Option<&Encryption>,
-        filter: &Filter,
-        sort: Sort,
-        format: Format,
+        report: &Report,
         tick: &mut impl FnMut(u64) -> Result<()>,
     ) -> Result<(Written, Value)> {
         let cfg =
@@ -259,7 +255,7 @@ impl ExportWorker {
         };
         let mut amz: Vec<(String, String)> = vec![(
             "x-amz-meta-kensa-export".into(),
-            format!("{} rows", format.ext()),
+            format!("{} rows", report.ext()),
         )];
         let written = match encryption {
             Some(Encryption::Client) => {
@@ -267,7 +263,7 @@ impl ExportWorker {
                     ServerError::Internal("client-side encryption needs --export-kek-file".into())
                 })?;
                 let mut enc = crypto::Encryptor::new(&mut out, kek)?;
-                let w = write_export(&self.db, filter, sort, format, &mut enc, tick)?;
+                let w = report.write(&self.db, &mut enc, tick)?;
                 let env = enc.envelope.clone();
                 enc.finish().map_err(io)?;
                 amz.extend([
@@ -290,18 +286,18 @@ impl ExportWorker {
                         key_id.clone(),
                     ),
                 ]);
-                write_export(&self.db, filter, sort, format, &mut out, tick)?
+                report.write(&self.db, &mut out, tick)?
             }
-            None => write_export(&self.db, filter, sort, format, &mut out, tick)?,
+            None => report.write(&self.db, &mut out, tick)?,
         };
         out.flush().map_err(io)?;
         let sha = hex::encode(out.hash.finalize());
         let len = std::fs::metadata(&path).map_err(io)?.len();
-        amz[0].1 = format!("{} {} rows", format.ext(), written.rows);
+        amz[0].1 = format!("{} {} rows", report.ext(), written.rows);
         let content_type = if matches!(encryption, Some(Encryption::Client)) {
             "application/octet-stream"
         } else {
-            format.content_type()
+            report.content_type()
         };
         let file = std::fs::File::open(&path).map_err(io)?;
         let stored = S3::new(cfg).put(

@@ -1739,3 +1739,72 @@ fn a_review_in_a_real_browser() {
         b.shot("report-next-ja");
     }
 }
+
+#[test]
+fn the_schedules_page_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let driver = Driver::start();
+    for backend in backends() {
+        let dir = tempfile::tempdir().expect("dir");
+        let clock = dir.path().join("clock");
+        std::fs::write(&clock, "2026-12-07T09:59:00Z").expect("clock");
+        let exports = dir.path().join("exports");
+        let srv = TestServer::builder(&backend)
+            .no_kb()
+            .redirects(0)
+            .exports(kensa_server::export::ExportConfig {
+                dir: Some(exports.clone()),
+                ..Default::default()
+            })
+            .clock_file(&clock)
+            .start();
+        let base = srv.base.clone();
+        let mut b = driver.browser(screenshots(&format!("schedules-{}", backend.label())));
+        login(&mut b, &base, "admin", &srv.admin_password);
+        b.go(&format!("{base}/schedules"));
+        assert!(b.find_all("#schedules tbody tr").is_empty());
+        b.type_in("#schedule-form input[name=name]", "daily from the console");
+        b.type_in("#schedule-form input[name=cron]", "0 10 * * *");
+        b.type_in("#schedule-form input[name=filter]", "severity>=HIGH");
+        b.type_in("#schedule-form input[name=dir]", "console/daily");
+        b.submit("#schedule-form button[type=submit]");
+        assert!(
+            b.text("#made").contains("Schedule created"),
+            "{}",
+            b.text("body")
+        );
+        assert_eq!(b.find_all("#schedules tbody tr").len(), 1);
+        assert!(b.text("#schedules").contains("daily from the console"));
+        b.shot("made");
+        // Its time comes: the file appears where the form said.
+        std::fs::write(&clock, "2026-12-07T10:00:03Z").expect("clock");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let n = std::fs::read_dir(exports.join("console/daily"))
+                .map(|r| {
+                    r.filter_map(Result::ok)
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".csv"))
+                        .count()
+                })
+                .unwrap_or(0);
+            if n == 1 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no scheduled export file in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // In Japanese.
+        b.go(&format!("{base}/lang?set=ja&back=/schedules"));
+        assert_eq!(b.text("h1"), "定期エクスポート");
+        b.shot("ja");
+        b.submit("#schedules button.danger");
+        assert!(b.find_all("#schedules tbody tr").is_empty());
+        let r = srv.call("GET", "/api/v1/schedules", Auth::Bearer(&srv.admin), None);
+        assert_eq!(r.json()["schedules"].as_array().map(Vec::len), Some(0));
+    }
+}

@@ -24,7 +24,7 @@ type Routes = BTreeMap<String, BTreeSet<String>>;
 const METHODS: [&str; 6] = ["get", "head", "post", "put", "patch", "delete"];
 
 fn documented(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/healthz"
+    path.starts_with("/api/") || matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
 /// The path and methods of every `.route(` call in the crate's source.

@@ -432,6 +432,8 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         capacity: Default::default(),
         agent_dist: None,
         notify: Default::default(),
+        observe: Default::default(),
+        clock: Default::default(),
     });
     let Err(e) = r else {
         panic!("started on a port in use");
@@ -452,6 +454,8 @@ fn a_start_that_cannot_listen_makes_no_credentials() {
         capacity: Default::default(),
         agent_dist: None,
         notify: Default::default(),
+        observe: Default::default(),
+        clock: Default::default(),
     })
     .expect("starts");
     assert!(s.admin_password.is_some() && s.admin_token.is_some());

@@ -122,6 +122,8 @@ fn inventory_push_sends_a_saved_inventory_to_the_server() {
         capacity: Default::default(),
         agent_dist: None,
         notify: Default::default(),
+        observe: Default::default(),
+        clock: Default::default(),
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

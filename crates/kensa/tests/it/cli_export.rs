@@ -89,6 +89,8 @@ fn export_streams_to_a_file_and_decrypt_needs_the_right_key() {
         capacity: Default::default(),
         agent_dist: None,
         notify: Default::default(),
+        observe: Default::default(),
+        clock: Default::default(),
     })
     .expect("server");
     let url = format!("https://127.0.0.1:{}", server.addr.port());

@@ -6,6 +6,7 @@ mod cli_agentless;
 mod cli_db;
 mod cli_export;
 mod cli_inventory;
+mod cli_logs;
 mod cli_reference;
 mod cli_scan;
 mod cli_up;

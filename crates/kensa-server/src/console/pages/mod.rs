@@ -32,6 +32,7 @@ mod findings;
 mod reviews;
 mod notifications;
 mod rules;
+mod schedules;
 
 // Each page's handlers and helpers, for the router and for each other.
 pub(crate) use admin::*;
@@ -48,6 +49,7 @@ pub(crate) use findings::*;
 pub(crate) use reviews::*;
 pub(crate) use notifications::*;
 pub(crate) use rules::*;
+pub(crate) use schedules::*;
 
 /// The request's path and query, as the way back from the login page or a
 /// language switch.

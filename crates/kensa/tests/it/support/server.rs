@@ -28,13 +28,24 @@ impl Server {
     /// [`Server::start`] with the knowledge base in `kb_dir` (an empty
     /// directory for a test that evaluates nothing).
     pub fn start_with_kb(dir: &Path, database: Option<&str>, kb_dir: &Path) -> Server {
-        Server::launch(dir, database, kb_dir, &[])
+        Server::launch(dir, database, kb_dir, &[], &[])
     }
 
     /// [`Server::start`] with more `kensa server` arguments
     /// (`--agent-dist DIR`).
     pub fn start_with(dir: &Path, database: Option<&str>, extra: &[&std::ffi::OsStr]) -> Server {
-        Server::launch(dir, database, kb(), extra)
+        Server::launch(dir, database, kb(), extra, &[])
+    }
+
+    /// [`Server::start_with`] with environment variables set for the
+    /// server (`KENSA_LOG`, S3 credentials).
+    pub fn start_with_env(
+        dir: &Path,
+        database: Option<&str>,
+        extra: &[&std::ffi::OsStr],
+        envs: &[(&str, &str)],
+    ) -> Server {
+        Server::launch(dir, database, kb(), extra, envs)
     }
 
     fn launch(
@@ -42,13 +53,17 @@ impl Server {
         database: Option<&str>,
         kb_dir: &Path,
         extra: &[&std::ffi::OsStr],
+        envs: &[(&str, &str)],
     ) -> Server {
         let data = dir.join("server");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("bind 127.0.0.1:0")
             .port();
+        // Standard output (what the server tells its operator, the first
+        // start's secrets included) apart from the log lines.
         let log = std::fs::File::create(dir.join("server.log")).expect("server log");
+        let err = std::fs::File::create(dir.join("server.err")).expect("server stderr");
         let mut cmd = Command::new(KENSA);
         cmd.arg("server")
             .arg("--data")
@@ -60,8 +75,11 @@ impl Server {
             .args(["--tls-name", "127.0.0.1"])
             .env_remove("KENSA_DATABASE_URL")
             .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log);
+            .stdout(log)
+            .stderr(err);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
         if let Some(url) = database {
             cmd.arg("--database").arg(url);
         }
@@ -96,8 +114,28 @@ impl Server {
         self.data.join("ca.pem")
     }
 
+    /// What the server printed: its standard output, then its log lines.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data.with_file_name("server.log")).unwrap_or_default()
+            + &self.stderr()
+    }
+
+    /// The log lines alone (standard error).
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.data.with_file_name("server.err")).unwrap_or_default()
+    }
+
+    /// Stops the server (SIGTERM, then waits), so that everything it
+    /// logs is written.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     pub fn admin_token(&self) -> String {
