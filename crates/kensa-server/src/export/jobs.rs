@@ -211,10 +211,11 @@ fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiRe
             }
         }
     }
-    // The byte limit is on what the server keeps for download.
+    // The byte limit is on what the server keeps on its own disk: files
+    // kept for download and files written into the export directory.
     let max_bytes = match req.destination {
-        Destination::Download => settings.max_bytes_per_user,
-        _ => u64::MAX,
+        Destination::Download | Destination::Path { .. } => settings.max_bytes_per_user,
+        Destination::S3 { .. } => u64::MAX,
     };
     let payload = json!({
         "owner": owner,
@@ -236,9 +237,9 @@ fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiRe
         Enqueued::OverQuota { held } => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
-                "{owner}'s kept downloads hold {held} bytes, at or over the limit of {} \
-                 (export setting max_bytes_per_user): delete some (DELETE /api/v1/exports/<id>) \
-                 or wait until they expire",
+                "{owner}'s kept downloads and export-directory files hold {held} bytes, \
+                 at or over the limit of {} (export setting max_bytes_per_user): delete some \
+                 (DELETE /api/v1/exports/<id>) or wait until downloads expire",
                 settings.max_bytes_per_user
             ),
         )),
@@ -354,7 +355,7 @@ pub async fn delete(
     .await?;
     tokio::task::spawn_blocking(move || {
         exports.remove_temp(job.info.id.0, &job.info.payload);
-        exports.remove_download(job.info.id.0, &job.info.payload);
+        exports.remove_kept(job.info.id.0, &job.info.payload);
     })
     .await
     .map_err(|e| ApiError::from(ServerError::Internal(e.to_string())))?;

@@ -85,7 +85,7 @@ impl ExportWorker {
                 if let Err(e) = self.db.complete(&job) {
                     // Cancelled or deleted as it finished: what it wrote for
                     // download goes too.
-                    self.exports.remove_download(job.id.0, &job.payload);
+                    self.exports.remove_kept(job.id.0, &job.payload);
                     return Err(e.into());
                 }
             }
@@ -130,12 +130,16 @@ impl ExportWorker {
             }
             Ok(())
         };
+        // Downloads and path files share the owner's room on this disk.
+        let room = || -> Result<u64> {
+            let owner = p["owner"].as_str().unwrap_or_default();
+            Ok(settings
+                .max_bytes_per_user
+                .saturating_sub(db.export_bytes_held(owner)?))
+        };
         let (written, extra) = match &dest {
             Destination::Download => {
-                let owner = p["owner"].as_str().unwrap_or_default();
-                let room = settings
-                    .max_bytes_per_user
-                    .saturating_sub(db.export_bytes_held(owner)?);
+                let room = room()?;
                 let path = self.exports.download_path(id.0, format);
                 let w = self.to_file(job, &path, room, &filter, sort, format, &mut tick)?;
                 (w, json!({}))
@@ -144,15 +148,7 @@ impl ExportWorker {
                 let name = job_file_name(id.0, format, None);
                 let target = path_target(&self.exports.dir, path.as_deref(), dir.as_deref(), &name)
                     .map_err(|e| bad(&e))?;
-                let w = self.to_file(
-                    job,
-                    &target,
-                    settings.max_bytes_per_user,
-                    &filter,
-                    sort,
-                    format,
-                    &mut tick,
-                )?;
+                let w = self.to_file(job, &target, room()?, &filter, sort, format, &mut tick)?;
                 (w, json!({ "written_to": target }))
             }
             Destination::S3 {
@@ -331,7 +327,7 @@ impl ExportWorker {
     pub fn sweep(&self) -> Result<()> {
         let settings = ExportSettings::load(&self.db)?;
         for job in self.db.expire_exports(settings.retention())? {
-            self.exports.remove_download(job.id.0, &job.payload);
+            self.exports.remove_kept(job.id.0, &job.payload);
         }
         self.sweep_dir(&self.exports.downloads, true, 0)?;
         self.sweep_dir(&self.exports.dir, false, 0)
