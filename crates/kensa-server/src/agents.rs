@@ -411,12 +411,12 @@ enum Upload {
         json: Vec<u8>,
         zlib: Option<Vec<u8>>,
         digest: String,
-        head: crate::ingest::Head,
+        head: Box<crate::ingest::Head>,
     },
     /// Any other spelling of the document: parsed whole and stored in its
     /// canonical form.
     Parsed {
-        inv: Inventory,
+        inv: Box<Inventory>,
         bytes: Vec<u8>,
         hash: String,
     },
@@ -473,7 +473,7 @@ fn decode_upload(
                 json,
                 zlib,
                 digest,
-                head,
+                head: Box::new(head),
             });
         }
     }
@@ -487,7 +487,7 @@ fn decode_upload(
         )));
     }
     Ok(Upload::Parsed {
-        inv,
+        inv: Box::new(inv),
         bytes,
         hash: actual,
     })
