@@ -1003,7 +1003,7 @@ fn export_limits_on_postgres() {
 fn path_exports_count_against_the_byte_limit_on(backend: TestBackend) {
     let srv = start(&backend, 5, 200, None, None);
     let analyst = srv.token("ana", "analyst");
-    let to_path = json!({"format": "csv", "destination": {"type": "path", "dir": "reports"}});
+    let to_path = json!({"format": "csv", "destination": {"type": "path"}});
     let whole = srv.get("/api/v1/findings/export?format=csv", Some(&analyst));
     assert_eq!(whole.status, 200);
     let size = whole.body.len() as u64;
@@ -1011,12 +1011,11 @@ fn path_exports_count_against_the_byte_limit_on(backend: TestBackend) {
     let r = srv.put_settings(&srv.admin, json!({"max_bytes_per_user": size + size / 2}));
     assert_eq!(r.status, 200, "{}", r.text());
     let files = || -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(srv.export_dir.join("reports"))
-            .map(|d| {
-                d.map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut v: Vec<String> = std::fs::read_dir(&srv.export_dir)
+            .expect("export dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("kensa-export-"))
+            .collect();
         v.sort();
         v
     };

@@ -168,7 +168,7 @@ fn an_inventory_walked_for_its_limits_holds_no_database_connection() {
     // inflate and walk before the 413.
     let mut inv = inventory(limits.packages + 1);
     for p in &mut inv.packages {
-        p.path = format!("{}/{}", "d".repeat(400), p.path);
+        p.path = format!("{}/{}", "d".repeat(300), p.path);
     }
     let bytes = inv.content_bytes();
     assert!(
