@@ -19,6 +19,7 @@
 //! to every source.
 
 pub mod distro;
+mod enrich;
 pub mod error;
 /// The report types, moved to `kensa-model`; re-exported so that
 /// `kensa_detect::finding::Finding` and `kensa_detect::Finding` keep working.
@@ -31,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kensa_inventory::model::{Inventory, Package, PackageKind, SourceKind};
 use kensa_kb::base::KnowledgeBase;
-use kensa_kb::model::{Feed, Record};
+use kensa_kb::model::Feed;
 
 use crate::distro::Distro;
 pub use crate::error::{DetectError, Result};
@@ -315,12 +316,6 @@ struct Group {
     severity: Option<(bool, VendorSeverity)>,
 }
 
-/// What the knowledge base knows about one vulnerability id.
-#[derive(Default)]
-struct Enrichment {
-    records: Vec<Record>,
-}
-
 fn assemble(
     inventory: &Inventory,
     store: &KnowledgeBase,
@@ -391,21 +386,89 @@ fn assemble(
         }
     }
 
-    let mut cache: HashMap<String, Enrichment> = HashMap::new();
+    let cx = Build {
+        inventory,
+        store,
+        distro,
+        queries,
+        host,
+        eol_note,
+    };
+    build_findings(&cx, groups.into_iter().collect())
+}
+
+/// What building findings from their groups reads; shared by the threads.
+struct Build<'a> {
+    inventory: &'a Inventory,
+    store: &'a KnowledgeBase,
+    distro: Option<&'a Distro>,
+    queries: &'a [Query],
+    host: &'a HostContext<'a>,
+    eol_note: Option<&'a str>,
+}
+
+/// The findings of `groups`, in their order. Enrichment (reading and
+/// parsing each vulnerability's records, scoring) is most of a big scan's
+/// time and each group's is independent, so the groups are cut into
+/// contiguous runs, one per thread, and the runs put back in order: the
+/// report does not depend on the scheduling.
+fn build_findings(cx: &Build<'_>, groups: Vec<((usize, String), Group)>) -> Result<Vec<Finding>> {
+    // Below a few hundred findings a thread costs more than it saves.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4)
+        .min(groups.len() / 256 + 1);
+    if threads <= 1 {
+        return build_run(cx, groups);
+    }
+    let per = groups.len().div_ceil(threads);
+    let mut runs = Vec::with_capacity(threads);
+    let mut rest = groups;
+    while rest.len() > per {
+        let tail = rest.split_off(per);
+        runs.push(rest);
+        rest = tail;
+    }
+    runs.push(rest);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .into_iter()
+            .map(|run| scope.spawn(move || build_run(cx, run)))
+            .collect();
+        let mut findings = Vec::new();
+        for h in handles {
+            match h.join() {
+                Ok(run) => findings.extend(run?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(findings)
+    })
+}
+
+/// One run of groups, enriched and scored: each vulnerability's records
+/// are read once per run (the binaries of one source package share their
+/// vulnerabilities), each CVSS vector parsed once.
+fn build_run(cx: &Build<'_>, groups: Vec<((usize, String), Group)>) -> Result<Vec<Finding>> {
+    let Build {
+        inventory,
+        store,
+        distro,
+        queries,
+        host,
+        eol_note,
+    } = *cx;
+    let mut cache: HashMap<String, Vec<enrich::RecordView>> = HashMap::new();
+    let mut vectors = enrich::VectorCache::default();
     let mut findings = Vec::with_capacity(groups.len());
     for ((_, key), g) in groups {
         let Some(qi) = g.query else { continue };
         let q = &queries[qi];
         let p = &inventory.packages[q.pkg];
         if !cache.contains_key(&key) {
-            cache.insert(
-                key.clone(),
-                Enrichment {
-                    records: store.get(&key)?,
-                },
-            );
+            cache.insert(key.clone(), enrich::records(store, &key)?);
         }
-        let e = cache.get(&key).map(|e| &e.records[..]).unwrap_or_default();
+        let e = cache.get(&key).map(Vec::as_slice).unwrap_or_default();
         let advisory_ids: BTreeSet<&str> = g.advisories.iter().map(|(id, _)| id.as_str()).collect();
         let mut title = None;
         let mut description = None;
@@ -417,7 +480,7 @@ fn assemble(
         let mut epss: Option<EpssScore> = None;
         for r in e {
             match r {
-                Record::Advisory(a) if advisory_ids.contains(a.id.as_str()) => {
+                enrich::RecordView::Advisory(a) if advisory_ids.contains(a.id.as_str()) => {
                     title = title.or_else(|| a.summary.clone());
                     published = published.or_else(|| a.published.clone());
                     references.extend(a.references.iter().cloned());
@@ -426,23 +489,23 @@ fn assemble(
                         .as_ref()
                         .map_or_else(|| feed_name(a.feed), |s| s.source.clone());
                     for v in &a.cvss {
-                        if let Some(s) = score::score_vector(&source, v) {
+                        if let Some(s) = vectors.score(&source, v) {
                             cvss.push(s);
                         }
                     }
                     vendor_sources.push(source);
                 }
-                Record::Vulnerability(v) if v.id == key => {
+                enrich::RecordView::Vulnerability(v) if v.id == key => {
                     description = v.description.clone();
                     published = v.published.clone().or(published);
                     references.extend(v.references.iter().cloned());
                     for c in &v.cvss {
-                        if let Some(s) = score::score_vector(&c.source, &c.vector) {
+                        if let Some(s) = vectors.score(&c.source, &c.vector) {
                             cvss.push(s);
                         }
                     }
                 }
-                Record::Kev(k) if k.cve == key => {
+                enrich::RecordView::Kev(k) if k.cve == key => {
                     kev = Some(KevEntry {
                         date_added: k.date_added.clone(),
                         due_date: k.due_date.clone(),
@@ -450,7 +513,7 @@ fn assemble(
                         required_action: k.required_action.clone(),
                     });
                 }
-                Record::Epss(x)
+                enrich::RecordView::Epss(x)
                     if x.cve == key && epss.as_ref().is_none_or(|cur| x.date > cur.date) =>
                 {
                     epss = Some(EpssScore {

@@ -817,6 +817,17 @@ impl KnowledgeBase {
     /// `eol:<product>` gives a product's release cycles.
     pub fn get(&self, id: &str) -> Result<Vec<Record>> {
         let path = self.generation.join("records.bin");
+        self.get_raw(id)?
+            .iter()
+            .map(|buf| serde_json::from_slice(buf).map_err(|e| format_error(&path, e.to_string())))
+            .collect()
+    }
+
+    /// The stored JSON of each record [`KnowledgeBase::get`] returns, undecoded:
+    /// for a reader that wants a few fields of many records (a scan's
+    /// enrichment) without building them whole.
+    pub fn get_raw(&self, id: &str) -> Result<Vec<Vec<u8>>> {
+        let path = self.generation.join("records.bin");
         let Some((start, count)) = self
             .ids
             .get(id)
@@ -848,7 +859,7 @@ impl KnowledgeBase {
             self.records
                 .read_exact_at(&mut buf, offset)
                 .map_err(io(&path))?;
-            out.push(serde_json::from_slice(&buf).map_err(|e| format_error(&path, e.to_string()))?);
+            out.push(buf);
         }
         Ok(out)
     }

@@ -343,7 +343,6 @@ async fn put_inventory(
     body: axum::body::Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let limits = state.limits;
-    let limit = limits.inventory;
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -363,61 +362,30 @@ async fn put_inventory(
             ),
         )
     })?;
+    // Inflate, bound and parse before taking a database connection: the
+    // walk of a large document takes long enough that holding a pool slot
+    // for it starved other requests (issue 13), and a refused document
+    // needs no connection at all.
+    let upload = tokio::task::spawn_blocking(move || decode_upload(body, gzip, &hash, &limits))
+        .await
+        .map_err(|e| ApiError::from(crate::error::ServerError::Internal(e.to_string())))??;
     let queued = with_db(&state, move |db| {
-        let too_large = || {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("inventory larger than {limit} bytes uncompressed"),
-            )
-        };
-        let (json, zlib) = if gzip {
-            match crate::ingest::gunzip(&body, limit) {
-                Ok(g) => (g.content, Some(g.zlib)),
-                Err(crate::ingest::GunzipError::TooLarge) => return Err(too_large()),
-                Err(crate::ingest::GunzipError::Invalid(e)) => {
-                    return Err(ApiError::bad(format!("body is not valid gzip: {e}")));
-                }
-            }
-        } else {
-            (body.to_vec(), None)
-        };
-        drop(body);
-        if json.len() as u64 > limit {
-            return Err(too_large());
-        }
-        check_bounds(&json, &limits)?;
-        let check_schema = |v: u32| {
-            if v == kensa_inventory::model::SCHEMA_VERSION {
-                Ok(())
-            } else {
-                Err(ApiError::bad(format!(
-                    "inventory schema {v} is not this server's {}",
-                    kensa_inventory::model::SCHEMA_VERSION
-                )))
-            }
-        };
         let now = Timestamp::now();
-        let digest = kensa_inventory::model::content_hash_of(&json);
-        // The fast path: the body is the document's canonical bytes (what
-        // agents send), so its own hash is the content hash; only the
-        // asset's facts are read from it, and it is stored as it came.
-        let head = if digest == hash {
-            let head: crate::ingest::Head = parse_json(&json, "inventory")?;
-            head.is_canonical().then_some(head)
-        } else {
-            None
-        };
-        let change = match head {
-            Some(head) => {
-                check_schema(head.schema_version)?;
+        let change = match &upload {
+            Upload::Canonical {
+                json,
+                zlib,
+                digest,
+                head,
+            } => {
                 let head_inv = head.to_inventory();
                 db.ingest_inventory(
                     asset,
                     &AssetUpsert::from_inventory(&head_inv, now),
                     &head_inv,
                     CanonicalInventory {
-                        content: &json,
-                        hash: &digest,
+                        content: json,
+                        hash: digest,
                         schema_version: head.schema_version,
                         package_count: head.packages.0,
                         zlib: zlib.as_deref(),
@@ -425,30 +393,19 @@ async fn put_inventory(
                     Some(crate::worker::EVALUATE),
                 )?
             }
-            None => {
-                let inv: Inventory = parse_json(&json, "inventory")?;
-                check_schema(inv.schema_version)?;
-                let bytes = inv.content_bytes();
-                let actual = kensa_inventory::model::content_hash_of(&bytes);
-                if actual != hash {
-                    return Err(ApiError::bad(format!(
-                        "content hash is {actual}, not {hash} as the URL says"
-                    )));
-                }
-                db.ingest_inventory(
-                    asset,
-                    &AssetUpsert::from_inventory(&inv, now),
-                    &inv,
-                    CanonicalInventory {
-                        content: &bytes,
-                        hash: &actual,
-                        schema_version: inv.schema_version,
-                        package_count: inv.packages.len(),
-                        zlib: None,
-                    },
-                    Some(crate::worker::EVALUATE),
-                )?
-            }
+            Upload::Parsed { inv, bytes, hash } => db.ingest_inventory(
+                asset,
+                &AssetUpsert::from_inventory(inv, now),
+                inv,
+                CanonicalInventory {
+                    content: bytes,
+                    hash,
+                    schema_version: inv.schema_version,
+                    package_count: inv.packages.len(),
+                    zlib: None,
+                },
+                Some(crate::worker::EVALUATE),
+            )?,
         };
         // The facts, the inventory and its evaluation job commit together:
         // a crash between two commits would leave the new inventory as the
@@ -464,4 +421,96 @@ async fn put_inventory(
         StatusCode::ACCEPTED,
         Json(json!({ "evaluation_queued": queued })),
     ))
+}
+
+/// An agent's upload, inflated, within the limits and parsed: ready to be
+/// stored.
+enum Upload {
+    /// The body is the document's canonical bytes (what agents send), so
+    /// its own hash is the content hash; only the asset's facts are read
+    /// from it, and it is stored as it came.
+    Canonical {
+        json: Vec<u8>,
+        zlib: Option<Vec<u8>>,
+        digest: String,
+        head: Box<crate::ingest::Head>,
+    },
+    /// Any other spelling of the document: parsed whole and stored in its
+    /// canonical form.
+    Parsed {
+        inv: Box<Inventory>,
+        bytes: Vec<u8>,
+        hash: String,
+    },
+}
+
+/// Everything `PUT /agent/inventory` checks of a body before it needs the
+/// database: size inflated, the per-inventory limits, JSON, the schema
+/// version, and the content hash the URL names.
+fn decode_upload(
+    body: axum::body::Bytes,
+    gzip: bool,
+    hash: &str,
+    limits: &crate::kit::Limits,
+) -> ApiResult<Upload> {
+    let limit = limits.inventory;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("inventory larger than {limit} bytes uncompressed"),
+        )
+    };
+    let (json, zlib) = if gzip {
+        match crate::ingest::gunzip(&body, limit) {
+            Ok(g) => (g.content, Some(g.zlib)),
+            Err(crate::ingest::GunzipError::TooLarge) => return Err(too_large()),
+            Err(crate::ingest::GunzipError::Invalid(e)) => {
+                return Err(ApiError::bad(format!("body is not valid gzip: {e}")));
+            }
+        }
+    } else {
+        (body.to_vec(), None)
+    };
+    drop(body);
+    if json.len() as u64 > limit {
+        return Err(too_large());
+    }
+    check_bounds(&json, limits)?;
+    let check_schema = |v: u32| {
+        if v == kensa_inventory::model::SCHEMA_VERSION {
+            Ok(())
+        } else {
+            Err(ApiError::bad(format!(
+                "inventory schema {v} is not this server's {}",
+                kensa_inventory::model::SCHEMA_VERSION
+            )))
+        }
+    };
+    let digest = kensa_inventory::model::content_hash_of(&json);
+    if digest == hash {
+        let head: crate::ingest::Head = parse_json(&json, "inventory")?;
+        if head.is_canonical() {
+            check_schema(head.schema_version)?;
+            return Ok(Upload::Canonical {
+                json,
+                zlib,
+                digest,
+                head: Box::new(head),
+            });
+        }
+    }
+    let inv: Inventory = parse_json(&json, "inventory")?;
+    check_schema(inv.schema_version)?;
+    let bytes = inv.content_bytes();
+    let actual = kensa_inventory::model::content_hash_of(&bytes);
+    if actual != hash {
+        return Err(ApiError::bad(format!(
+            "content hash is {actual}, not {hash} as the URL says"
+        )));
+    }
+    Ok(Upload::Parsed {
+        inv: Box::new(inv),
+        bytes,
+        hash: actual,
+    })
 }

@@ -139,8 +139,8 @@ impl Db {
     }
 
     /// Queues an export job for `owner`, unless one of theirs is queued or
-    /// running, or the files of theirs the server keeps for download hold
-    /// `max_bytes` or more. The job's dedupe key names the owner, which is
+    /// running, or the files of theirs the server keeps (downloads and
+    /// `path` files, [`Db::export_bytes_held`]) hold `max_bytes` or more. The job's dedupe key names the owner, which is
     /// how their jobs are listed.
     pub fn enqueue_export(
         &self,
@@ -177,7 +177,9 @@ impl Db {
         })
     }
 
-    /// The bytes of `owner`'s finished downloads the server still keeps.
+    /// The bytes of `owner`'s finished exports the server still keeps on
+    /// its disk: downloads not expired, and files written to a `path`
+    /// destination whose job is kept.
     pub fn export_bytes_held(&self, owner: &str) -> Result<u64> {
         let key = format!("export:{owner}");
         self.tx("export bytes held", Mode::Read, |tx| held_bytes(tx, &key))
@@ -448,7 +450,10 @@ fn held_bytes(tx: &mut dyn crate::sql::Sql, key: &str) -> Result<u64> {
     let mut held = 0u64;
     for r in &rows {
         let p = r.json(0)?;
-        if p["destination"]["type"] == "download" {
+        // Files written into the export directory take the server's disk
+        // as downloads do, so they count alike (issue 13): a path export
+        // cannot write past the limit a download is held to.
+        if matches!(p["destination"]["type"].as_str(), Some("download" | "path")) {
             held = held.saturating_add(p["bytes"].as_u64().unwrap_or(0));
         }
     }

@@ -280,10 +280,11 @@ fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiRe
     let sort = parse_sort(req.sort.as_deref())?;
     let settings = ExportSettings::load(db)?;
     check_destination(exports, &settings, role, &req.destination, format.ext())?;
-    // The byte limit is on what the server keeps for download.
+    // The byte limit is on what the server keeps on its own disk: files
+    // kept for download and files written into the export directory.
     let max_bytes = match req.destination {
-        Destination::Download => settings.max_bytes_per_user,
-        _ => u64::MAX,
+        Destination::Download | Destination::Path { .. } => settings.max_bytes_per_user,
+        Destination::S3 { .. } => u64::MAX,
     };
     let payload = json!({
         "owner": owner,
@@ -305,9 +306,9 @@ fn queue(db: &Db, exports: &Exports, p: &Principal, req: ExportRequest) -> ApiRe
         Enqueued::OverQuota { held } => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
-                "{owner}'s kept downloads hold {held} bytes, at or over the limit of {} \
-                 (export setting max_bytes_per_user): delete some (DELETE /api/v1/exports/<id>) \
-                 or wait until they expire",
+                "{owner}'s kept downloads and export-directory files hold {held} bytes, \
+                 at or over the limit of {} (export setting max_bytes_per_user): delete some \
+                 (DELETE /api/v1/exports/<id>) or wait until downloads expire",
                 settings.max_bytes_per_user
             ),
         )),
@@ -464,7 +465,7 @@ pub(crate) fn delete_job(db: &Db, exports: &Exports, p: &Principal, id: i64) -> 
     let job = job_for(db, p, id)?;
     db.delete_export(JobId(id))?;
     exports.remove_temp(job.info.id.0, &job.info.payload);
-    exports.remove_download(job.info.id.0, &job.info.payload);
+    exports.remove_kept(job.info.id.0, &job.info.payload);
     Ok(())
 }
 

@@ -126,16 +126,31 @@ impl Exports {
         self.downloads.join(format!("{id}.{}", format.ext()))
     }
 
-    /// Deletes the file kept for a download job, if it is one and the file
-    /// is here (with several servers, on the one that ran it).
-    pub fn remove_download(&self, id: i64, payload: &Value) {
-        if payload.get("destination") != Some(&json!({"type": "download"})) {
-            return;
-        }
+    /// Deletes the file kept for a job: a download's (if the file is here:
+    /// with several servers, on the one that ran it), or a `path` export's
+    /// when the job named it (`kensa-export-<id>.<ext>`), since its bytes
+    /// counted against its owner's limit until now. A file the caller
+    /// named (`path`, allowed by an admin) is left: another job may have
+    /// written it since.
+    pub fn remove_kept(&self, id: i64, payload: &Value) {
         let Ok(format) = serde_json::from_value::<Format>(payload["format"].clone()) else {
             return;
         };
-        let path = self.download_path(id, format);
+        let path = match serde_json::from_value::<Destination>(payload["destination"].clone()) {
+            Ok(Destination::Download) => self.download_path(id, format),
+            Ok(Destination::Path { path: None, dir }) => {
+                match path_target(
+                    &self.dir,
+                    None,
+                    dir.as_deref(),
+                    &job_file_name(id, format, None),
+                ) {
+                    Ok(t) => t,
+                    Err(_) => return,
+                }
+            }
+            _ => return,
+        };
         match std::fs::remove_file(&path) {
             Ok(()) => tracing::info!("export {id}: {} deleted", path.display()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

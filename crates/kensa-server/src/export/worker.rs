@@ -90,7 +90,7 @@ impl ExportWorker {
                 if let Err(e) = self.db.complete(&job) {
                     // Cancelled or deleted as it finished: what it wrote for
                     // download goes too.
-                    self.exports.remove_download(job.id.0, &job.payload);
+                    self.exports.remove_kept(job.id.0, &job.payload);
                     return Err(e.into());
                 }
             }
@@ -132,6 +132,13 @@ impl ExportWorker {
             }
             Ok(())
         };
+        // Downloads and path files share the owner's room on this disk.
+        let room = || -> Result<u64> {
+            let owner = p["owner"].as_str().unwrap_or_default();
+            Ok(settings
+                .max_bytes_per_user
+                .saturating_sub(db.export_bytes_held(owner)?))
+        };
         let (written, extra) = match &dest {
             Destination::Download => {
                 let Report::Findings { format, .. } = &report else {
@@ -139,10 +146,7 @@ impl ExportWorker {
                         "a register report goes to a path or S3, not a download",
                     ));
                 };
-                let owner = p["owner"].as_str().unwrap_or_default();
-                let room = settings
-                    .max_bytes_per_user
-                    .saturating_sub(db.export_bytes_held(owner)?);
+                let room = room()?;
                 let path = self.exports.download_path(id.0, *format);
                 let w = self.to_file(job, &path, room, &report, &mut tick)?;
                 (w, json!({}))
@@ -160,7 +164,7 @@ impl ExportWorker {
                 let w = self.to_file(
                     job,
                     &target,
-                    settings.max_bytes_per_user,
+                    room()?,
                     &report,
                     &mut tick,
                 )?;
@@ -327,7 +331,7 @@ impl ExportWorker {
     pub fn sweep(&self) -> Result<()> {
         let settings = ExportSettings::load(&self.db)?;
         for job in self.db.expire_exports(settings.retention())? {
-            self.exports.remove_download(job.id.0, &job.payload);
+            self.exports.remove_kept(job.id.0, &job.payload);
         }
         self.sweep_dir(&self.exports.downloads, true, 0)?;
         self.sweep_dir(&self.exports.dir, false, 0)

@@ -923,6 +923,100 @@ fn export_limits_on_postgres() {
     }
 }
 
+/// Files written to a `path` destination take the server's disk as
+/// downloads do (issue 13): they count against the owner's
+/// `max_bytes_per_user` while their job is kept, share the room with
+/// downloads, and deleting the job deletes the file it named and gives
+/// the room back.
+fn path_exports_count_against_the_byte_limit_on(backend: TestBackend) {
+    let srv = start(&backend, 5, 200, None, None);
+    let analyst = srv.token("ana", "analyst");
+    let to_path = json!({"format": "csv", "destination": {"type": "path"}});
+    let whole = srv.get("/api/v1/findings/export?format=csv", Some(&analyst));
+    assert_eq!(whole.status, 200);
+    let size = whole.body.len() as u64;
+    assert!(size > 10_000, "{size} bytes");
+    let r = srv.put_settings(&srv.admin, json!({"max_bytes_per_user": size + size / 2}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let files = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&srv.export_dir)
+            .expect("export dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("kensa-export-"))
+            .collect();
+        v.sort();
+        v
+    };
+
+    // The first file fits, and what it holds is counted.
+    let r = srv.post("/api/v1/exports", Some(&analyst), &to_path);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let first = r.json()["id"].as_i64().expect("id");
+    let done = srv.wait(first, &analyst);
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["bytes"], size);
+    assert_eq!(files(), vec![format!("kensa-export-{first}.csv")]);
+    let list = srv.get("/api/v1/exports", Some(&analyst)).json();
+    assert_eq!(list["held_bytes"], size, "{list}");
+
+    // A second one does not fit in the half left: it fails naming the
+    // limit and leaves no file, not even a temporary one.
+    let r = srv.post("/api/v1/exports", Some(&analyst), &to_path);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let second = srv.wait(r.json()["id"].as_i64().expect("id"), &analyst);
+    assert_eq!(second["status"], "failed", "{second}");
+    assert!(
+        second["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("max_bytes_per_user")),
+        "{second}"
+    );
+    assert_eq!(files(), vec![format!("kensa-export-{first}.csv")]);
+
+    // At the limit, a new export is refused up front, to a path or for
+    // download alike: one room per user.
+    let r = srv.put_settings(&srv.admin, json!({"max_bytes_per_user": size}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    for body in [
+        to_path.clone(),
+        json!({"format": "csv", "destination": {"type": "download"}}),
+    ] {
+        let r = srv.post("/api/v1/exports", Some(&analyst), &body);
+        assert_eq!(r.status, 413, "{body}: {}", r.text());
+        assert!(r.text().contains("max_bytes_per_user"), "{}", r.text());
+    }
+    // Another user's room is their own.
+    let other = srv.token("otto", "analyst");
+    let r = srv.post("/api/v1/exports", Some(&other), &to_path);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let others = r.json()["id"].as_i64().expect("id");
+    assert_eq!(srv.wait(others, &other)["status"], "done");
+
+    // Deleting the job deletes the file it named and frees the room.
+    let r = srv.delete(&format!("/api/v1/exports/{first}"), &analyst);
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(files(), vec![format!("kensa-export-{others}.csv")]);
+    let list = srv.get("/api/v1/exports", Some(&analyst)).json();
+    assert_eq!(list["held_bytes"], 0, "{list}");
+    let r = srv.post("/api/v1/exports", Some(&analyst), &to_path);
+    assert_eq!(r.status, 202, "room again: {}", r.text());
+    let third = r.json()["id"].as_i64().expect("id");
+    assert_eq!(srv.wait(third, &analyst)["status"], "done");
+}
+
+#[test]
+fn path_exports_count_against_the_byte_limit_on_sqlite() {
+    path_exports_count_against_the_byte_limit_on(TestBackend::Sqlite);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL (scripts/setup); scripts/test runs it"]
+fn path_exports_count_against_the_byte_limit_on_postgres() {
+    if let Some(pg) = TestBackend::postgres() {
+        path_exports_count_against_the_byte_limit_on(pg);
+    }
+}
+
 /// A running export cancelled by its owner stops: no file is kept and no
 /// temporary file is left, and the job stays cancelled.
 fn cancel_a_running_export_on(backend: TestBackend) {

@@ -156,6 +156,66 @@ fn inventories_over_the_package_entry_and_string_limits_get_413_naming_the_limit
     }
 }
 
+/// `PUT /agent/inventory` inflates and walks a document (the limits)
+/// before it takes a database connection: with a pool of one connection
+/// and a short wait for it, a client reading the API while large refused
+/// uploads are walked is never turned away. Before, the upload held the
+/// only connection for its whole walk, and the reader got 503s.
+#[test]
+fn an_inventory_walked_for_its_limits_holds_no_database_connection() {
+    let limits = kensa_server::kit::Limits::default();
+    // Over the package limit by one, with long paths: tens of MB to
+    // inflate and walk before the 413.
+    let mut inv = inventory(limits.packages + 1);
+    for p in &mut inv.packages {
+        p.path = format!("{}/{}", "d".repeat(300), p.path);
+    }
+    let bytes = inv.content_bytes();
+    assert!(
+        (bytes.len() as u64) < limits.inventory,
+        "{} bytes",
+        bytes.len()
+    );
+    for backend in backends() {
+        let s = TestServer::builder(&backend)
+            .no_kb()
+            .workers(1)
+            .capacity(kensa_server::Capacity {
+                db_max_connections: 1,
+                db_wait: Duration::from_millis(250),
+                max_ingests: 1,
+            })
+            .start();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (token, _) = enrol(&s, dir.path());
+        let uploading = AtomicBool::new(true);
+        let (uploads, reads) = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let mut statuses = Vec::new();
+                while uploading.load(Ordering::Relaxed) {
+                    let r = s.call("GET", "/api/v1/assets", Auth::Bearer(&s.admin), None);
+                    statuses.push(r.status);
+                }
+                statuses
+            });
+            let uploads: Vec<(u16, String)> = (0..3).map(|_| put(&s, &token, &inv)).collect();
+            uploading.store(false, Ordering::Relaxed);
+            (uploads, reader.join().expect("reader"))
+        });
+        for (status, body) in &uploads {
+            assert_eq!(*status, 413, "{}: {body}", backend.label());
+            assert!(body.contains("packages"), "{body}");
+        }
+        assert!(reads.len() > 3, "{}: {reads:?}", backend.label());
+        assert!(
+            reads.iter().all(|&c| c == 200),
+            "{}: the reader was turned away while uploads were walked: {:?}",
+            backend.label(),
+            reads.iter().filter(|&&c| c != 200).collect::<Vec<_>>()
+        );
+    }
+}
+
 /// `threads` clients each sending `per` requests at once: the statuses,
 /// and whether every 503 carried `Retry-After`.
 fn hammer(s: &TestServer, auth: Auth<'_>, paths: &[&str], threads: usize, per: usize) -> Vec<u16> {
