@@ -15,8 +15,8 @@
 
 use std::collections::HashMap;
 
-use kensa_kb::model::{Feed, Severity};
 use kensa_kb::base::KnowledgeBase;
+use kensa_kb::model::{Feed, Severity};
 use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 

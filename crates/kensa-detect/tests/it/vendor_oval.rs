@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 
 use kensa_detect::{Options, Report};
 use kensa_inventory::model::{Inventory, Os, Package, PackageKind, Source, SourceKind};
-use kensa_kb::model::Record;
 use kensa_kb::base::{KnowledgeBase, KnowledgeBaseBuilder};
+use kensa_kb::model::Record;
 
 struct Kb {
     _dir: tempfile::TempDir,

@@ -161,13 +161,7 @@ impl ExportWorker {
                     true,
                 )
                 .map_err(|e| bad(&e))?;
-                let w = self.to_file(
-                    job,
-                    &target,
-                    room()?,
-                    &report,
-                    &mut tick,
-                )?;
+                let w = self.to_file(job, &target, room()?, &report, &mut tick)?;
                 (w, json!({ "written_to": target }))
             }
             Destination::S3 {

@@ -21,6 +21,8 @@ pub const TTL: Duration = Duration::from_secs(10);
 pub struct Snapshot {
     pub findings: Vec<(String, u64)>,
     pub queue: Vec<QueueDepth>,
+    /// Notification events and messages not yet delivered.
+    pub outbox: kensa_store::OutboxBacklog,
     /// When it was read (Unix ms, this server's clock).
     pub read_at_ms: i64,
     /// Whether the reading failed (the families are then left out).
@@ -43,13 +45,18 @@ impl StoreGauges {
             return Arc::clone(s);
         }
         let read = with_db(state, |db| {
-            Ok((db.findings_by_status()?, db.queue_depth()?))
+            Ok((
+                db.findings_by_status()?,
+                db.queue_depth()?,
+                db.outbox_backlog()?,
+            ))
         })
         .await;
         let snapshot = Arc::new(match read {
-            Ok((findings, queue)) => Snapshot {
+            Ok((findings, queue, outbox)) => Snapshot {
                 findings,
                 queue,
+                outbox,
                 read_at_ms: Timestamp::now().unix_ms(),
                 failed: false,
             },
@@ -69,7 +76,8 @@ impl StoreGauges {
 
 /// The build time of the knowledge base's current generation.
 pub fn kb_built_at(dir: &Path) -> Result<std::time::SystemTime, String> {
-    let generation = kensa_kb::base::KnowledgeBase::current_generation(dir).map_err(|e| e.to_string())?;
+    let generation =
+        kensa_kb::base::KnowledgeBase::current_generation(dir).map_err(|e| e.to_string())?;
     let meta = dir.join(&generation).join("meta.json");
     let text = std::fs::read_to_string(&meta).map_err(|e| format!("{}: {e}", meta.display()))?;
     let meta: kensa_kb::base::Meta =
@@ -147,6 +155,19 @@ pub fn write(out: &mut String, s: &Snapshot, kb_dir: &Path) {
                 &[("kind", kind)],
                 age,
             );
+        }
+        header(
+            out,
+            "kensa_outbox_backlog",
+            "Notifications not yet delivered: events not yet matched to rules (unmatched), messages waiting or retrying (pending), messages that failed for good (dead).",
+            "gauge",
+        );
+        for (state, n) in [
+            ("unmatched", s.outbox.unmatched),
+            ("pending", s.outbox.pending),
+            ("dead", s.outbox.dead),
+        ] {
+            sample(out, "kensa_outbox_backlog", &[("state", state)], n as f64);
         }
     }
     header(

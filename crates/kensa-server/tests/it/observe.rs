@@ -188,6 +188,20 @@ fn metrics_parse_and_match_the_store_on_both_backends() {
         )
         .expect("oldest age");
         assert!((0.0..600.0).contains(&age), "age {age}");
+        // The notification backlog: every state reported; the dead
+        // letters (which nothing moves while no rule exists) as stored.
+        let backlog = db.outbox_backlog().expect("backlog");
+        for state in ["unmatched", "pending", "dead"] {
+            assert!(
+                value(&samples, "kensa_outbox_backlog", &[("state", state)]).is_some(),
+                "kensa_outbox_backlog {state}\n{text}"
+            );
+        }
+        assert_eq!(
+            value(&samples, "kensa_outbox_backlog", &[("state", "dead")]),
+            Some(backlog.dead as f64),
+            "{text}"
+        );
         // The report was an ingest, answered with a success, and timed.
         let ingested: f64 = samples
             .iter()

@@ -29,8 +29,8 @@ mod dashboard;
 mod exports;
 mod finding;
 mod findings;
-mod reviews;
 mod notifications;
+mod reviews;
 mod rules;
 mod schedules;
 
@@ -46,8 +46,8 @@ pub(crate) use exports::*;
 pub(crate) use finding::*;
 pub use findings::render_findings;
 pub(crate) use findings::*;
-pub(crate) use reviews::*;
 pub(crate) use notifications::*;
+pub(crate) use reviews::*;
 pub(crate) use rules::*;
 pub(crate) use schedules::*;
 
