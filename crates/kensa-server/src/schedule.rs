@@ -473,12 +473,12 @@ fn payload(db: &Db, s: &Schedule, due: Timestamp) -> Result<Value, String> {
         Some(u) if u.disabled_at.is_some() => {
             return Err(format!("its owner {} is disabled", s.owner));
         }
-        Some(u) => Role::parse(&u.role).unwrap_or(Role::Viewer).min(made_with),
+        Some(u) => Role::parse(&u.role).unwrap_or(Role::Viewer).meet(made_with),
         // A token not tied to a user made it: the role it had then.
         None => made_with,
     };
     let settings = ExportSettings::load(db).map_err(|e| e.to_string())?;
-    if role < settings.role() {
+    if !role.includes(settings.role()) {
         return Err(format!(
             "its owner {} ({}) may no longer send exports to a path or S3 (export setting destination_role: {})",
             s.owner,

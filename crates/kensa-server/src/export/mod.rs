@@ -133,17 +133,21 @@ impl Exports {
     /// named (`path`, allowed by an admin) is left: another job may have
     /// written it since.
     pub fn remove_kept(&self, id: i64, payload: &Value) {
-        let Ok(format) = serde_json::from_value::<Format>(payload["format"].clone()) else {
+        let Ok(report) = report::Report::of(payload) else {
             return;
         };
         let path = match serde_json::from_value::<Destination>(payload["destination"].clone()) {
-            Ok(Destination::Download) => self.download_path(id, format),
+            Ok(Destination::Download) => match report {
+                report::Report::Findings { format, .. } => self.download_path(id, format),
+                report::Report::Assets { .. } => return,
+            },
             Ok(Destination::Path { path: None, dir }) => {
                 match path_target(
                     &self.dir,
                     None,
                     dir.as_deref(),
-                    &job_file_name(id, format, None),
+                    &job_file_name(id, report.ext(), None),
+                    false,
                 ) {
                     Ok(t) => t,
                     Err(_) => return,

@@ -25,7 +25,7 @@ pub(crate) async fn schedules(
             .filter(|s| cx.can(Role::Admin) || s.owner == cx.user)
             .collect();
         let settings = crate::export::ExportSettings::load(db)?;
-        let may = cx.role >= settings.role();
+        let may = cx.role.includes(settings.role());
         Ok(Out::Page(layout(
             cx,
             cx.t("s.title"),
