@@ -9,16 +9,6 @@ use clap::{Parser, Subcommand};
 use kensa_version::Ecosystem;
 use kensa_version::range::{Event, is_affected};
 
-/// mimalloc instead of glibc's malloc, for the binary only (the libraries
-/// leave the choice to whoever links them). Measured (issue 13 and 16):
-/// glibc kept most of what a large inventory upload had freed (RSS 83 MB
-/// → 263 MB for good after three 100,000-package uploads), and freeing a
-/// big scan's findings spent its time consolidating chunks; mimalloc
-/// returns freed pages to the system and frees in a fraction of the time.
-/// Figures and commands: docs/operations.md and docs/detection.md.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "kensa",
